@@ -1,0 +1,133 @@
+package ses
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+)
+
+// SigCheck is the outcome of checking one SM2 signature value.
+type SigCheck struct {
+	OK       bool
+	Encoding SigEncoding // how the value was written, when it could be decoded
+	Detail   string      // what matched, or why it failed, in words for a report
+}
+
+// CheckSignature verifies the maker's signature on the seal with the maker's public key.
+// v4 and v5 seals are signed over DER(SES_SealInfo), v1 seals over
+// DER(SEQUENCE{SES_SealInfo, cert, alg}); a seal that verifies only under the other
+// version's convention passes, and the detail says so.
+func (s *Seal) CheckSignature(pub *ecdsa.PublicKey) SigCheck {
+	if !s.SignAlg.Equal(OIDSM3WithSM2) {
+		return SigCheck{Detail: fmt.Sprintf("seal signature algorithm %s is not SM3withSM2 (%s)", s.SignAlg, OIDSM3WithSM2)}
+	}
+	own, other := "DER(SES_SealInfo)", "DER(SEQUENCE{SES_SealInfo, cert, alg})"
+	if s.Version == 1 {
+		own, other = other, own
+	}
+	v, ok, err := VerifySM2(pub, s.signedMsg, s.SignValue)
+	if err != nil {
+		return SigCheck{Detail: "seal signature value: " + err.Error()}
+	}
+	c := SigCheck{Encoding: v.Encoding}
+	note := v.Note()
+	if ok {
+		c.OK = true
+		c.Detail = join("seal signature verifies over "+own, note)
+		return c
+	}
+	if _, ok, _ := VerifySM2(pub, s.altMsg, s.SignValue); ok {
+		c.OK = true
+		c.Detail = join(fmt.Sprintf("seal signature verifies over %s, the other version's convention (v%d seal)", other, s.Version), note)
+		return c
+	}
+	c.Detail = join(fmt.Sprintf("seal signature does not verify with the maker's key over %s nor over %s", own, other), note)
+	return c
+}
+
+// CheckValue verifies the signer's signature over the original bytes of TBS_Sign.
+func (s *Signature) CheckValue(pub *ecdsa.PublicKey) SigCheck {
+	if !s.SignAlg.Equal(OIDSM3WithSM2) {
+		return SigCheck{Detail: fmt.Sprintf("signature algorithm %s is not SM3withSM2 (%s)", s.SignAlg, OIDSM3WithSM2)}
+	}
+	v, ok, err := VerifySM2(pub, s.TBS.Raw, s.Value)
+	if err != nil {
+		return SigCheck{Detail: "signature value: " + err.Error()}
+	}
+	c := SigCheck{OK: ok, Encoding: v.Encoding}
+	if ok {
+		c.Detail = join("signature verifies over TBS_Sign with the signer's certificate", v.Note())
+		return c
+	}
+	c.Detail = join("signature does not verify over TBS_Sign with the signer's certificate", v.Note())
+	if len(s.TBS.DataHash) == 32 && sm2.VerifyASN1(pub, s.TBS.DataHash, v.DER()) {
+		c.Detail += "; it verifies only as a bare SM2 signature of e = dataHash (no Z, no TBS_Sign), a non-standard legacy convention that is not accepted"
+	}
+	return c
+}
+
+// SignerInSeal tells whether the signer's certificate is one the seal allows: byte-equal to an
+// entry of the certificate list, or, for certListType 2, its digest equal to an entry.
+func (s *Signature) SignerInSeal() (bool, string) {
+	p := &s.TBS.Seal.Info.Property
+	if len(s.Cert) == 0 {
+		return false, "the signature carries no signer certificate"
+	}
+	if p.CertListType == 2 {
+		for i, d := range p.CertDigests {
+			sum, name := certDigest(d.Type, s.Cert)
+			if sum != nil && bytes.Equal(sum, d.Value) {
+				return true, fmt.Sprintf("the signer certificate's %s digest equals entry %d of the seal's digest list", name, i+1)
+			}
+		}
+		return false, fmt.Sprintf("the signer certificate's digest matches none of the seal's %d digest entries", len(p.CertDigests))
+	}
+	nonCert := 0
+	for i, c := range p.Certs {
+		if c == nil {
+			nonCert++
+			continue
+		}
+		if bytes.Equal(c, s.Cert) {
+			return true, fmt.Sprintf("the signer certificate is entry %d of the seal's certificate list", i+1)
+		}
+	}
+	if nonCert > 0 {
+		return false, fmt.Sprintf("the signer certificate is not in the seal's certificate list (%d of its %d entries are not certificates)", nonCert, len(p.Certs))
+	}
+	return false, fmt.Sprintf("the signer certificate is not among the %d certificates the seal allows", len(p.Certs))
+}
+
+// certDigest hashes a certificate with the algorithm a CertDigestObj type names;
+// SM3 when the label is empty or unknown-but-SM3-like.
+func certDigest(label string, cert []byte) ([]byte, string) {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "sha1", "sha-1":
+		s := sha1.Sum(cert)
+		return s[:], "SHA-1"
+	case "sha256", "sha-256":
+		s := sha256.Sum256(cert)
+		return s[:], "SHA-256"
+	}
+	s := sm3.Sum(cert)
+	return s[:], "SM3"
+}
+
+// DataHashMatches compares dataHash with SM3 of the original data.
+func (s *Signature) DataHashMatches(data []byte) bool {
+	sum := sm3.Sum(data)
+	return bytes.Equal(sum[:], s.TBS.DataHash)
+}
+
+func join(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "; " + b
+}

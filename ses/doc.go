@@ -1,0 +1,21 @@
+// Package ses reads, writes and checks electronic seals (SESeal, .esl) and seal signatures
+// (SES_Signature, OFD SignedValue.dat) of GB/T 38540-2020 (v4) and GM/T 0031-2014 (v1), and
+// reads the v5 layout.
+//
+// # Parsing
+//
+// The version is told by shape, not by the header's number. Every signed part keeps its
+// original bytes (SES_SealInfo, TBS_Sign; the v1 maker message is assembled from the original
+// encodings of its three parts) and signatures are checked over those bytes, never over a
+// re-encoding. Strings are accepted under any string tag, times with or without seconds,
+// fraction or zone, signature values as DER, raw 64-byte r||s, or DER with non-minimal
+// INTEGERs; every such leniency is recorded in Notes or in the check's detail.
+//
+// # Writing
+//
+// MakeSeal and Sign emit strict DER with the string and time types of the standard
+// (IA5String, UTF8String, PrintableString; GeneralizedTime in v4, UTCTime in v1), SM2 with
+// SM3 and the default ID 1234567812345678, over any crypto.Signer.
+//
+// The package does no I/O.
+package ses

@@ -1,0 +1,428 @@
+package ses
+
+import (
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Seal is a parsed SESeal (an electronic seal, a .esl file), v1, v4 or v5.
+// Raw holds the exact bytes it was parsed from; the maker's signature is always checked
+// over slices of the original bytes, never over a re-encoding.
+type Seal struct {
+	Version   int    // 1 (GM/T 0031-2014), 4 (GB/T 38540-2020) or 5, told by shape and header
+	Raw       []byte // the complete SESeal as stored
+	Info      SealInfo
+	MakerCert []byte // DER of the seal maker's certificate
+	SignAlg   asn1.ObjectIdentifier
+	SignValue []byte // the maker's signature, as stored in the BIT STRING
+	TimeStamp []byte // v5 [0] timeStamp, nil when absent
+	Notes     []string
+
+	// signedMsg is the message the maker signed: DER(SES_SealInfo) in v4/v5,
+	// DER(SEQUENCE{SES_SealInfo, cert, alg}) in v1, built from original bytes.
+	signedMsg []byte
+	// altMsg is the other convention's message, tried when the first fails.
+	altMsg []byte
+}
+
+// SealInfo is SES_SealInfo.
+type SealInfo struct {
+	Raw        []byte
+	Header     Header
+	ESID       string
+	Property   Property
+	Picture    Picture
+	Extensions []Extension
+}
+
+// Header is SES_Header.
+type Header struct {
+	ID      string // "ES"
+	Version int
+	VID     string // vendor id
+}
+
+// Property is SES_ESPropertyInfo of v1 or v4.
+type Property struct {
+	Type         int
+	Name         string
+	CertListType int // 1 certificates, 2 digests; 0 in v1, which has no such field
+	Certs        [][]byte
+	CertDigests  []CertDigest
+	CreateDate   time.Time
+	ValidStart   time.Time
+	ValidEnd     time.Time
+	TimeKind     TimeKind // how the three dates were encoded
+}
+
+// CertDigest is CertDigestObj.
+type CertDigest struct {
+	Type  string // free text naming the hash, e.g. "sm3"
+	Value []byte
+}
+
+// Picture is SES_ESPictrueInfo.
+type Picture struct {
+	Type   string // "PNG", "GIF", "JPG", "BMP", "SVG", "ofd" ... case varies
+	Data   []byte
+	Width  int // millimetres
+	Height int
+}
+
+// Extension is ExtData.
+type Extension struct {
+	ID       asn1.ObjectIdentifier
+	Critical bool
+	Value    []byte
+}
+
+// Seal type values of v4 (GB/T 38540 leaves them to the business); v1 uses 1 and 2.
+const (
+	V1TypeOrganisation = 1
+	V1TypePersonal     = 2
+)
+
+// FormatError says what is wrong with a structure, in words for a user.
+type FormatError struct {
+	Msg string
+}
+
+func (e *FormatError) Error() string { return e.Msg }
+
+func formatErr(format string, args ...any) error {
+	return &FormatError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ParseSeal parses a DER SESeal. Bytes after the seal are reported in Notes, not rejected.
+func ParseSeal(data []byte) (*Seal, error) {
+	e, rest, err := readOne(data, "seal")
+	if err != nil {
+		return nil, &FormatError{Msg: err.Error()}
+	}
+	s, err := parseSealElement(e)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("%d bytes after the seal were ignored", len(rest)))
+	}
+	return s, nil
+}
+
+func parseSealElement(e element) (*Seal, error) {
+	s := &Seal{}
+	if e.tag == tagOctetString { // non-standard v1: SESeal wrapped in an OCTET STRING
+		inner, rest, err := readOne(e.content, "seal")
+		if err != nil || len(rest) != 0 {
+			return nil, formatErr("seal: an OCTET STRING that does not hold one SESeal")
+		}
+		e = inner
+		s.Notes = append(s.Notes, "seal is wrapped in an OCTET STRING (non-standard), unwrapped")
+	}
+	s.Raw = e.full
+	kids, err := e.sequence("seal")
+	if err != nil {
+		return nil, &FormatError{Msg: err.Error()}
+	}
+	switch {
+	case len(kids) == 2:
+		err = s.parseV1(kids)
+	case len(kids) == 4 || len(kids) == 5:
+		err = s.parseV4(kids)
+	default:
+		err = formatErr("seal: %d elements, expected 2 (GM/T 0031 v1) or 4 to 5 (GB/T 38540 v4)", len(kids))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.Info.Header.ID != "ES" {
+		s.Notes = append(s.Notes, fmt.Sprintf("header ID is %q, expected \"ES\"", s.Info.Header.ID))
+	}
+	return s, nil
+}
+
+func (s *Seal) parseV4(kids []element) error {
+	if kids[1].tag != tagOctetString {
+		return formatErr("seal: 4 elements but the second is %s, expected the maker certificate (an OCTET STRING)", tagName(kids[1].tag))
+	}
+	var err error
+	if s.Info, err = parseSealInfo(kids[0]); err != nil {
+		return err
+	}
+	s.MakerCert = kids[1].content
+	if s.SignAlg, err = kids[2].oid("seal signature algorithm"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.SignValue, err = kids[3].bits("seal signature"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	s.Version = 4
+	if len(kids) == 5 {
+		if kids[4].tag != tagContext0 && kids[4].tag != tagContext0Prim {
+			return formatErr("seal: fifth element is %s, expected [0] timeStamp", tagName(kids[4].tag))
+		}
+		s.TimeStamp = explicitBits(kids[4])
+		s.Version = 5
+	}
+	if s.Info.Header.Version == 5 {
+		s.Version = 5
+	}
+	s.signedMsg = s.Info.Raw
+	s.altMsg = seqOf(s.Info.Raw, kids[1].full, kids[2].full)
+	return nil
+}
+
+func (s *Seal) parseV1(kids []element) error {
+	signInfo := kids[1]
+	if signInfo.tag == tagBitString { // non-standard: SES_SignInfo wrapped in a BIT STRING
+		b, err := signInfo.bits("seal sign info")
+		if err != nil {
+			return &FormatError{Msg: err.Error()}
+		}
+		inner, _, err := readOne(b, "seal sign info")
+		if err != nil {
+			return &FormatError{Msg: err.Error()}
+		}
+		signInfo = inner
+		s.Notes = append(s.Notes, "SES_SignInfo is wrapped in a BIT STRING (non-standard), unwrapped")
+	}
+	if signInfo.tag != tagSequence {
+		return formatErr("seal: 2 elements but the second is %s, expected SES_SignInfo (a SEQUENCE)", tagName(signInfo.tag))
+	}
+	var err error
+	if s.Info, err = parseSealInfo(kids[0]); err != nil {
+		return err
+	}
+	si, err := signInfo.sequence("seal sign info")
+	if err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if len(si) != 3 {
+		return formatErr("seal sign info: %d elements, expected 3 (cert, algorithm, signature)", len(si))
+	}
+	if s.MakerCert, err = si[0].octets("seal maker certificate"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.SignAlg, err = si[1].oid("seal signature algorithm"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.SignValue, _, err = si[2].bytesLenient("seal signature"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	s.Version = 1
+	s.signedMsg = seqOf(s.Info.Raw, si[0].full, si[1].full)
+	s.altMsg = s.Info.Raw
+	return nil
+}
+
+// explicitBits returns the token inside [0]: EXPLICIT over a BIT STRING (ofdrw), or the
+// bare content when the tag is implicit.
+func explicitBits(e element) []byte {
+	if e.tag == tagContext0 {
+		if inner, rest, err := readOne(e.content, "timeStamp"); err == nil && len(rest) == 0 {
+			if b, err := inner.bits("timeStamp"); err == nil {
+				return b
+			}
+			if inner.tag == tagOctetString {
+				return inner.content
+			}
+		}
+	}
+	return e.content
+}
+
+// seqOf wraps already-encoded elements in a SEQUENCE.
+func seqOf(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n+6)
+	out = append(out, 0x30)
+	out = appendLength(out, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func appendLength(out []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(out, byte(n))
+	case n < 0x100:
+		return append(out, 0x81, byte(n))
+	case n < 0x10000:
+		return append(out, 0x82, byte(n>>8), byte(n))
+	case n < 0x1000000:
+		return append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+func parseSealInfo(e element) (SealInfo, error) {
+	var si SealInfo
+	si.Raw = e.full
+	kids, err := e.sequence("seal info")
+	if err != nil {
+		return si, &FormatError{Msg: err.Error()}
+	}
+	if len(kids) != 4 && len(kids) != 5 {
+		return si, formatErr("seal info: %d elements, expected 4 or 5 (header, esID, property, picture, extensions)", len(kids))
+	}
+	h, err := kids[0].sequence("seal header")
+	if err != nil {
+		return si, &FormatError{Msg: err.Error()}
+	}
+	if len(h) != 3 {
+		return si, formatErr("seal header: %d elements, expected 3 (ID, version, Vid)", len(h))
+	}
+	if si.Header.ID, err = h[0].str("seal header ID"); err != nil {
+		return si, &FormatError{Msg: err.Error()}
+	}
+	if si.Header.Version, err = h[1].integer("seal header version"); err != nil {
+		return si, &FormatError{Msg: err.Error()}
+	}
+	if si.Header.VID, err = h[2].str("seal header Vid"); err != nil {
+		return si, &FormatError{Msg: err.Error()}
+	}
+	if si.ESID, err = kids[1].str("seal esID"); err != nil {
+		return si, &FormatError{Msg: err.Error()}
+	}
+	if si.Property, err = parseProperty(kids[2]); err != nil {
+		return si, err
+	}
+	if si.Picture, err = parsePicture(kids[3]); err != nil {
+		return si, err
+	}
+	if len(kids) == 5 {
+		si.Extensions = parseExtensions(kids[4])
+	}
+	return si, nil
+}
+
+func parseProperty(e element) (Property, error) {
+	var p Property
+	kids, err := e.sequence("seal property")
+	if err != nil {
+		return p, &FormatError{Msg: err.Error()}
+	}
+	var list element
+	var times []element
+	switch {
+	case len(kids) == 7 && kids[2].tag == tagInteger: // v4: type, name, certListType, certList, 3 times
+		if p.CertListType, err = kids[2].integer("seal certListType"); err != nil {
+			return p, &FormatError{Msg: err.Error()}
+		}
+		list, times = kids[3], kids[4:7]
+	case len(kids) == 6: // v1: type, name, certList, 3 times
+		list, times = kids[2], kids[3:6]
+	default:
+		return p, formatErr("seal property: %d elements, expected 7 (v4) or 6 (v1)", len(kids))
+	}
+	if p.Type, err = kids[0].integer("seal type"); err != nil {
+		return p, &FormatError{Msg: err.Error()}
+	}
+	if p.Name, err = kids[1].str("seal name"); err != nil {
+		return p, &FormatError{Msg: err.Error()}
+	}
+	entries, err := list.sequence("seal certList")
+	if err != nil {
+		return p, &FormatError{Msg: err.Error()}
+	}
+	for i, c := range entries {
+		switch {
+		case p.CertListType == 2:
+			d, err := c.sequence("seal certList digest")
+			if err != nil || len(d) != 2 {
+				return p, formatErr("seal certList: entry %d is not a CertDigestObj {type, value}", i+1)
+			}
+			typ, err1 := d[0].str("seal certList digest type")
+			val, err2 := d[1].octets("seal certList digest value")
+			if err1 != nil || err2 != nil {
+				return p, formatErr("seal certList: entry %d is not a CertDigestObj {PrintableString, OCTET STRING}", i+1)
+			}
+			p.CertDigests = append(p.CertDigests, CertDigest{Type: typ, Value: val})
+		case c.tag == tagOctetString:
+			p.Certs = append(p.Certs, c.content)
+		default:
+			// dms360 writes an IA5String here; keep going, the signer check will fail.
+			p.Certs = append(p.Certs, nil)
+		}
+	}
+	names := []string{"seal createDate", "seal validStart", "seal validEnd"}
+	dst := []*time.Time{&p.CreateDate, &p.ValidStart, &p.ValidEnd}
+	for i, t := range times {
+		var k TimeKind
+		if *dst[i], k, err = t.time(names[i]); err != nil {
+			return p, &FormatError{Msg: err.Error()}
+		}
+		if p.TimeKind == "" {
+			p.TimeKind = k
+		}
+	}
+	return p, nil
+}
+
+func parsePicture(e element) (Picture, error) {
+	var pic Picture
+	kids, err := e.sequence("seal picture")
+	if err != nil {
+		return pic, &FormatError{Msg: err.Error()}
+	}
+	if len(kids) != 4 {
+		return pic, formatErr("seal picture: %d elements, expected 4 (type, data, width, height)", len(kids))
+	}
+	if pic.Type, err = kids[0].str("seal picture type"); err != nil {
+		return pic, &FormatError{Msg: err.Error()}
+	}
+	if pic.Data, err = kids[1].octets("seal picture data"); err != nil {
+		return pic, &FormatError{Msg: err.Error()}
+	}
+	if pic.Width, err = kids[2].integer("seal picture width"); err != nil {
+		return pic, &FormatError{Msg: err.Error()}
+	}
+	if pic.Height, err = kids[3].integer("seal picture height"); err != nil {
+		return pic, &FormatError{Msg: err.Error()}
+	}
+	return pic, nil
+}
+
+// parseExtensions reads ExtensionDatas; entries that do not parse are skipped, as producers
+// in the wild write some that are not ExtData.
+func parseExtensions(e element) []Extension {
+	kids, err := e.sequence("extensions")
+	if err != nil {
+		return nil
+	}
+	var out []Extension
+	for _, k := range kids {
+		f, err := k.sequence("extension")
+		if err != nil || len(f) < 2 || len(f) > 3 {
+			continue
+		}
+		id, err := f[0].oid("extension id")
+		if err != nil {
+			continue
+		}
+		x := Extension{ID: id}
+		last := f[len(f)-1]
+		if last.tag != tagOctetString {
+			continue
+		}
+		x.Value = last.content
+		if len(f) == 3 {
+			if f[1].tag != tagBoolean || len(f[1].content) != 1 {
+				continue
+			}
+			x.Critical = f[1].content[0] != 0
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// ErrNoSignerCert is returned when a signature carries no signer certificate.
+var ErrNoSignerCert = errors.New("no signer certificate")

@@ -1,0 +1,190 @@
+package ses
+
+import (
+	"encoding/asn1"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Signature is a parsed SES_Signature (an electronic seal signature, OFD SignedValue.dat),
+// v1, v4 or v5. The signer's signature is checked over TBS.Raw, the original bytes.
+type Signature struct {
+	Version   int // 1, 4 or 5
+	Raw       []byte
+	TBS       TBSSign
+	Cert      []byte // the signer's certificate, DER (v4: outside TBS_Sign, v1: inside)
+	SignAlg   asn1.ObjectIdentifier
+	Value     []byte // the signer's signature, as stored in the BIT STRING
+	TimeStamp []byte // v4 [0] timeStamp token, nil when absent
+	Notes     []string
+}
+
+// TBSSign is TBS_Sign.
+type TBSSign struct {
+	Raw          []byte
+	Version      int
+	Seal         *Seal
+	Time         time.Time // the signer's claimed signing time; zero when it could not be read
+	TimeKind     TimeKind
+	TimeRaw      []byte // v1: the content of the timeInfo BIT STRING
+	DataHash     []byte
+	PropertyInfo string
+	Extensions   []Extension
+}
+
+// ParseSignature parses a DER SES_Signature, v1 or v4/v5, told apart by shape.
+// Bytes after the signature are reported in Notes, not rejected.
+func ParseSignature(data []byte) (*Signature, error) {
+	e, rest, err := readOne(data, "signature")
+	if err != nil {
+		return nil, &FormatError{Msg: err.Error()}
+	}
+	kids, err := e.sequence("signature")
+	if err != nil {
+		return nil, &FormatError{Msg: err.Error()}
+	}
+	s := &Signature{Raw: e.full}
+	switch len(kids) {
+	case 2:
+		err = s.parseV1(kids)
+	case 4, 5:
+		err = s.parseV4(kids)
+	default:
+		err = formatErr("signature: %d elements, expected 2 (GM/T 0031 v1) or 4 to 5 (GB/T 38540 v4)", len(kids))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("%d bytes after the signature were ignored", len(rest)))
+	}
+	if s.TBS.Seal.Version != 1 && s.TBS.Version != s.TBS.Seal.Info.Header.Version {
+		s.Notes = append(s.Notes, fmt.Sprintf("TBS_Sign version %d differs from the seal header version %d",
+			s.TBS.Version, s.TBS.Seal.Info.Header.Version))
+	}
+	return s, nil
+}
+
+func (s *Signature) parseV4(kids []element) error {
+	tbs, err := kids[0].sequence("TBS_Sign")
+	if err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if len(tbs) != 5 && len(tbs) != 6 {
+		return formatErr("TBS_Sign: %d elements, expected 5 or 6 (version, seal, timeInfo, dataHash, propertyInfo, extensions)", len(tbs))
+	}
+	s.TBS.Raw = kids[0].full
+	if err := s.parseTBSCommon(tbs); err != nil {
+		return err
+	}
+	if s.TBS.Time, s.TBS.TimeKind, err = tbs[2].time("TBS_Sign timeInfo"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if len(tbs) == 6 {
+		if tbs[5].tag != tagContext0 {
+			return formatErr("TBS_Sign: sixth element is %s, expected [0] extDatas", tagName(tbs[5].tag))
+		}
+		if inner, rest, err := readOne(tbs[5].content, "TBS_Sign extDatas"); err == nil && len(rest) == 0 {
+			s.TBS.Extensions = parseExtensions(inner)
+		}
+	}
+	if s.Cert, err = kids[1].octets("signer certificate"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.SignAlg, err = kids[2].oid("signature algorithm"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.Value, err = kids[3].bits("signature value"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if len(kids) == 5 {
+		if kids[4].tag != tagContext0 && kids[4].tag != tagContext0Prim {
+			return formatErr("signature: fifth element is %s, expected [0] timeStamp", tagName(kids[4].tag))
+		}
+		s.TimeStamp = explicitBits(kids[4])
+	}
+	s.Version = 4
+	if s.TBS.Version == 5 || s.TBS.Seal.Version == 5 {
+		s.Version = 5
+	}
+	return nil
+}
+
+func (s *Signature) parseV1(kids []element) error {
+	tbs, err := kids[0].sequence("TBS_Sign")
+	if err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if len(tbs) != 7 {
+		return formatErr("TBS_Sign: %d elements, expected 7 in GM/T 0031 v1", len(tbs))
+	}
+	s.TBS.Raw = kids[0].full
+	if err := s.parseTBSCommon(tbs); err != nil {
+		return err
+	}
+	raw, octet, err := tbs[2].bytesLenient("TBS_Sign timeInfo")
+	if err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if octet {
+		s.Notes = append(s.Notes, "timeInfo is an OCTET STRING, not a BIT STRING (non-standard)")
+	}
+	s.TBS.TimeRaw = raw
+	s.TBS.Time, s.TBS.TimeKind = decodeV1Time(raw)
+	if s.TBS.Time.IsZero() {
+		s.Notes = append(s.Notes, fmt.Sprintf("timeInfo (%d bytes) holds no time this verifier can read", len(raw)))
+	}
+	if s.Cert, err = tbs[5].octets("signer certificate"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.SignAlg, err = tbs[6].oid("signature algorithm"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.Value, err = kids[1].bits("signature value"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	s.Version = 1
+	return nil
+}
+
+// parseTBSCommon reads version, seal, dataHash and propertyInfo, shared by v1 and v4.
+func (s *Signature) parseTBSCommon(tbs []element) error {
+	var err error
+	if s.TBS.Version, err = tbs[0].integer("TBS_Sign version"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if s.TBS.Seal, err = parseSealElement(tbs[1]); err != nil {
+		return formatErr("embedded seal: %v", err)
+	}
+	var octet bool
+	if s.TBS.DataHash, octet, err = tbs[3].bytesLenient("TBS_Sign dataHash"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if octet {
+		s.Notes = append(s.Notes, "dataHash is an OCTET STRING, not a BIT STRING (non-standard)")
+	}
+	if s.TBS.PropertyInfo, err = tbs[4].str("TBS_Sign propertyInfo"); err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	return nil
+}
+
+// decodeV1Time reads the producer-specific content of a v1 timeInfo: a DER UTCTime or
+// GeneralizedTime, or text such as "2020-01-25T07:31:56.377Z" or "2020-01-25 15:31:56"
+// (text without a zone is read as Beijing time).
+func decodeV1Time(raw []byte) (time.Time, TimeKind) {
+	if e, rest, err := readOne(raw, "timeInfo"); err == nil && len(rest) == 0 {
+		if t, k, err := e.time("timeInfo"); err == nil {
+			return t, k
+		}
+	}
+	s := string(raw)
+	if !isIA5(s) {
+		return time.Time{}, ""
+	}
+	if t, ok := parseTextTime(strings.TrimRight(s, "\x00")); ok {
+		return t, KindText
+	}
+	return time.Time{}, ""
+}
