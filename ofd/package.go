@@ -1,0 +1,436 @@
+package ofd
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/emmansun/gmsm/sm3"
+)
+
+// Default limits, used for zero fields of Limits.
+const (
+	DefaultMaxEntrySize  = 64 << 20  // 64 MiB per decompressed file
+	DefaultMaxTotalSize  = 512 << 20 // 512 MiB decompressed over the life of a Package
+	DefaultMaxEntries    = 10000     // files in the ZIP central directory
+	DefaultMaxSignatures = 1000      // <Signature> entries over all Signatures.xml files
+)
+
+// Limits bound what opening an untrusted package may cost. Zero (or negative)
+// fields take the defaults above.
+type Limits struct {
+	// MaxEntrySize is the largest decompressed size of a single file.
+	MaxEntrySize int64
+	// MaxTotalSize bounds the decompressed bytes read from the package in
+	// total, over every ReadFile, Signatures and digest computation.
+	MaxTotalSize int64
+	// MaxEntries is the largest number of entries in the ZIP directory.
+	MaxEntries int
+	// MaxSignatures is the largest number of <Signature> entries accepted.
+	MaxSignatures int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxEntrySize <= 0 {
+		l.MaxEntrySize = DefaultMaxEntrySize
+	}
+	if l.MaxTotalSize <= 0 {
+		l.MaxTotalSize = DefaultMaxTotalSize
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxSignatures <= 0 {
+		l.MaxSignatures = DefaultMaxSignatures
+	}
+	return l
+}
+
+// Package is an opened OFD package. Its methods are safe for concurrent use.
+type Package struct {
+	lim    Limits
+	files  map[string]*zip.File // cleaned path (no leading slash) → entry
+	names  []string             // sorted keys of files
+	before int64                // bytes before the ZIP
+	after  int64                // bytes after the ZIP
+
+	mu      sync.Mutex
+	used    int64                  // decompressed bytes charged against MaxTotalSize
+	cache   map[string][]byte      // internal reads
+	digests map[string]digestEntry // SM3 of files, by path
+}
+
+type digestEntry struct {
+	sum []byte
+	err error
+}
+
+const (
+	eocdLen      = 22
+	eocdSig      = "PK\x05\x06"
+	cdHeaderSig  = 0x02014b50
+	cdHeaderLen  = 46
+	maxEOCDTries = 64
+)
+
+// Open reads an OFD package (a ZIP archive) from data. Bytes before or after
+// the ZIP are tolerated (some producers wrap the package); see Surrounding.
+// Open does not require OFD.xml to be present: Signatures reports that.
+// Open keeps a reference to data; the caller must not modify it afterwards.
+func Open(data []byte, lim Limits) (*Package, error) {
+	lim = lim.withDefaults()
+	var firstErr error
+	var fallback *Package
+	tries := 0
+	for i := len(data) - eocdLen; i >= 0 && tries < maxEOCDTries; i-- {
+		j := bytes.LastIndex(data[:i+4], []byte(eocdSig))
+		if j < 0 {
+			break
+		}
+		i = j
+		commentLen := int(binary.LittleEndian.Uint16(data[i+20:]))
+		end := i + eocdLen + commentLen
+		if end > len(data) {
+			continue
+		}
+		tries++
+		p, err := openSpan(data, end, lim)
+		if err != nil {
+			if errors.Is(err, ErrLimit) {
+				// A limit error is definitive: don't look for another archive.
+				return nil, err
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if _, ok := p.files["OFD.xml"]; ok {
+			return p, nil
+		}
+		if fallback == nil {
+			fallback = p
+		}
+	}
+	if fallback != nil {
+		return fallback, nil
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if len(data) == 0 {
+		return nil, newErr(ErrFormat, "", "the data is empty, not an OFD package", nil)
+	}
+	return nil, newErr(ErrFormat, "", "not an OFD package: no ZIP end-of-central-directory record was found (the file is not a ZIP archive, or it is truncated)", nil)
+}
+
+// openSpan opens the ZIP that ends at data[end].
+func openSpan(data []byte, end int, lim Limits) (*Package, error) {
+	span := data[:end]
+	base, err := checkEntryCount(span, lim.MaxEntries)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := zip.NewReader(bytes.NewReader(span), int64(len(span)))
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, newErr(ErrFormat, "", "not a readable OFD package (broken or truncated ZIP archive)", err)
+	}
+	if len(zr.File) > lim.MaxEntries {
+		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
+	}
+	p := &Package{
+		lim:     lim,
+		files:   make(map[string]*zip.File, len(zr.File)),
+		before:  base,
+		after:   int64(len(data) - end),
+		cache:   make(map[string][]byte),
+		digests: make(map[string]digestEntry),
+	}
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/") {
+			continue // directory
+		}
+		name, ok := cleanPath(f.Name)
+		if !ok || name == "" {
+			continue // cannot be referenced by any valid OFD path
+		}
+		if _, dup := p.files[name]; dup {
+			return nil, newErr(ErrFormat, name, "the package contains this file twice; a package with duplicate names is ambiguous and cannot be trusted", nil)
+		}
+		p.files[name] = f
+		p.names = append(p.names, name)
+	}
+	sort.Strings(p.names)
+	return p, nil
+}
+
+// checkEntryCount walks the central directory the way archive/zip does and
+// fails once more than max entries are seen, before archive/zip allocates them.
+// It also returns the number of bytes before the ZIP (as archive/zip computes it).
+func checkEntryCount(span []byte, max int) (int64, error) {
+	n := len(span)
+	eocd := n - eocdLen
+	for eocd >= 0 && string(span[eocd:eocd+4]) != eocdSig {
+		eocd--
+	}
+	if eocd < 0 {
+		return 0, nil // let archive/zip report it
+	}
+	records := uint64(binary.LittleEndian.Uint16(span[eocd+10:]))
+	size := uint64(binary.LittleEndian.Uint32(span[eocd+12:]))
+	off := uint64(binary.LittleEndian.Uint32(span[eocd+16:]))
+	endOff := uint64(eocd)
+	if records == 0xffff || size == 0xffff || off == 0xffffffff {
+		// zip64: locator (20 bytes) just before the EOCD
+		if loc := eocd - 20; loc >= 0 && binary.LittleEndian.Uint32(span[loc:]) == 0x07064b50 {
+			p := binary.LittleEndian.Uint64(span[loc+8:])
+			if p <= uint64(n) && uint64(n)-p >= 56 && binary.LittleEndian.Uint32(span[p:]) == 0x06064b50 {
+				records = binary.LittleEndian.Uint64(span[p+32:])
+				size = binary.LittleEndian.Uint64(span[p+40:])
+				off = binary.LittleEndian.Uint64(span[p+48:])
+				endOff = p
+			}
+		}
+	}
+	if records > uint64(max) {
+		return 0, newErr(ErrLimit, "", fmt.Sprintf("the package declares %d files, more than the limit of %d", records, max), nil)
+	}
+	// Count the headers from both places archive/zip may start reading.
+	var base int64
+	starts := []uint64{off}
+	if size <= endOff && off <= endOff-size {
+		starts = append(starts, endOff-size)
+		base = int64(endOff - size - off)
+		if base > 0 && off <= uint64(n) && uint64(n)-off >= 4 && binary.LittleEndian.Uint32(span[off:]) == cdHeaderSig {
+			base = 0
+		}
+	}
+	for _, s := range starts {
+		count := 0
+		for p := s; p <= uint64(n) && uint64(n)-p >= cdHeaderLen; {
+			if binary.LittleEndian.Uint32(span[p:]) != cdHeaderSig {
+				break
+			}
+			count++
+			if count > max {
+				return 0, newErr(ErrLimit, "", fmt.Sprintf("the package has more than %d files (the limit)", max), nil)
+			}
+			p += cdHeaderLen + uint64(binary.LittleEndian.Uint16(span[p+28:])) +
+				uint64(binary.LittleEndian.Uint16(span[p+30:])) + uint64(binary.LittleEndian.Uint16(span[p+32:]))
+		}
+	}
+	return base, nil
+}
+
+// Surrounding reports how many bytes precede and follow the ZIP archive in
+// the data given to Open. Both are 0 for a normal package.
+func (p *Package) Surrounding() (before, after int64) { return p.before, p.after }
+
+// Files returns the paths of all files in the package (no directories), as
+// package paths without a leading slash, sorted.
+func (p *Package) Files() []string { return append([]string(nil), p.names...) }
+
+// Has reports whether the package contains the file name (absolute or
+// relative to the root).
+func (p *Package) Has(name string) bool {
+	n, ok := cleanPath(name)
+	if !ok {
+		return false
+	}
+	_, ok = p.files[n]
+	return ok
+}
+
+// cleanPath normalises a package path: it strips leading slashes, collapses
+// repeated slashes, drops "." and applies "..". It returns false when ".."
+// would leave the root. The result has no leading slash; "" is the root.
+func cleanPath(name string) (string, bool) {
+	parts := strings.Split(name, "/")
+	out := make([]string, 0, len(parts))
+	for _, s := range parts {
+		switch s {
+		case "", ".":
+		case "..":
+			if len(out) == 0 {
+				return "", false
+			}
+			out = out[:len(out)-1]
+		default:
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "/"), true
+}
+
+// resolve resolves ref, as written inside the package file base, to a package
+// path. An absolute ref (leading "/") is taken from the root; a relative one
+// from the folder of base.
+func resolve(base, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", newErr(ErrPath, base, "an empty path is given where a file is expected", nil)
+	}
+	full := ref
+	if !strings.HasPrefix(ref, "/") {
+		dir := ""
+		if k := strings.LastIndex(base, "/"); k >= 0 {
+			dir = base[:k]
+		}
+		full = dir + "/" + ref
+	}
+	n, ok := cleanPath(full)
+	if !ok {
+		return "", newErr(ErrPath, base, fmt.Sprintf("the path %q leaves the package root (\"..\" goes above it)", ref), nil)
+	}
+	if n == "" {
+		return "", newErr(ErrPath, base, fmt.Sprintf("the path %q names the package root, not a file", ref), nil)
+	}
+	return n, nil
+}
+
+// ReadFile returns the bytes of a package file exactly as stored (after
+// decompression). name may be absolute ("/Doc_0/Document.xml") or relative to
+// the root. The returned slice belongs to the caller.
+func (p *Package) ReadFile(name string) ([]byte, error) {
+	n, ok := cleanPath(name)
+	if !ok {
+		return nil, newErr(ErrPath, "", fmt.Sprintf("the path %q leaves the package root (\"..\" goes above it)", name), nil)
+	}
+	if n == "" {
+		return nil, newErr(ErrPath, "", fmt.Sprintf("the path %q names the package root, not a file", name), nil)
+	}
+	p.mu.Lock()
+	b, ok := p.cache[n]
+	p.mu.Unlock()
+	if ok {
+		return bytes.Clone(b), nil
+	}
+	return p.readEntry(n)
+}
+
+// read returns a package file for internal use, caching it. The result must
+// not be modified.
+func (p *Package) read(n string) ([]byte, error) {
+	p.mu.Lock()
+	b, ok := p.cache[n]
+	p.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := p.readEntry(n)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.cache[n] = b
+	p.mu.Unlock()
+	return b, nil
+}
+
+// open checks an entry against the limits, charges its declared size to the
+// total budget and returns a reader bounded by that size.
+func (p *Package) open(n string) (io.ReadCloser, int64, error) {
+	f, ok := p.files[n]
+	if !ok {
+		return nil, 0, newErr(ErrNotExist, n, "the file is missing from the package", nil)
+	}
+	if f.Flags&0x1 != 0 {
+		return nil, 0, newErr(ErrUnsupported, n, "the file is encrypted inside the ZIP, which OFD does not allow", nil)
+	}
+	size := f.UncompressedSize64
+	if size > uint64(p.lim.MaxEntrySize) {
+		return nil, 0, newErr(ErrLimit, n, fmt.Sprintf("the file is %d bytes when decompressed, more than the limit of %d bytes per file (possible zip bomb)", size, p.lim.MaxEntrySize), nil)
+	}
+	p.mu.Lock()
+	if p.used+int64(size) > p.lim.MaxTotalSize {
+		p.mu.Unlock()
+		return nil, 0, newErr(ErrLimit, n, fmt.Sprintf("reading this file would exceed the limit of %d decompressed bytes for the whole package (possible zip bomb)", p.lim.MaxTotalSize), nil)
+	}
+	p.used += int64(size)
+	p.mu.Unlock()
+	rc, err := f.Open()
+	if err != nil {
+		if errors.Is(err, zip.ErrAlgorithm) {
+			return nil, 0, newErr(ErrUnsupported, n, fmt.Sprintf("the file uses ZIP compression method %d, which is not supported", f.Method), nil)
+		}
+		return nil, 0, newErr(ErrFormat, n, "the file cannot be read from the ZIP archive", err)
+	}
+	return rc, int64(size), nil
+}
+
+func (p *Package) readEntry(n string) ([]byte, error) {
+	rc, size, err := p.open(n)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	buf.Grow(int(min(size, 1<<20)) + 1)
+	// archive/zip fails once more than the declared size is produced; the
+	// LimitReader is a second guard against the declared size lying.
+	if _, err := buf.ReadFrom(io.LimitReader(rc, size+1)); err != nil {
+		return nil, p.readErr(n, err)
+	}
+	if int64(buf.Len()) > size {
+		return nil, newErr(ErrFormat, n, "the file decompresses to more bytes than the ZIP directory declares (possible zip bomb)", nil)
+	}
+	return buf.Bytes(), nil
+}
+
+func (p *Package) readErr(n string, err error) error {
+	switch {
+	case errors.Is(err, zip.ErrChecksum):
+		return newErr(ErrFormat, n, "the file is corrupt (its ZIP checksum does not match)", err)
+	case errors.Is(err, zip.ErrFormat):
+		return newErr(ErrFormat, n, "the file is corrupt (it decompresses to a different size than the ZIP directory declares)", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return newErr(ErrFormat, n, "the file is truncated inside the ZIP archive", err)
+	}
+	return newErr(ErrFormat, n, "the file cannot be decompressed", err)
+}
+
+// sm3Of returns the SM3 digest of a package file's stored bytes, cached.
+func (p *Package) sm3Of(n string) ([]byte, error) {
+	p.mu.Lock()
+	if d, ok := p.digests[n]; ok {
+		p.mu.Unlock()
+		return d.sum, d.err
+	}
+	b, cached := p.cache[n]
+	p.mu.Unlock()
+	var sum []byte
+	var err error
+	if cached {
+		s := sm3.Sum(b)
+		sum = s[:]
+	} else {
+		sum, err = p.streamSM3(n)
+	}
+	p.mu.Lock()
+	p.digests[n] = digestEntry{sum, err}
+	p.mu.Unlock()
+	return sum, err
+}
+
+func (p *Package) streamSM3(n string) ([]byte, error) {
+	rc, size, err := p.open(n)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	h := sm3.New()
+	w, err := io.Copy(h, io.LimitReader(rc, size+1))
+	if err != nil {
+		return nil, p.readErr(n, err)
+	}
+	if w > size {
+		return nil, newErr(ErrFormat, n, "the file decompresses to more bytes than the ZIP directory declares (possible zip bomb)", nil)
+	}
+	return h.Sum(nil), nil
+}
