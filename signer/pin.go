@@ -1,0 +1,392 @@
+package signer
+
+import (
+	"context"
+	"crypto"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/eseal/eseal/store"
+)
+
+// PIN protection defaults.
+const (
+	// MaxPINTries is the number of wrong PINs in a row that locks a key.
+	MaxPINTries = 5
+	// DefaultPINIterations is the PBKDF2-HMAC-SM3 iteration count for new
+	// PIN hashes (tens of milliseconds on one core).
+	DefaultPINIterations = 100_000
+	// MinPINIterations is the lowest count accepted from configuration.
+	MinPINIterations = 1_000
+	// DefaultPINCacheTTL bounds how long a verified PIN is remembered in
+	// memory (as a keyed MAC, never in clear) to skip the slow hash.
+	DefaultPINCacheTTL = time.Minute
+	minPINLen          = 6
+	maxPINLen          = 64
+)
+
+// GuardOptions configure a Guard; the zero value is the default.
+type GuardOptions struct {
+	// Iterations for new PIN hashes; 0 means DefaultPINIterations.
+	Iterations int
+	// MaxTries before locking; 0 means MaxPINTries.
+	MaxTries int
+	// CacheTTL for verified PINs; 0 means DefaultPINCacheTTL, negative
+	// disables the cache (every Verify runs the slow hash).
+	CacheTTL time.Duration
+	// Logger for audit-worthy events (lock, unlock, PIN set). Never gets
+	// the PIN. nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Guard keeps PIN records (salted PBKDF2-HMAC-SM3 hashes, failure counts
+// and lock flags) in a store keyspace. It implements PINStore.
+type Guard struct {
+	kv    store.KV
+	iter  int
+	max   int
+	ttl   time.Duration
+	log   *slog.Logger
+	now   func() time.Time
+	mac   []byte // per-process key for the verified-PIN cache
+	locks sync.Map
+	cache sync.Map // label -> cacheEntry
+}
+
+var _ PINStore = (*Guard)(nil)
+
+type cacheEntry struct {
+	mac   [32]byte
+	until time.Time
+}
+
+type pinRecord struct {
+	V        int       `json:"v"`
+	KDF      string    `json:"kdf"`
+	Iter     int       `json:"iter"`
+	Salt     []byte    `json:"salt"`
+	Hash     []byte    `json:"hash"`
+	Failures int       `json:"failures"`
+	Locked   bool      `json:"locked"`
+	Changed  time.Time `json:"changed"`
+}
+
+const kdfName = "pbkdf2-hmac-sm3"
+
+// NewGuard returns a Guard over kv (give it its own keyspace, e.g.
+// store.MustSpace(db, "pin")).
+func NewGuard(kv store.KV, opts GuardOptions) (*Guard, error) {
+	g := &Guard{kv: kv, iter: opts.Iterations, max: opts.MaxTries, ttl: opts.CacheTTL, log: opts.Logger, now: opts.Now}
+	if g.iter == 0 {
+		g.iter = DefaultPINIterations
+	}
+	if g.iter < MinPINIterations {
+		return nil, Errorf(ErrConfig, "pin.NewGuard", "", nil, "PIN hash iterations %d below minimum %d", g.iter, MinPINIterations)
+	}
+	if g.max == 0 {
+		g.max = MaxPINTries
+	}
+	if g.max < 1 || g.max > 100 {
+		return nil, Errorf(ErrConfig, "pin.NewGuard", "", nil, "max PIN tries %d out of range 1..100", g.max)
+	}
+	if g.ttl == 0 {
+		g.ttl = DefaultPINCacheTTL
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	g.log = g.log.With("component", "signer.pin")
+	if g.now == nil {
+		g.now = time.Now
+	}
+	g.mac = make([]byte, 32)
+	if _, err := rand.Read(g.mac); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Guard) lock(label string) func() {
+	m, _ := g.locks.LoadOrStore(label, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+func checkPIN(op, label string, pin []byte) error {
+	if len(pin) < minPINLen || len(pin) > maxPINLen {
+		return Errorf(ErrInvalidInput, op, label, nil, "PIN must be %d..%d bytes (got %d)", minPINLen, maxPINLen, len(pin))
+	}
+	return nil
+}
+
+func (g *Guard) load(ctx context.Context, op, label string) (*pinRecord, error) {
+	b, err := g.kv.Get(ctx, []byte(label))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(ErrNoPIN, op, label, nil, "no protection password set")
+	}
+	if err != nil {
+		return nil, Errorf(ErrUnavailable, op, label, err, "reading PIN record")
+	}
+	r := new(pinRecord)
+	if err := json.Unmarshal(b, r); err != nil || r.V != 1 || r.KDF != kdfName || r.Iter < 1 || len(r.Salt) < 16 || len(r.Hash) != 32 {
+		return nil, Errorf(ErrCorrupt, op, label, nil, "PIN record unreadable")
+	}
+	return r, nil
+}
+
+func (g *Guard) save(ctx context.Context, op, label string, r *pinRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return Errorf(ErrCorrupt, op, label, err, "encoding PIN record")
+	}
+	if err := g.kv.Set(ctx, []byte(label), b); err != nil {
+		return Errorf(ErrUnavailable, op, label, err, "writing PIN record")
+	}
+	return nil
+}
+
+// SetPIN implements PINStore. It replaces any PIN and clears the lock.
+func (g *Guard) SetPIN(ctx context.Context, label string, pin []byte) error {
+	const op = "pin.SetPIN"
+	if err := CheckLabel(op, label); err != nil {
+		return err
+	}
+	if err := checkPIN(op, label, pin); err != nil {
+		return err
+	}
+	r := &pinRecord{V: 1, KDF: kdfName, Iter: g.iter, Salt: make([]byte, 16), Changed: g.now().UTC()}
+	if _, err := rand.Read(r.Salt); err != nil {
+		return err
+	}
+	r.Hash = pbkdf2SM3(pin, r.Salt, r.Iter)
+	defer g.lock(label)()
+	g.cache.Delete(label)
+	if err := g.save(ctx, op, label, r); err != nil {
+		return err
+	}
+	g.log.InfoContext(ctx, "protection password set", "key", label)
+	return nil
+}
+
+// ChangePIN implements PINStore.
+func (g *Guard) ChangePIN(ctx context.Context, label string, old, pin []byte) error {
+	if err := checkPIN("pin.ChangePIN", label, pin); err != nil {
+		return err
+	}
+	if err := g.Verify(ctx, label, old); err != nil {
+		return err
+	}
+	return g.SetPIN(ctx, label, pin)
+}
+
+// Verify implements PINStore: nil for the right PIN; ErrWrongPIN (with the
+// tries left) otherwise; ErrLocked after MaxTries wrong PINs in a row,
+// whatever PIN is given, until Unlock.
+func (g *Guard) Verify(ctx context.Context, label string, pin []byte) error {
+	const op = "pin.Verify"
+	if err := CheckLabel(op, label); err != nil {
+		return err
+	}
+	r, err := g.load(ctx, op, label)
+	if err != nil {
+		return err
+	}
+	if r.Locked {
+		return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs; an administrator must unlock it", r.Failures)
+	}
+	if len(pin) == 0 {
+		return Errorf(ErrWrongPIN, op, label, nil, "no PIN given")
+	}
+	var mac [32]byte
+	if g.ttl > 0 {
+		mac = g.cacheMAC(label, r.Salt, pin)
+		if e, ok := g.cache.Load(label); ok {
+			ce := e.(cacheEntry)
+			if subtle.ConstantTimeCompare(ce.mac[:], mac[:]) == 1 && g.now().Before(ce.until) {
+				if r.Failures == 0 {
+					return nil
+				}
+				return g.settle(ctx, op, label, r.Salt, true, mac)
+			}
+		}
+	}
+	if len(pin) > maxPINLen {
+		return g.settle(ctx, op, label, r.Salt, false, mac)
+	}
+	h := pbkdf2SM3(pin, r.Salt, r.Iter)
+	ok := subtle.ConstantTimeCompare(h, r.Hash) == 1
+	return g.settle(ctx, op, label, r.Salt, ok, mac)
+}
+
+// settle records the outcome under the per-label lock, re-reading the
+// record so that concurrent tries are all counted.
+func (g *Guard) settle(ctx context.Context, op, label string, salt []byte, ok bool, mac [32]byte) error {
+	defer g.lock(label)()
+	r, err := g.load(ctx, op, label)
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(r.Salt, salt) != 1 {
+		// The PIN changed while we hashed; judge against the new one.
+		return Errorf(ErrWrongPIN, op, label, nil, "PIN changed during verification; try again")
+	}
+	if r.Locked {
+		return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs; an administrator must unlock it", r.Failures)
+	}
+	if ok {
+		if r.Failures != 0 {
+			r.Failures = 0
+			if err := g.save(ctx, op, label, r); err != nil {
+				return err
+			}
+		}
+		if g.ttl > 0 {
+			g.cache.Store(label, cacheEntry{mac: mac, until: g.now().Add(g.ttl)})
+		}
+		return nil
+	}
+	g.cache.Delete(label)
+	r.Failures++
+	if r.Failures >= g.max {
+		r.Locked = true
+	}
+	if err := g.save(ctx, op, label, r); err != nil {
+		return err
+	}
+	if r.Locked {
+		g.log.WarnContext(ctx, "key locked after wrong PINs", "key", label, "failures", r.Failures)
+		return Errorf(ErrLocked, op, label, Kind(ErrWrongPIN), "locked after %d wrong PINs; an administrator must unlock it", r.Failures)
+	}
+	g.log.InfoContext(ctx, "wrong PIN", "key", label, "failures", r.Failures)
+	return Errorf(ErrWrongPIN, op, label, nil, "%d tries left before the key locks", g.max-r.Failures)
+}
+
+// Unlock implements PINStore (admin).
+func (g *Guard) Unlock(ctx context.Context, label string) error {
+	const op = "pin.Unlock"
+	if err := CheckLabel(op, label); err != nil {
+		return err
+	}
+	defer g.lock(label)()
+	r, err := g.load(ctx, op, label)
+	if err != nil {
+		return err
+	}
+	r.Locked, r.Failures = false, 0
+	if err := g.save(ctx, op, label, r); err != nil {
+		return err
+	}
+	g.log.InfoContext(ctx, "key unlocked by administrator", "key", label)
+	return nil
+}
+
+// Status implements PINStore.
+func (g *Guard) Status(ctx context.Context, label string) (PINStatus, error) {
+	r, err := g.load(ctx, "pin.Status", label)
+	if KindOf(err) == ErrNoPIN {
+		return PINStatus{}, nil
+	}
+	if err != nil {
+		return PINStatus{}, err
+	}
+	return PINStatus{Set: true, Failures: r.Failures, Locked: r.Locked}, nil
+}
+
+// Remove implements PINStore.
+func (g *Guard) Remove(ctx context.Context, label string) error {
+	defer g.lock(label)()
+	g.cache.Delete(label)
+	if err := g.kv.Delete(ctx, []byte(label)); err != nil {
+		return Errorf(ErrUnavailable, "pin.Remove", label, err, "deleting PIN record")
+	}
+	return nil
+}
+
+func (g *Guard) cacheMAC(label string, salt, pin []byte) (out [32]byte) {
+	m := hmac.New(sm3.New, g.mac)
+	m.Write([]byte(label))
+	m.Write([]byte{0})
+	m.Write(salt)
+	m.Write(pin)
+	m.Sum(out[:0])
+	return out
+}
+
+// pbkdf2SM3 is PBKDF2 (RFC 8018) with HMAC-SM3 and a 32-byte output (one
+// block). It takes the password as bytes so the caller can zero it.
+func pbkdf2SM3(password, salt []byte, iter int) []byte {
+	prf := hmac.New(sm3.New, password)
+	var u, t [32]byte
+	prf.Write(salt)
+	var blk [4]byte
+	binary.BigEndian.PutUint32(blk[:], 1)
+	prf.Write(blk[:])
+	prf.Sum(u[:0])
+	t = u
+	for i := 1; i < iter; i++ {
+		prf.Reset()
+		prf.Write(u[:])
+		prf.Sum(u[:0])
+		for j := range t {
+			t[j] ^= u[j]
+		}
+	}
+	return t[:]
+}
+
+// Protected puts the PIN check in front of a KeyStore: Signer without a
+// PIN is refused; SignerWithPIN verifies the PIN first.
+type Protected struct {
+	KeyStore
+	PINs PINStore
+}
+
+// GenerateWithPIN generates a key and sets its PIN; if setting the PIN
+// fails the key is deleted again.
+func (p *Protected) GenerateWithPIN(ctx context.Context, label string, alg Algorithm, pin []byte) (KeyInfo, error) {
+	if err := checkPIN("signer.GenerateWithPIN", label, pin); err != nil {
+		return KeyInfo{}, err
+	}
+	ki, err := p.KeyStore.Generate(ctx, label, alg)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	if err := p.PINs.SetPIN(ctx, label, pin); err != nil {
+		_ = p.KeyStore.Delete(ctx, label)
+		return KeyInfo{}, err
+	}
+	return ki, nil
+}
+
+// Signer refuses: a protected key is only handed out against its PIN.
+func (p *Protected) Signer(ctx context.Context, label string) (crypto.Signer, error) {
+	return nil, Errorf(ErrWrongPIN, "signer.Signer", label, nil, "a PIN is required for this key")
+}
+
+// SignerWithPIN verifies pin and then returns the key's signer.
+func (p *Protected) SignerWithPIN(ctx context.Context, label string, pin []byte) (crypto.Signer, error) {
+	if err := p.PINs.Verify(ctx, label, pin); err != nil {
+		return nil, err
+	}
+	return p.KeyStore.Signer(ctx, label)
+}
+
+// Delete deletes the key and its PIN record.
+func (p *Protected) Delete(ctx context.Context, label string) error {
+	if err := p.KeyStore.Delete(ctx, label); err != nil {
+		return err
+	}
+	return p.PINs.Remove(ctx, label)
+}

@@ -1,0 +1,253 @@
+package signer
+
+import (
+	"context"
+	"crypto"
+	"crypto/pbkdf2"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/eseal/eseal/store"
+)
+
+func testKV(t testing.TB) store.KV {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "db"), &store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return store.MustSpace(db, "pin")
+}
+
+func testGuard(t testing.TB, opts GuardOptions) *Guard {
+	t.Helper()
+	if opts.Iterations == 0 {
+		opts.Iterations = MinPINIterations
+	}
+	g, err := NewGuard(testKV(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestPBKDF2MatchesStdlib(t *testing.T) {
+	want, err := pbkdf2.Key(sm3.New, "123456", []byte("salt-salt-salt-s"), 1000, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pbkdf2SM3([]byte("123456"), []byte("salt-salt-salt-s"), 1000)
+	if string(got) != string(want) {
+		t.Fatalf("pbkdf2SM3 = %x, want %x", got, want)
+	}
+}
+
+func TestPINLifecycle(t *testing.T) {
+	for _, ttl := range []time.Duration{-1, time.Minute} {
+		t.Run("ttl="+ttl.String(), func(t *testing.T) {
+			ctx := context.Background()
+			g := testGuard(t, GuardOptions{CacheTTL: ttl})
+			if err := g.Verify(ctx, "seal1", []byte("123456")); !errors.Is(err, ErrNoPIN) {
+				t.Fatalf("verify without record: %v", err)
+			}
+			if err := g.SetPIN(ctx, "seal1", []byte("123")); !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("short PIN: %v", err)
+			}
+			if err := g.SetPIN(ctx, "seal1", []byte("123456")); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Verify(ctx, "seal1", []byte("123456")); err != nil {
+				t.Fatalf("right PIN: %v", err)
+			}
+			// Four wrong, then right: the count resets.
+			for i := range 4 {
+				err := g.Verify(ctx, "seal1", []byte("654321"))
+				if !errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrLocked) {
+					t.Fatalf("wrong PIN %d: %v", i, err)
+				}
+				if !strings.Contains(err.Error(), "seal1") || strings.Contains(err.Error(), "654321") {
+					t.Fatalf("error must name the key and not the PIN: %v", err)
+				}
+			}
+			if st, _ := g.Status(ctx, "seal1"); st.Failures != 4 || st.Locked {
+				t.Fatalf("status after 4: %+v", st)
+			}
+			if err := g.Verify(ctx, "seal1", []byte("123456")); err != nil {
+				t.Fatalf("right PIN after 4 wrong: %v", err)
+			}
+			if st, _ := g.Status(ctx, "seal1"); st.Failures != 0 {
+				t.Fatalf("status after reset: %+v", st)
+			}
+			// Five wrong in a row lock.
+			for i := range 5 {
+				err := g.Verify(ctx, "seal1", []byte("000000"))
+				if i < 4 && !errors.Is(err, ErrWrongPIN) {
+					t.Fatalf("wrong %d: %v", i, err)
+				}
+				if i == 4 && !errors.Is(err, ErrLocked) {
+					t.Fatalf("5th wrong PIN did not lock: %v", err)
+				}
+			}
+			err := g.Verify(ctx, "seal1", []byte("123456"))
+			if !errors.Is(err, ErrLocked) || errors.Is(err, ErrWrongPIN) {
+				t.Fatalf("right PIN on locked key: %v", err)
+			}
+			if KindOf(err) != ErrLocked || ErrLocked.Code() != "KEY_LOCKED" {
+				t.Fatalf("KindOf = %v", KindOf(err))
+			}
+			if err := g.Unlock(ctx, "seal1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Verify(ctx, "seal1", []byte("123456")); err != nil {
+				t.Fatalf("after unlock: %v", err)
+			}
+			if err := g.ChangePIN(ctx, "seal1", []byte("bad-old"), []byte("abcdefgh")); !errors.Is(err, ErrWrongPIN) {
+				t.Fatalf("change with wrong old: %v", err)
+			}
+			if err := g.ChangePIN(ctx, "seal1", []byte("123456"), []byte("abcdefgh")); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Verify(ctx, "seal1", []byte("123456")); !errors.Is(err, ErrWrongPIN) {
+				t.Fatalf("old PIN after change: %v", err)
+			}
+			if err := g.Verify(ctx, "seal1", []byte("abcdefgh")); err != nil {
+				t.Fatalf("new PIN: %v", err)
+			}
+			if err := g.Verify(ctx, "seal1", nil); !errors.Is(err, ErrWrongPIN) {
+				t.Fatalf("empty PIN: %v", err)
+			}
+			if err := g.Verify(ctx, "bad/label", []byte("abcdefgh")); !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("bad label: %v", err)
+			}
+			if err := g.Remove(ctx, "seal1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Verify(ctx, "seal1", []byte("abcdefgh")); !errors.Is(err, ErrNoPIN) {
+				t.Fatalf("after remove: %v", err)
+			}
+		})
+	}
+}
+
+func TestPINNotStoredInClear(t *testing.T) {
+	ctx := context.Background()
+	kv := testKV(t)
+	g, _ := NewGuard(kv, GuardOptions{Iterations: MinPINIterations})
+	_ = g.SetPIN(ctx, "k", []byte("secret-pin-987"))
+	_ = kv.Scan(ctx, nil, func(k, v []byte) error {
+		if strings.Contains(string(v), "secret-pin-987") {
+			t.Fatalf("PIN in clear in record %s", k)
+		}
+		return nil
+	})
+	// A corrupt record is a clear error, not a panic.
+	_ = kv.Set(ctx, []byte("k"), []byte("{not json"))
+	if err := g.Verify(ctx, "k", []byte("secret-pin-987")); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("corrupt record: %v", err)
+	}
+}
+
+func TestPINConcurrentWrongTries(t *testing.T) {
+	ctx := context.Background()
+	g := testGuard(t, GuardOptions{})
+	_ = g.SetPIN(ctx, "k", []byte("123456"))
+	var wrong, locked atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := g.Verify(ctx, "k", []byte("999999"))
+			switch {
+			case errors.Is(err, ErrLocked):
+				locked.Add(1)
+			case errors.Is(err, ErrWrongPIN):
+				wrong.Add(1)
+			default:
+				t.Errorf("unexpected %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wrong.Load() != 4 || locked.Load() != 16 {
+		t.Fatalf("wrong=%d locked=%d, want 4 and 16", wrong.Load(), locked.Load())
+	}
+}
+
+func TestPINConfig(t *testing.T) {
+	if _, err := NewGuard(testKV(t), GuardOptions{Iterations: 10}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("low iterations: %v", err)
+	}
+}
+
+type fakeStore struct {
+	KeyStore
+	signers int
+}
+
+func (f *fakeStore) Signer(ctx context.Context, label string) (crypto.Signer, error) {
+	f.signers++
+	return nil, nil
+}
+
+func TestProtected(t *testing.T) {
+	ctx := context.Background()
+	g := testGuard(t, GuardOptions{})
+	fs := &fakeStore{}
+	p := &Protected{KeyStore: fs, PINs: g}
+	_ = g.SetPIN(ctx, "k", []byte("123456"))
+	if _, err := p.Signer(ctx, "k"); !errors.Is(err, ErrWrongPIN) {
+		t.Fatalf("Signer without PIN: %v", err)
+	}
+	if _, err := p.SignerWithPIN(ctx, "k", []byte("000000")); !errors.Is(err, ErrWrongPIN) {
+		t.Fatalf("wrong PIN: %v", err)
+	}
+	if _, err := p.SignerWithPIN(ctx, "k", []byte("123456")); err != nil || fs.signers != 1 {
+		t.Fatalf("right PIN: %v (signers=%d)", err, fs.signers)
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	cause := errors.New("CKR_DEVICE_ERROR")
+	err := Errorf(ErrUnavailable, "pkcs11.Sign", "seal-1", cause, "token %q", "t1")
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, cause) || errors.Is(err, ErrBusy) {
+		t.Fatal("errors.Is on *Error")
+	}
+	if got := err.Error(); got != `pkcs11.Sign: unavailable (key "seal-1"): token "t1": CKR_DEVICE_ERROR` {
+		t.Fatalf("message %q", got)
+	}
+	wrapped := errors.Join(errors.New("x"), err)
+	if KindOf(wrapped) != ErrUnavailable {
+		t.Fatalf("KindOf through Join = %v", KindOf(wrapped))
+	}
+	if KindOf(errors.New("plain")) != 0 {
+		t.Fatal("KindOf plain")
+	}
+}
+
+func BenchmarkPINVerify(b *testing.B) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		ttl  time.Duration
+		iter int
+	}{{"slow-hash", -1, DefaultPINIterations}, {"cached", time.Minute, DefaultPINIterations}} {
+		b.Run(c.name, func(b *testing.B) {
+			g := testGuard(b, GuardOptions{CacheTTL: c.ttl, Iterations: c.iter})
+			_ = g.SetPIN(ctx, "k", []byte("123456"))
+			for b.Loop() {
+				if err := g.Verify(ctx, "k", []byte("123456")); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
