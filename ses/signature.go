@@ -188,3 +188,33 @@ func decodeV1Time(raw []byte) (time.Time, TimeKind) {
 	}
 	return time.Time{}, ""
 }
+
+// Sniff tells by shape alone, without parsing, whether data looks like a seal signature
+// ("signature": TBS_Sign opens with its version INTEGER) or a seal ("seal": SES_SealInfo opens
+// with its header SEQUENCE); "" when it is neither.
+func Sniff(data []byte) string {
+	e, _, err := readOne(data, "")
+	if err != nil || e.tag != tagSequence {
+		return ""
+	}
+	first, _, err := readOne(e.content, "")
+	if err != nil {
+		return ""
+	}
+	if first.tag == tagOctetString { // a v1 seal wrapped in an OCTET STRING
+		return "seal"
+	}
+	if first.tag != tagSequence {
+		return ""
+	}
+	inner, _, err := readOne(first.content, "")
+	switch {
+	case err != nil:
+		return ""
+	case inner.tag == tagInteger:
+		return "signature"
+	case inner.tag == tagSequence:
+		return "seal"
+	}
+	return ""
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/ofd"
+	"github.com/eseal/eseal/verifier"
+)
+
+func cmdVerify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON report per file, one per line")
+	var trust, crls listFlag
+	fs.Var(&trust, "trust", "trust anchor certificate file, PEM or DER (repeatable)")
+	fs.Var(&crls, "crl", "CRL file, PEM or DER, to check revocation (repeatable)")
+	dataPath := fs.String("data", "", "the original data of a bare seal signature, to check its dataHash")
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "eseal verify: no file given")
+		return exitUsage
+	}
+	var opts verifier.Options
+	for _, p := range trust {
+		certs, err := loadCertificates(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --trust %s: %v\n", p, err)
+			return exitUsage
+		}
+		opts.Roots = append(opts.Roots, certs...)
+	}
+	for _, p := range crls {
+		l, err := loadCRLs(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --crl %s: %v\n", p, err)
+			return exitUsage
+		}
+		opts.CRLs = append(opts.CRLs, l...)
+	}
+	var original []byte
+	if *dataPath != "" {
+		if original, err = os.ReadFile(*dataPath); err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --data: %v\n", err)
+			return exitUsage
+		}
+	}
+	v := verifier.New(opts)
+	status := exitOK
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "eseal verify: %v\n", err)
+			status = exitUsage
+			continue
+		}
+		r, err := v.VerifyFile(p, data, original, ofd.Limits{})
+		if err != nil {
+			fmt.Fprintf(stderr, "eseal verify: %s: %v\n", p, err)
+			status = exitUsage
+			continue
+		}
+		if *asJSON {
+			if err := enc.Encode(r); err != nil {
+				fmt.Fprintf(stderr, "eseal verify: %v\n", err)
+				return exitUsage
+			}
+		} else {
+			printReport(stdout, r)
+		}
+		if status == exitUsage {
+			continue
+		}
+		switch r.Indication {
+		case verifier.TotalPassed:
+		case verifier.TotalFailed:
+			status = exitFailed
+		default:
+			if status == exitOK {
+				status = exitIndeterminate
+			}
+		}
+	}
+	return status
+}
+
+func printReport(w io.Writer, r *verifier.Report) {
+	switch r.Kind {
+	case "seal":
+		fmt.Fprintf(w, "%s: %s (seal)\n", r.Path, r.Indication)
+		printSeal(w, "  ", r.Seal)
+		printChecks(w, "  ", r.Seal.Checks)
+	default:
+		fmt.Fprintf(w, "%s: %s (%s, %d signature(s))\n", r.Path, r.Indication, r.Kind, len(r.Signatures))
+		for _, s := range r.Signatures {
+			sub := ""
+			if s.SubIndication != "" {
+				sub = " / " + s.SubIndication
+			}
+			fmt.Fprintf(w, "  signature %s  %s  type %s v%d: %s%s\n", s.ID, s.Location, s.Type, s.Version, s.Indication, sub)
+			if s.SigningTime != "" {
+				fmt.Fprintf(w, "    signed at %s\n", s.SigningTime)
+			}
+			if s.Signer != nil {
+				fmt.Fprintf(w, "    signer    %s (serial %s)\n", s.Signer.Subject, s.Signer.Serial)
+			}
+			if s.Seal != nil {
+				printSeal(w, "    ", s.Seal)
+			}
+			printChecks(w, "    ", s.Checks)
+		}
+	}
+}
+
+func printSeal(w io.Writer, indent string, s *verifier.SealReport) {
+	if s == nil || (s.ID == "" && s.Name == "") {
+		return
+	}
+	fmt.Fprintf(w, "%sseal      %s (id %s, type %d), valid %s to %s\n", indent, s.Name, s.ID, s.Type, s.ValidFrom, s.ValidTo)
+	if s.Maker != "" {
+		fmt.Fprintf(w, "%smaker     %s\n", indent, s.Maker)
+	}
+}
+
+func printChecks(w io.Writer, indent string, checks []verifier.Check) {
+	for _, c := range checks {
+		fmt.Fprintf(w, "%s%-14s %-28s %s\n", indent, c.Status, c.Name, c.Detail)
+	}
+}
+
+// loadCertificates reads PEM (any number of CERTIFICATE blocks) or one DER certificate.
+func loadCertificates(path string) ([]*smx509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ders, err := pemOrDER(data, "CERTIFICATE")
+	if err != nil {
+		return nil, err
+	}
+	var out []*smx509.Certificate
+	for _, d := range ders {
+		c, err := smx509.ParseCertificate(d)
+		if err != nil {
+			return nil, fmt.Errorf("not a certificate: %v", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func loadCRLs(path string) ([]*smx509.RevocationList, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ders, err := pemOrDER(data, "X509 CRL")
+	if err != nil {
+		return nil, err
+	}
+	var out []*smx509.RevocationList
+	for _, d := range ders {
+		l, err := smx509.ParseRevocationList(d)
+		if err != nil {
+			return nil, fmt.Errorf("not a CRL: %v", err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func pemOrDER(data []byte, blockType string) ([][]byte, error) {
+	var out [][]byte
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type == blockType {
+			out = append(out, b.Bytes)
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	if len(data) > 0 && data[0] == 0x30 {
+		return [][]byte{data}, nil
+	}
+	return nil, fmt.Errorf("no %s found (neither PEM nor DER)", blockType)
+}

@@ -1,0 +1,195 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"fmt"
+	"strings"
+
+	"github.com/emmansun/gmsm/pkcs7"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/ofd"
+	"github.com/eseal/eseal/ses"
+)
+
+// VerifyOFD verifies every signature of an OFD package. A broken part of one signature fails
+// that signature and never the others; an error is returned only when the package itself
+// cannot be read.
+func (v *Verifier) VerifyOFD(data []byte, lim ofd.Limits) (*Report, error) {
+	pkg, err := ofd.Open(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := pkg.Signatures()
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Kind: "ofd", Signatures: []SignatureReport{}}
+	if len(sigs) == 0 {
+		r.Indication = NoSignature
+		return r, nil
+	}
+	for _, s := range sigs {
+		sr := v.verifyOFDSignature(s)
+		r.Signatures = append(r.Signatures, sr)
+		r.Indication = worst(r.Indication, sr.Indication)
+	}
+	return r, nil
+}
+
+func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
+	typ := s.Type
+	if typ == "" {
+		typ = "Seal"
+	}
+	if s.Err != nil {
+		c := newChecks(ofdSignatureChecks...)
+		c.fail(CheckFormat, FormatFailure, s.Err.Error())
+		for _, n := range ofdSignatureChecks[1:] {
+			c.skip(n, "not checked: the signature's parts could not be read")
+		}
+		r := SignatureReport{ID: s.ID, Location: s.Location, Type: typ, Checks: c.list}
+		r.Indication, r.SubIndication = c.indication()
+		return r
+	}
+	var r SignatureReport
+	var c *checks
+	if strings.EqualFold(typ, "Sign") {
+		r, c = v.verifyPlainSignature(s)
+	} else {
+		var sig *ses.Signature
+		r, c, sig = v.verifySignature(s.SignedValue, s.XML, ofdSignatureChecks)
+		if sig != nil {
+			ofdSealExtras(c, s, sig)
+		}
+	}
+	r.ID, r.Location, r.Type = s.ID, s.Location, typ
+	checkReferences(c, s)
+	r.Checks = c.list
+	r.Indication, r.SubIndication = c.indication()
+	return r
+}
+
+// ofdSealExtras adds what only an OFD carriage can tell: propertyInfo names this
+// Signature.xml, and a separate Seal.esl equals the seal embedded in the signature.
+func ofdSealExtras(c *checks, s *ofd.Signature, sig *ses.Signature) {
+	var notes []string
+	if want := "/" + s.Location; sig.TBS.PropertyInfo != want && strings.TrimPrefix(sig.TBS.PropertyInfo, "/") != s.Location {
+		notes = append(notes, fmt.Sprintf("propertyInfo is %q, not this signature's path %q", clip(sig.TBS.PropertyInfo), want))
+	}
+	if s.Seal != nil && !bytes.Equal(s.Seal, sig.TBS.Seal.Raw) {
+		notes = append(notes, s.SealPath+" differs from the seal embedded in the signature")
+	}
+	notes = append(notes, s.Warnings...)
+	if len(notes) > 0 {
+		for i := range c.list {
+			if c.list[i].Name == CheckFormat {
+				c.list[i].Detail = join(c.list[i].Detail, notes...)
+			}
+		}
+	}
+}
+
+func checkReferences(c *checks, s *ofd.Signature) {
+	if len(s.References) == 0 {
+		c.fail(CheckReferences, HashFailure, "Signature.xml lists no references: it protects no document file")
+		return
+	}
+	var bad []string
+	for _, ref := range s.References {
+		if !ref.OK {
+			bad = append(bad, ref.FileRef+": "+ref.Problem)
+		}
+	}
+	if len(bad) > 0 {
+		c.fail(CheckReferences, HashFailure, fmt.Sprintf("%d of %d references fail: %s", len(bad), len(s.References), strings.Join(bad, "; ")))
+		return
+	}
+	c.pass(CheckReferences, fmt.Sprintf("all %d references match (%s)", len(s.References), s.CheckMethod))
+}
+
+// verifyPlainSignature checks a Type="Sign" signature: a GB/T 35275 SignedData, or a bare SM2
+// signature of Signature.xml, which carries no certificate and is tried against the
+// configured certificates.
+func (v *Verifier) verifyPlainSignature(s *ofd.Signature) (SignatureReport, *checks) {
+	c := newChecks(ofdSignatureChecks...)
+	r := SignatureReport{}
+	for _, n := range []string{CheckSealSignature, CheckSignerInSeal, CheckSealValidity} {
+		c.skip(n, "a Type=\"Sign\" signature has no seal")
+	}
+	c.skip(CheckTimestamp, "no timestamp")
+	c.skip(CheckRevocation, "not checked")
+	if p7, err := pkcs7.Parse(s.SignedValue); err == nil {
+		c.pass(CheckFormat, "GB/T 35275 SM2 SignedData")
+		v.checkSignedData(c, &r, p7, s.XML)
+		return r, c
+	}
+	val, err := ses.DecodeSM2Value(s.SignedValue)
+	if err != nil {
+		c.fail(CheckFormat, FormatFailure, fmt.Sprintf("%s is neither a GB/T 35275 SignedData nor an SM2 signature: %v", s.SignedValuePath, err))
+		return r, c
+	}
+	c.pass(CheckFormat, join(fmt.Sprintf("bare SM2 signature (%d bytes) over Signature.xml", len(s.SignedValue)), val.Note()))
+	c.skip(CheckDataHash, "a bare signature is made over Signature.xml itself; see signature_value")
+	c.skip(CheckSignerCertTime, "a bare signature carries no certificate")
+	for _, cert := range append(append([]*smx509.Certificate{}, v.opts.Intermediates...), v.opts.Roots...) {
+		if !isSM2(cert) {
+			continue
+		}
+		if _, ok, _ := ses.VerifySM2(cert.PublicKey.(*ecdsa.PublicKey), s.XML, s.SignedValue); ok {
+			r.Signer = certInfo(cert)
+			c.pass(CheckSignatureValue, "the signature verifies over Signature.xml with the configured certificate "+cert.Subject.String())
+			c.indet(CheckChain, NoCertificateChainFound, "the signature names no certificate; it matched a configured one")
+			return r, c
+		}
+	}
+	c.indet(CheckSignatureValue, NoCertificateChainFound, "a bare SM2 signature carries no certificate, and none of the configured certificates verifies it")
+	c.indet(CheckChain, NoCertificateChainFound, "the signature names no certificate")
+	return r, c
+}
+
+func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, p7 *pkcs7.PKCS7, xml []byte) {
+	signer := p7.GetOnlySigner()
+	if signer != nil {
+		r.Signer = certInfo(signer)
+	}
+	detached := len(p7.Content) == 0
+	try := func(content []byte) error {
+		if detached {
+			p7.Content = content
+		}
+		return p7.Verify()
+	}
+	sum := sm3.Sum(xml)
+	switch {
+	case try(xml) == nil:
+		c.pass(CheckSignatureValue, "the SignedData signature verifies")
+		if detached || bytes.Equal(p7.Content, xml) {
+			c.pass(CheckDataHash, "the signed content is Signature.xml")
+		} else {
+			c.fail(CheckDataHash, HashFailure, "the SignedData holds content other than this Signature.xml")
+		}
+	case try(sum[:]) == nil:
+		c.pass(CheckSignatureValue, "the SignedData signature verifies")
+		c.pass(CheckDataHash, "the signed content is SM3 of Signature.xml")
+	default:
+		err := try(xml)
+		c.fail(CheckSignatureValue, SigCryptoFailure, "the SignedData does not verify over Signature.xml nor over its SM3 digest: "+err.Error())
+	}
+	if signer == nil {
+		c.fail(CheckSignerCertTime, FormatFailure, "the SignedData holds no single signer certificate")
+		return
+	}
+	if r.SigningTime == "" {
+		c.skip(CheckSignerCertTime, "the SignedData carries no signing time")
+	}
+	v.checkChains(c, []namedCert{{"signer", signer, false}}, v.now())
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

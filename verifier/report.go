@@ -1,0 +1,199 @@
+package verifier
+
+import (
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/ses"
+)
+
+// Indications of a report, after the EU DSS result model.
+const (
+	TotalPassed   = "TOTAL_PASSED"
+	TotalFailed   = "TOTAL_FAILED"
+	Indeterminate = "INDETERMINATE"
+	NoSignature   = "NO_SIGNATURE"
+)
+
+// Sub-indications.
+const (
+	FormatFailure           = "FORMAT_FAILURE"
+	SigCryptoFailure        = "SIG_CRYPTO_FAILURE"
+	HashFailure             = "HASH_FAILURE"
+	SigConstraintsFailure   = "SIG_CONSTRAINTS_FAILURE"
+	Expired                 = "EXPIRED"
+	NotYetValid             = "NOT_YET_VALID"
+	Revoked                 = "REVOKED"
+	ChainConstraintsFailure = "CHAIN_CONSTRAINTS_FAILURE"
+	NoCertificateChainFound = "NO_CERTIFICATE_CHAIN_FOUND"
+	TryLater                = "TRY_LATER"
+	TimestampNotVerified    = "TIMESTAMP_NOT_VERIFIED"
+	SigningTimeUnknown      = "SIGNING_TIME_UNKNOWN"
+)
+
+// Check statuses.
+const (
+	Passed   = "passed"
+	Failed   = "failed"
+	Indet    = "indeterminate"
+	Skipped  = "skipped"
+	timeJSON = time.RFC3339
+)
+
+// Check names, in report order.
+const (
+	CheckFormat         = "format"
+	CheckSignatureValue = "signature_value"
+	CheckSealSignature  = "seal_signature"
+	CheckSignerInSeal   = "signer_in_seal"
+	CheckDataHash       = "data_hash"
+	CheckReferences     = "references"
+	CheckSealValidity   = "seal_validity"
+	CheckSignerCertTime = "signer_certificate_validity"
+	CheckChain          = "certificate_chain"
+	CheckRevocation     = "revocation"
+	CheckTimestamp      = "timestamp"
+)
+
+// Report is the verification report of one file.
+type Report struct {
+	Path       string            `json:"path"`
+	Kind       string            `json:"kind"` // "ofd", "signature" or "seal"
+	Indication string            `json:"indication"`
+	Signatures []SignatureReport `json:"signatures"`
+	Seal       *SealReport       `json:"seal"`
+}
+
+// SignatureReport is the result for one seal signature.
+type SignatureReport struct {
+	ID            string      `json:"id"`
+	Location      string      `json:"location"`
+	Type          string      `json:"type"` // "Seal" or "Sign"
+	Version       int         `json:"version"`
+	Indication    string      `json:"indication"`
+	SubIndication string      `json:"sub_indication"`
+	SigningTime   string      `json:"signing_time"`
+	Seal          *SealReport `json:"seal"`
+	Signer        *CertInfo   `json:"signer"`
+	Checks        []Check     `json:"checks"`
+}
+
+// SealReport describes a seal; for a bare seal it carries its own checks.
+type SealReport struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Type      int     `json:"type"`
+	ValidFrom string  `json:"valid_from"`
+	ValidTo   string  `json:"valid_to"`
+	Maker     string  `json:"maker"`
+	Checks    []Check `json:"checks,omitempty"`
+}
+
+// CertInfo names a certificate.
+type CertInfo struct {
+	Subject string `json:"subject"`
+	Serial  string `json:"serial"`
+}
+
+// Check is one named step of the procedure.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+}
+
+// checks collects the outcome of every step and keeps the report order.
+type checks struct {
+	list []Check
+	sub  map[string]string // sub-indication per failed or indeterminate check
+}
+
+func newChecks(names ...string) *checks {
+	c := &checks{sub: map[string]string{}}
+	for _, n := range names {
+		c.list = append(c.list, Check{Name: n, Status: Skipped})
+	}
+	return c
+}
+
+func (c *checks) set(name, status, detail string) {
+	for i := range c.list {
+		if c.list[i].Name == name {
+			c.list[i].Status, c.list[i].Detail = status, detail
+			return
+		}
+	}
+	c.list = append(c.list, Check{Name: name, Status: status, Detail: detail})
+}
+
+func (c *checks) pass(name, detail string) { c.set(name, Passed, detail) }
+func (c *checks) skip(name, detail string) { c.set(name, Skipped, detail) }
+func (c *checks) fail(name, sub, detail string) {
+	c.set(name, Failed, detail)
+	c.sub[name] = sub
+}
+func (c *checks) indet(name, sub, detail string) {
+	c.set(name, Indet, detail)
+	c.sub[name] = sub
+}
+
+func (c *checks) status(name string) string {
+	for _, k := range c.list {
+		if k.Name == name {
+			return k.Status
+		}
+	}
+	return ""
+}
+
+// indication is TOTAL_FAILED when any check failed (the sub-indication is that of the first
+// failed check in report order), else INDETERMINATE when any is indeterminate, else TOTAL_PASSED.
+func (c *checks) indication() (string, string) {
+	for _, k := range c.list {
+		if k.Status == Failed {
+			return TotalFailed, c.sub[k.Name]
+		}
+	}
+	for _, k := range c.list {
+		if k.Status == Indet {
+			return Indeterminate, c.sub[k.Name]
+		}
+	}
+	return TotalPassed, ""
+}
+
+// worst folds indications: failed over indeterminate over passed.
+func worst(a, b string) string {
+	rank := map[string]int{TotalPassed: 1, Indeterminate: 2, TotalFailed: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+func sealReport(s *ses.Seal, maker *smx509.Certificate) *SealReport {
+	r := &SealReport{
+		ID:        s.Info.ESID,
+		Name:      s.Info.Property.Name,
+		Type:      s.Info.Property.Type,
+		ValidFrom: fmtTime(s.Info.Property.ValidStart),
+		ValidTo:   fmtTime(s.Info.Property.ValidEnd),
+	}
+	if maker != nil {
+		r.Maker = maker.Subject.String()
+	}
+	return r
+}
+
+func certInfo(c *smx509.Certificate) *CertInfo {
+	return &CertInfo{Subject: c.Subject.String(), Serial: strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))}
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeJSON)
+}
