@@ -111,6 +111,15 @@ func Open(data []byte, lim Limits) (*Package, error) {
 			}
 			continue
 		}
+		if p.before > 0 && bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+			// The data starts as a ZIP, but this archive starts later: it is
+			// an archive stored inside a damaged outer one (e.g. an OFD seal
+			// picture), not the package itself.
+			if firstErr == nil {
+				firstErr = newErr(ErrFormat, "", "the ZIP archive is damaged or truncated (only an archive nested inside it could be found)", nil)
+			}
+			continue
+		}
 		if _, ok := p.files["OFD.xml"]; ok {
 			return p, nil
 		}
@@ -201,16 +210,16 @@ func checkEntryCount(span []byte, max int) (int64, error) {
 	if records > uint64(max) {
 		return 0, newErr(ErrLimit, "", fmt.Sprintf("the package declares %d files, more than the limit of %d", records, max), nil)
 	}
-	// Count the headers from both places archive/zip may start reading.
-	var base int64
-	starts := []uint64{off}
-	if size <= endOff && off <= endOff-size {
-		starts = append(starts, endOff-size)
-		base = int64(endOff - size - off)
-		if base > 0 && off <= uint64(n) && uint64(n)-off >= 4 && binary.LittleEndian.Uint32(span[off:]) == cdHeaderSig {
-			base = 0
-		}
+	// A negative base offset means bytes are missing before the directory.
+	if size > endOff || off > endOff-size {
+		return 0, newErr(ErrFormat, "", "the ZIP archive is damaged or truncated: its directory points outside the data", nil)
 	}
+	base := int64(endOff - size - off)
+	if base > 0 && off <= uint64(n) && uint64(n)-off >= 4 && binary.LittleEndian.Uint32(span[off:]) == cdHeaderSig {
+		base = 0 // archive/zip prefers a directory found at the stated offset
+	}
+	// Count the headers from both places archive/zip may start reading.
+	starts := []uint64{off, endOff - size}
 	for _, s := range starts {
 		count := 0
 		for p := s; p <= uint64(n) && uint64(n)-p >= cdHeaderLen; {
