@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/eseal/eseal/store"
@@ -247,6 +248,28 @@ func BenchmarkPINVerify(b *testing.B) {
 				if err := g.Verify(ctx, "k", []byte("123456")); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+func TestSM2Option(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		o    *sm2.SM2SignerOption
+		gm   bool
+		uid  string
+	}{
+		{"default", sm2.DefaultSM2SignerOpts, true, "1234567812345678"},
+		{"custom", sm2.NewSM2SignerOption(true, []byte("alice")), true, "alice"},
+		{"gm-nil-uid", sm2.NewSM2SignerOption(true, nil), true, "1234567812345678"},
+		{"digest", sm2.NewSM2SignerOption(false, nil), false, ""},
+		{"digest-with-uid", sm2.NewSM2SignerOption(false, []byte("x")), false, ""},
+		{"nil", nil, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if IsGMSign(c.o) != c.gm || string(SM2UID(c.o)) != c.uid {
+				t.Fatalf("got gm=%v uid=%q", IsGMSign(c.o), SM2UID(c.o))
 			}
 		})
 	}
