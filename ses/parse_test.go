@@ -1,0 +1,168 @@
+package ses_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/eseal/eseal/internal/testvectors"
+	"github.com/eseal/eseal/ses"
+)
+
+func TestParseHostile(t *testing.T) {
+	sig := testvectors.Read(t, "ofdrw/ofdrw-gm/src/test/resources/SignedValueV4.dat")
+	seal := testvectors.Read(t, "ofdrw/ofdrw-gm/src/test/resources/UserV4.esl")
+	wrongTag := bytes.Clone(sig)
+	wrongTag[0] = 0x31 // SET instead of SEQUENCE
+	longLen := []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x02, 0x01, 0x04}
+	innerWrong := bytes.Clone(sig)
+	// The TBS_Sign version INTEGER becomes a BOOLEAN.
+	i := bytes.Index(innerWrong, []byte{0x02, 0x01, 0x04})
+	innerWrong[i] = 0x01
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		parse func([]byte) error
+		want  string
+	}{
+		{"empty signature", nil, parseSig, "empty input"},
+		{"empty seal", nil, parseSeal, "empty input"},
+		{"truncated signature", sig[:len(sig)/2], parseSig, "truncated"},
+		{"truncated seal", seal[:100], parseSeal, "truncated"},
+		{"wrong outer tag", wrongTag, parseSig, "expected a SEQUENCE"},
+		{"length larger than input", longLen, parseSig, "larger than the input"},
+		{"version is not an INTEGER", innerWrong, parseSig, "TBS_Sign version: expected an INTEGER"},
+		{"seal given as signature", seal, parseSig, "TBS_Sign"},
+		{"signature given as seal", sig, parseSeal, "seal"},
+		{"one byte", []byte{0x30}, parseSig, "truncated"},
+		{"not DER at all", []byte("%PDF-1.7 hello"), parseSig, "signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.parse(tc.data)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not say %q", err, tc.want)
+			}
+		})
+	}
+	// Every prefix of a real signature gives an error, never a panic.
+	for n := 0; n < len(sig); n += 97 {
+		if _, err := ses.ParseSignature(sig[:n]); err == nil {
+			t.Fatalf("prefix of %d bytes parsed", n)
+		}
+	}
+}
+
+func parseSig(b []byte) error  { _, err := ses.ParseSignature(b); return err }
+func parseSeal(b []byte) error { _, err := ses.ParseSeal(b); return err }
+
+func TestTrailingBytesAreNoted(t *testing.T) {
+	sig := testvectors.Read(t, "ofdrw/ofdrw-gm/src/test/resources/SignedValueV4.dat")
+	s, err := ses.ParseSignature(append(bytes.Clone(sig), 0, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "3 bytes after the signature") {
+		t.Fatalf("notes %q", s.Notes)
+	}
+}
+
+func TestDecodeSM2Value(t *testing.T) {
+	r := bytes.Repeat([]byte{0x11}, 32)
+	s := bytes.Repeat([]byte{0x92}, 32)
+	der := ses.SM2Value{R: [32]byte(r), S: [32]byte(s)}.DER()
+	// Non-minimal INTEGERs: r with two extra zero bytes (as a Koal sample has).
+	lenient := []byte{0x30, 0x47, 0x02, 0x22, 0x00, 0x00}
+	lenient = append(lenient, r...)
+	lenient = append(append(lenient, 0x02, 0x21, 0x00), s...)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		enc  ses.SigEncoding
+		err  string
+	}{
+		{"strict DER", der, ses.EncDER, ""},
+		{"raw r||s", append(bytes.Clone(r), s...), ses.EncRawRS, ""},
+		{"non-minimal DER", lenient, ses.EncLenientDER, ""},
+		{"zero r", make([]byte, 64), "", "zero"},
+		{"three integers", []byte{0x30, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01}, "", "expected SEQUENCE{INTEGER r, INTEGER s}"},
+		{"negative", []byte{0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01}, "", "negative"},
+		{"too long", append([]byte{0x30, 0x26, 0x02, 0x21, 0x01}, append(bytes.Repeat([]byte{1}, 32), 0x02, 0x01, 0x01)...), "", "longer than 32"},
+		{"trailing", append(bytes.Clone(der), 0), "", "after the SEQUENCE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := ses.DecodeSM2Value(tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Encoding != tc.enc || !bytes.Equal(v.R[:], r) || !bytes.Equal(v.S[:], s) {
+				t.Fatalf("decoded %+v", v)
+			}
+			if !bytes.Equal(v.DER(), der) {
+				t.Fatal("re-encoding is not the strict DER")
+			}
+		})
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for name, want := range map[string]string{
+		"ofdrw/ofdrw-gm/src/test/resources/SignedValueV4.dat": "signature",
+		"synthetic/v1_SignedValue.dat":                        "signature",
+		"ofdrw/ofdrw-gm/src/test/resources/UserV1.esl":        "seal",
+		"esl-demo/Seal.esl":                                   "seal",
+		"ofdrw/ofdrw-sign/src/test/resources/helloworld.ofd":  "",
+	} {
+		if got := ses.Sniff(testvectors.Read(t, name)); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}
+
+func FuzzParseSignature(f *testing.F) {
+	for _, name := range []string{
+		"ofdrw/ofdrw-gm/src/test/resources/SignedValueV4.dat",
+		"synthetic/v1_SignedValue.dat",
+		"synthetic/v4_SignedValue_rawRS.dat",
+	} {
+		f.Add(testvectors.Read(f, name))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ses.Sniff(data)
+		s, err := ses.ParseSignature(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		s.SignerInSeal()
+		s.DataHashMatches(data)
+		ses.DecodeSM2Value(s.Value)
+	})
+}
+
+func FuzzParseSeal(f *testing.F) {
+	for _, name := range []string{
+		"ofdrw/ofdrw-gm/src/test/resources/UserV1.esl",
+		"ofdrw/ofdrw-gm/src/test/resources/UserV5_ts.esl",
+		"esl-demo/Seal.esl",
+	} {
+		f.Add(testvectors.Read(f, name))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ses.ParseSeal(data)
+		if err != nil {
+			return
+		}
+		ses.DecodeSM2Value(s.SignValue)
+	})
+}
