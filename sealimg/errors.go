@@ -1,0 +1,30 @@
+package sealimg
+
+import "fmt"
+
+// FieldError reports a bad value in one field of the input: of a [Seal],
+// of the [Options] given to [New], or an applicant's impression. Field is
+// the name of that field ("name", "purpose", "code", "tax_id", "kind",
+// "font", "dpi", "spec.width", "impression", …), Problem says what is wrong
+// with it in words a reviewer can act on.
+//
+// Every error returned by this package for bad input is a *FieldError, so
+// callers can map it to a client error with errors.As.
+type FieldError struct {
+	Field   string
+	Problem string
+	Err     error // underlying cause, if any
+}
+
+func (e *FieldError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("sealimg: %s: %s: %v", e.Field, e.Problem, e.Err)
+	}
+	return fmt.Sprintf("sealimg: %s: %s", e.Field, e.Problem)
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldErr(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}

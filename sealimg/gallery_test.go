@@ -1,0 +1,63 @@
+package sealimg
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var galleryFlag = flag.Bool("gallery", false, "rewrite the pictures in testdata/gallery")
+
+// gallery is one picture per seal kind, with short and long names.
+var gallery = []struct {
+	file string
+	seal Seal
+}{
+	{"official-short", Seal{Kind: Official, Name: "海南省大数据管理局", Code: "4601000012345"}},
+	{"official-long", Seal{Kind: Official, Name: "海南省三亚市崖州湾科技城开发建设管理委员会综合服务中心有限责任公司", Code: "4602000098765"}},
+	{"official-nocode", Seal{Kind: Official, Name: "海口市人民政府"}},
+	{"contract", Seal{Kind: Contract, Name: "海南椰风数字科技有限公司", Code: "4601060054321"}},
+	{"contract-short", Seal{Kind: Contract, Name: "某某局"}},
+	{"finance", Seal{Kind: Finance, Name: "海南省财政厅", Code: "4600000011111"}},
+	{"special", Seal{Kind: Special, Name: "海口海关", Purpose: "报关专用章"}},
+	{"invoice", Seal{Kind: Invoice, Name: "海南椰风数字科技有限公司", TaxID: "91460000MA5T123456"}},
+	{"invoice-long", Seal{Kind: Invoice, Name: "海南自由贸易港国际商品交易中心跨境电子商务综合服务有限公司", TaxID: "91460100MA5U98765X"}},
+	{"invoice-short", Seal{Kind: Invoice, Name: "椰风商行", TaxID: "460100198001011234"}},
+	{"personal-2", Seal{Kind: Personal, Name: "王五"}},
+	{"personal-3", Seal{Kind: Personal, Name: "张小明"}},
+	{"personal-4", Seal{Kind: Personal, Name: "欧阳明月"}},
+}
+
+// TestGallery draws the gallery; with -gallery it rewrites the committed
+// files in testdata/gallery:
+//
+//	go test ./sealimg -run TestGallery -gallery
+func TestGallery(t *testing.T) {
+	r := testRenderer(t)
+	dir := t.TempDir()
+	if *galleryFlag {
+		dir = filepath.Join("testdata", "gallery")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range gallery {
+		t.Run(g.file, func(t *testing.T) {
+			d, err := r.Draw(g.seal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.PNG()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, g.file+".png"), p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, g.file+".svg"), d.SVG(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
