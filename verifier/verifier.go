@@ -28,11 +28,23 @@ type Options struct {
 type Verifier struct {
 	opts          Options
 	roots, inters *smx509.CertPool
+	certs         *memo[parsedCert]
+	seals         *memo[ses.SigCheck]
 }
+
+// parsedCert is the outcome of parseCert.
+type parsedCert struct {
+	cert *smx509.Certificate
+	note string
+	err  error
+}
+
+// memoSize bounds each memo; a seal is about 20 KB, so seals stay under 100 MB.
+const memoSize = 4096
 
 // New returns a Verifier.
 func New(opts Options) *Verifier {
-	v := &Verifier{opts: opts}
+	v := &Verifier{opts: opts, certs: newMemo[parsedCert](memoSize), seals: newMemo[ses.SigCheck](memoSize)}
 	if len(opts.Roots) > 0 {
 		v.roots = smx509.NewCertPool()
 		for _, c := range opts.Roots {
@@ -88,11 +100,13 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 	when := sig.TBS.Time
 	r.SigningTime = fmtTime(when)
 
-	signer, signerNote, signerErr := parseCert(sig.Cert)
+	pc := v.cert(sig.Cert)
+	signer, signerNote, signerErr := pc.cert, pc.note, pc.err
 	if signerErr == nil {
 		r.Signer = certInfo(signer)
 	}
-	maker, makerNote, makerErr := parseCert(seal.MakerCert)
+	mc := v.cert(seal.MakerCert)
+	maker, makerNote := mc.cert, mc.note
 	r.Seal = sealReport(seal, maker)
 
 	// Signature value, over the original bytes of TBS_Sign.
@@ -109,7 +123,7 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 		}
 	}
 
-	v.checkSealSignature(c, seal, maker, makerNote, makerErr)
+	v.checkSealSignature(c, seal, mc)
 
 	if ok, detail := sig.SignerInSeal(); ok {
 		c.pass(CheckSignerInSeal, detail)
@@ -170,17 +184,30 @@ type namedCert struct {
 	lenient bool // read leniently: good for its key, never for a chain
 }
 
-func (v *Verifier) checkSealSignature(c *checks, seal *ses.Seal, maker *smx509.Certificate, makerNote string, makerErr error) {
+// cert parses a certificate once per distinct DER.
+func (v *Verifier) cert(der []byte) parsedCert {
+	return v.certs.get(der, func() parsedCert {
+		c, note, err := parseCert(der)
+		return parsedCert{c, note, err}
+	})
+}
+
+// checkSealSignature checks the maker's signature once per distinct seal: the result depends
+// only on the seal's bytes, which hold the maker certificate too.
+func (v *Verifier) checkSealSignature(c *checks, seal *ses.Seal, maker parsedCert) {
 	switch {
-	case makerErr != nil:
-		c.fail(CheckSealSignature, FormatFailure, "the seal maker certificate does not parse: "+makerErr.Error())
-	case !isSM2(maker):
+	case maker.err != nil:
+		c.fail(CheckSealSignature, FormatFailure, "the seal maker certificate does not parse: "+maker.err.Error())
+	case !isSM2(maker.cert):
 		c.fail(CheckSealSignature, SigCryptoFailure, "the seal maker certificate does not hold an SM2 public key")
 	default:
-		if k := seal.CheckSignature(maker.PublicKey.(*ecdsa.PublicKey)); k.OK {
-			c.pass(CheckSealSignature, join(k.Detail, makerNote))
+		k := v.seals.get(seal.Raw, func() ses.SigCheck {
+			return seal.CheckSignature(maker.cert.PublicKey.(*ecdsa.PublicKey))
+		})
+		if k.OK {
+			c.pass(CheckSealSignature, join(k.Detail, maker.note))
 		} else {
-			c.fail(CheckSealSignature, SigCryptoFailure, join(k.Detail, makerNote))
+			c.fail(CheckSealSignature, SigCryptoFailure, join(k.Detail, maker.note))
 		}
 	}
 }
@@ -202,8 +229,9 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 		return &SealReport{Checks: c.list}, ind
 	}
 	c.pass(CheckFormat, join(fmt.Sprintf("%s v%d seal", standard(seal.Version), seal.Version), seal.Notes...))
-	maker, makerNote, makerErr := parseCert(seal.MakerCert)
-	v.checkSealSignature(c, seal, maker, makerNote, makerErr)
+	mc := v.cert(seal.MakerCert)
+	maker, makerNote := mc.cert, mc.note
+	v.checkSealSignature(c, seal, mc)
 	now := v.now()
 	checkSealWindow(c, seal, now, "now")
 	var certs []namedCert

@@ -1,0 +1,277 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/ofd"
+	"github.com/eseal/eseal/ses"
+)
+
+// pki is a small SM2 hierarchy made for the test: a root, a seal maker and a signer.
+type pki struct {
+	root, maker, signer          *smx509.Certificate
+	rootKey, makerKey, signerKey *sm2.PrivateKey
+}
+
+func newPKI(t testing.TB) *pki {
+	t.Helper()
+	p := &pki{}
+	var err error
+	for _, k := range []**sm2.PrivateKey{&p.rootKey, &p.makerKey, &p.signerKey} {
+		if *k, err = sm2.GenerateKey(rand.Reader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nb, na := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.root = mkCert(t, &smx509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "eseal test root"},
+		NotBefore: nb, NotAfter: na, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign,
+	}, nil, p.rootKey, p.rootKey)
+	leaf := func(serial int64, cn string, key *sm2.PrivateKey) *smx509.Certificate {
+		return mkCert(t, &smx509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, Organization: []string{"海南省测试单位"}},
+			NotBefore: nb, NotAfter: time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC),
+			KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
+		}, p.root, key, p.rootKey)
+	}
+	p.maker = leaf(2, "eseal test seal maker", p.makerKey)
+	p.signer = leaf(3, "eseal test signer", p.signerKey)
+	return p
+}
+
+func mkCert(t testing.TB, tpl, parent *smx509.Certificate, key, signer *sm2.PrivateKey) *smx509.Certificate {
+	t.Helper()
+	if parent == nil {
+		parent = tpl
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tpl, parent, key.Public(), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smx509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (p *pki) seal(t testing.TB, start, end time.Time) *ses.Seal {
+	t.Helper()
+	s, err := ses.MakeSeal(rand.Reader, &ses.SealTemplate{
+		VID: "eseal", ESID: "4600002024000001", Type: 1, Name: "海南省测试单位",
+		SignerCerts: [][]byte{p.signer.Raw}, CreateDate: start, ValidStart: start, ValidEnd: end,
+		Picture: ses.Picture{Type: "PNG", Data: []byte("\x89PNG picture"), Width: 40, Height: 40},
+	}, p.maker.Raw, p.makerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (p *pki) sign(t testing.TB, seal *ses.Seal, data []byte, at time.Time) []byte {
+	t.Helper()
+	sum := sm3.Sum(data)
+	der, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: seal, SignerCert: p.signer.Raw, DataHash: sum[:],
+		PropertyInfo: "/Doc_0/Signs/Sign_0/Signature.xml", Time: at}, p.signerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func TestProcedure(t *testing.T) {
+	p := newPKI(t)
+	data := []byte("<Signature/>")
+	start, end := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	seal := p.seal(t, start, end)
+	inWindow := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	good := p.sign(t, seal, data, inWindow)
+	revokedAt := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	crlDER, err := smx509.CreateRevocationList(rand.Reader, &smx509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: revokedAt, NextUpdate: revokedAt.AddDate(0, 0, 1),
+		RevokedCertificateEntries: []smx509.RevocationListEntry{{SerialNumber: p.signer.SerialNumber, RevocationTime: revokedAt}},
+	}, p.root, p.rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := smx509.ParseRevocationList(crlDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := Options{Roots: []*smx509.Certificate{p.root}}
+	withCRL := Options{Roots: []*smx509.Certificate{p.root}, CRLs: []*smx509.RevocationList{crl}}
+	otherRoot := newPKI(t).root
+
+	for _, tc := range []struct {
+		name       string
+		opts       Options
+		der, data  []byte
+		indication string
+		sub        string
+		statuses   map[string]string
+	}{
+		{"trusted and whole", trusted, good, data, TotalPassed, "",
+			map[string]string{CheckChain: Passed, CheckDataHash: Passed, CheckRevocation: Skipped}},
+		{"no trust anchors", Options{}, good, data, Indeterminate, NoCertificateChainFound,
+			map[string]string{CheckChain: Indet}},
+		{"another root", Options{Roots: []*smx509.Certificate{otherRoot}}, good, data, Indeterminate, NoCertificateChainFound,
+			map[string]string{CheckChain: Indet}},
+		{"no data", trusted, good, nil, TotalPassed, "", map[string]string{CheckDataHash: Skipped}},
+		{"changed data", trusted, good, []byte("<Signature />"), TotalFailed, HashFailure, map[string]string{CheckDataHash: Failed}},
+		{"signed before the seal", trusted, p.sign(t, seal, data, start.Add(-time.Hour)), data, TotalFailed, NotYetValid,
+			map[string]string{CheckSealValidity: Failed}},
+		{"signed after the seal expired", trusted, p.sign(t, seal, data, end.Add(time.Hour)), data, TotalFailed, Expired,
+			map[string]string{CheckSealValidity: Failed}},
+		{"signed after the certificates expired", trusted, p.sign(t, p.seal(t, start, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)), data, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), data, TotalFailed, Expired,
+			map[string]string{CheckSealValidity: Passed, CheckSignerCertTime: Failed, CheckChain: Failed}},
+		{"revoked before signing", withCRL, p.sign(t, seal, data, revokedAt.Add(time.Hour)), data, TotalFailed, Revoked,
+			map[string]string{CheckRevocation: Failed}},
+		{"revoked after signing", withCRL, good, data, TotalPassed, "",
+			map[string]string{CheckChain: Passed, CheckRevocation: Passed}},
+		{"garbage", trusted, []byte("not a signature"), data, TotalFailed, FormatFailure, map[string]string{CheckFormat: Failed}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := New(tc.opts).VerifySignature(tc.der, tc.data)
+			if r.Indication != tc.indication || r.SubIndication != tc.sub {
+				t.Errorf("%s / %s, want %s / %s", r.Indication, r.SubIndication, tc.indication, tc.sub)
+			}
+			for name, want := range tc.statuses {
+				if got := status(r.Checks, name); got != want {
+					t.Errorf("%s is %s, want %s: %s", name, got, want, detail(r.Checks, name))
+				}
+			}
+			if len(r.Checks) != len(signatureChecks) {
+				t.Errorf("%d checks, want %d", len(r.Checks), len(signatureChecks))
+			}
+			if t.Failed() {
+				for _, c := range r.Checks {
+					t.Logf("%s %s %s", c.Name, c.Status, c.Detail)
+				}
+			}
+		})
+	}
+}
+
+// The memo of seal checks must never answer for different bytes: a seal whose name was
+// changed after the maker signed it fails even after the genuine seal was verified.
+func TestSealMemoDoesNotLeak(t *testing.T) {
+	p := newPKI(t)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	seal := p.seal(t, start, start.AddDate(2, 0, 0))
+	v := New(Options{Roots: []*smx509.Certificate{p.root}})
+	at := start.AddDate(0, 6, 0)
+	if r := v.VerifySignature(p.sign(t, seal, nil, at), nil); status(r.Checks, CheckSealSignature) != Passed {
+		t.Fatal(r.Checks)
+	}
+	forged := bytes.Clone(seal.Raw)
+	i := bytes.Index(forged, []byte("4600002024000001"))
+	forged[i] = '5'
+	fs, err := ses.ParseSeal(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.VerifySignature(p.sign(t, fs, nil, at), nil)
+	if status(r.Checks, CheckSealSignature) != Failed || status(r.Checks, CheckSignatureValue) != Passed {
+		t.Fatalf("forged seal: %v", r.Checks)
+	}
+}
+
+func TestConcurrentVerification(t *testing.T) {
+	p := newPKI(t)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	der := p.sign(t, p.seal(t, start, start.AddDate(2, 0, 0)), []byte("x"), start.AddDate(0, 1, 0))
+	v := New(Options{Roots: []*smx509.Certificate{p.root}})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if r := v.VerifySignature(der, []byte("x")); r.Indication != TotalPassed {
+					t.Error(r.Indication, r.SubIndication)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestReportShape pins the JSON of the report: its keys, their order and the check names.
+func TestReportShape(t *testing.T) {
+	p := newPKI(t)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	seal := p.seal(t, start, start.AddDate(2, 0, 0))
+	der := p.sign(t, seal, []byte("x"), start.AddDate(0, 1, 0))
+	r, err := New(Options{}).VerifyFile("a.dat", der, nil, ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(m); got != "indication kind path seal signatures" {
+		t.Fatalf("report keys %q", got)
+	}
+	sig := m["signatures"].([]any)[0].(map[string]any)
+	if got := keys(sig); got != "checks id indication location seal signer signing_time sub_indication type version" {
+		t.Fatalf("signature keys %q", got)
+	}
+	if got := keys(sig["seal"].(map[string]any)); got != "id maker name type valid_from valid_to" {
+		t.Fatalf("seal keys %q", got)
+	}
+	if got := keys(sig["signer"].(map[string]any)); got != "serial subject" {
+		t.Fatalf("signer keys %q", got)
+	}
+	var names []string
+	for _, c := range sig["checks"].([]any) {
+		cm := c.(map[string]any)
+		if got := keys(cm); got != "detail name status" {
+			t.Fatalf("check keys %q", got)
+		}
+		names = append(names, cm["name"].(string))
+	}
+	if got := strings.Join(names, " "); got != "format signature_value seal_signature signer_in_seal data_hash seal_validity signer_certificate_validity certificate_chain revocation timestamp" {
+		t.Fatalf("check names %q", got)
+	}
+	if !bytes.Contains(b, []byte(`"signing_time":"2025-02-01T00:00:00Z"`)) || !bytes.Contains(b, []byte(`"seal":null}`)) {
+		t.Fatalf("report %s", b)
+	}
+	// A bare seal: no signatures, the seal with its own checks.
+	r, err = New(Options{}).VerifyFile("a.esl", seal.Raw, nil, ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != "seal" || len(r.Signatures) != 0 || r.Seal == nil || len(r.Seal.Checks) == 0 {
+		t.Fatalf("seal report %+v", r)
+	}
+	b, _ = json.Marshal(r)
+	if !bytes.Contains(b, []byte(`"signatures":[]`)) {
+		t.Fatalf("seal report %s", b)
+	}
+}
+
+func keys(m map[string]any) string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return strings.Join(k, " ")
+}
