@@ -109,3 +109,15 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("inspect of a text file: exit %d, %q", code, errs)
 	}
 }
+
+// The quick start of the README verifies the committed sample; it must pass.
+func TestQuickStartSample(t *testing.T) {
+	code, out, errs := runCLI("verify", "--trust", "../../testdata/sample/root.pem", "--data", "../../testdata/sample/Signature.xml",
+		"../../testdata/sample/SignedValue.dat")
+	if code != exitOK || !strings.Contains(out, "TOTAL_PASSED") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, _ := runCLI("verify", "--trust", "../../testdata/sample/root.pem", "../../testdata/sample/Seal.esl"); code != exitOK {
+		t.Fatalf("the sample seal: exit %d", code)
+	}
+}
