@@ -106,8 +106,7 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 		r.Signer = certInfo(signer)
 	}
 	mc := v.cert(seal.MakerCert)
-	maker, makerNote := mc.cert, mc.note
-	r.Seal = sealReport(seal, maker)
+	r.Seal = sealReport(seal, mc.cert)
 
 	// Signature value, over the original bytes of TBS_Sign.
 	switch {
@@ -159,20 +158,8 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 	if chainTime.IsZero() {
 		chainTime = v.now()
 	}
-	var certs []namedCert
-	if signer != nil {
-		certs = append(certs, namedCert{"signer", signer, signerNote != ""})
-	}
-	if maker != nil {
-		certs = append(certs, namedCert{"seal maker", maker, makerNote != ""})
-	}
-	v.checkChains(c, certs, chainTime)
-
-	if len(sig.TimeStamp) > 0 {
-		c.indet(CheckTimestamp, TimestampNotVerified, fmt.Sprintf("a %d-byte timestamp token is present but timestamp tokens are not verified; timeInfo is used as the signing time", len(sig.TimeStamp)))
-	} else {
-		c.skip(CheckTimestamp, "no timestamp; timeInfo is the signing time")
-	}
+	v.checkChains(c, append(pc.named("signer"), mc.named("seal maker")...), chainTime)
+	checkTimestamp(c, sig.TimeStamp, "timeInfo is the signing time")
 	r.Checks = c.list
 	r.Indication, r.SubIndication = c.indication()
 	return r, c, sig
@@ -182,6 +169,23 @@ type namedCert struct {
 	role    string
 	cert    *smx509.Certificate
 	lenient bool // read leniently: good for its key, never for a chain
+}
+
+// named lists the certificate under its role for checkChains, or nothing when it did not parse.
+func (p parsedCert) named(role string) []namedCert {
+	if p.cert == nil {
+		return nil
+	}
+	return []namedCert{{role, p.cert, p.note != ""}}
+}
+
+// checkTimestamp reports a timestamp token: present ones cannot be verified yet.
+func checkTimestamp(c *checks, token []byte, signingTime string) {
+	if len(token) == 0 {
+		c.skip(CheckTimestamp, "no timestamp; "+signingTime)
+		return
+	}
+	c.indet(CheckTimestamp, TimestampNotVerified, fmt.Sprintf("a %d-byte timestamp token is present but timestamp tokens are not verified; %s", len(token), signingTime))
 }
 
 // cert parses a certificate once per distinct DER.
@@ -230,46 +234,35 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	}
 	c.pass(CheckFormat, join(fmt.Sprintf("%s v%d seal", standard(seal.Version), seal.Version), seal.Notes...))
 	mc := v.cert(seal.MakerCert)
-	maker, makerNote := mc.cert, mc.note
 	v.checkSealSignature(c, seal, mc)
 	now := v.now()
 	checkSealWindow(c, seal, now, "now")
-	var certs []namedCert
-	if maker != nil {
-		certs = append(certs, namedCert{"seal maker", maker, makerNote != ""})
-	}
-	v.checkChains(c, certs, now)
-	if len(seal.TimeStamp) > 0 {
-		c.indet(CheckTimestamp, TimestampNotVerified, fmt.Sprintf("a %d-byte timestamp token is present but timestamp tokens are not verified", len(seal.TimeStamp)))
-	} else {
-		c.skip(CheckTimestamp, "no timestamp")
-	}
-	r := sealReport(seal, maker)
+	v.checkChains(c, mc.named("seal maker"), now)
+	checkTimestamp(c, seal.TimeStamp, "the seal is checked at the current time")
+	r := sealReport(seal, mc.cert)
 	r.Checks = c.list
 	ind, _ := c.indication()
 	return r, ind
 }
 
 func checkSealWindow(c *checks, seal *ses.Seal, t time.Time, what string) {
-	p := seal.Info.Property
-	switch {
-	case t.Before(p.ValidStart):
-		c.fail(CheckSealValidity, NotYetValid, fmt.Sprintf("%s %s is before the seal's validity starts (%s)", what, fmtTime(t), fmtTime(p.ValidStart)))
-	case t.After(p.ValidEnd):
-		c.fail(CheckSealValidity, Expired, fmt.Sprintf("%s %s is after the seal expired (%s)", what, fmtTime(t), fmtTime(p.ValidEnd)))
-	default:
-		c.pass(CheckSealValidity, fmt.Sprintf("%s %s is within the seal's validity %s to %s", what, fmtTime(t), fmtTime(p.ValidStart), fmtTime(p.ValidEnd)))
-	}
+	p := &seal.Info.Property
+	checkWindow(c, CheckSealValidity, what, t, "the seal", p.ValidStart, p.ValidEnd)
 }
 
 func checkCertTime(c *checks, name, role string, cert *smx509.Certificate, t time.Time) {
+	checkWindow(c, name, "signing time", t, "the "+role+" certificate", cert.NotBefore, cert.NotAfter)
+}
+
+// checkWindow passes name when from <= t <= to, all compared in UTC.
+func checkWindow(c *checks, name, what string, t time.Time, whose string, from, to time.Time) {
 	switch {
-	case t.Before(cert.NotBefore):
-		c.fail(name, NotYetValid, fmt.Sprintf("signing time %s is before the %s certificate is valid (%s)", fmtTime(t), role, fmtTime(cert.NotBefore)))
-	case t.After(cert.NotAfter):
-		c.fail(name, Expired, fmt.Sprintf("signing time %s is after the %s certificate expired (%s)", fmtTime(t), role, fmtTime(cert.NotAfter)))
+	case t.Before(from):
+		c.fail(name, NotYetValid, fmt.Sprintf("%s %s is before %s is valid (from %s)", what, fmtTime(t), whose, fmtTime(from)))
+	case t.After(to):
+		c.fail(name, Expired, fmt.Sprintf("%s %s is after %s expired (%s)", what, fmtTime(t), whose, fmtTime(to)))
 	default:
-		c.pass(name, fmt.Sprintf("signing time %s is within the %s certificate's validity %s to %s", fmtTime(t), role, fmtTime(cert.NotBefore), fmtTime(cert.NotAfter)))
+		c.pass(name, fmt.Sprintf("%s %s is within the validity of %s, %s to %s", what, fmtTime(t), whose, fmtTime(from), fmtTime(to)))
 	}
 }
 

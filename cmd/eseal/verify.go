@@ -140,41 +140,30 @@ func printChecks(w io.Writer, indent string, checks []verifier.Check) {
 
 // loadCertificates reads PEM (any number of CERTIFICATE blocks) or one DER certificate.
 func loadCertificates(path string) ([]*smx509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	ders, err := pemOrDER(data, "CERTIFICATE")
-	if err != nil {
-		return nil, err
-	}
-	var out []*smx509.Certificate
-	for _, d := range ders {
-		c, err := smx509.ParseCertificate(d)
-		if err != nil {
-			return nil, fmt.Errorf("not a certificate: %v", err)
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return loadDER(path, "CERTIFICATE", "certificate", smx509.ParseCertificate)
 }
 
+// loadCRLs reads PEM (any number of X509 CRL blocks) or one DER CRL.
 func loadCRLs(path string) ([]*smx509.RevocationList, error) {
+	return loadDER(path, "X509 CRL", "CRL", smx509.ParseRevocationList)
+}
+
+func loadDER[T any](path, blockType, what string, parse func([]byte) (T, error)) ([]T, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	ders, err := pemOrDER(data, "X509 CRL")
+	ders, err := pemOrDER(data, blockType)
 	if err != nil {
 		return nil, err
 	}
-	var out []*smx509.RevocationList
+	var out []T
 	for _, d := range ders {
-		l, err := smx509.ParseRevocationList(d)
+		v, err := parse(d)
 		if err != nil {
-			return nil, fmt.Errorf("not a CRL: %v", err)
+			return nil, fmt.Errorf("not a %s: %v", what, err)
 		}
-		out = append(out, l)
+		out = append(out, v)
 	}
 	return out, nil
 }
