@@ -3,6 +3,7 @@ package sealimg
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -14,9 +15,9 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// refRune is the character whose ink box defines the size of a character
-// cell: a full, square ideograph.
-const refRune = '国'
+// refRunes are the characters whose ink boxes define the size of a
+// character cell.
+const refRunes = "国一丨"
 
 // fixedTexts are drawn on seals regardless of the input, so the font must
 // have them.
@@ -28,8 +29,8 @@ type face struct {
 	font *sfnt.Font
 	name string
 	upem float64
-	// refW and refH are the ink width and height of refRune, refC the
-	// centre of its ink box, in font units with y up.
+	// refW and refH are the width and height of the design box of
+	// ideographs, refC its centre, in font units with y up.
 	refW, refH float64
 	refC       vec
 
@@ -72,19 +73,30 @@ func loadFace(path string, index int) (*face, error) {
 	if fc.name == "" {
 		fc.name = path
 	}
-	if bad := fc.missing(fixedTexts + string(refRune)); len(bad) > 0 {
+	if bad := fc.missing(fixedTexts + refRunes); len(bad) > 0 {
 		return nil, fieldErr("font", "%s (%s) lacks characters every seal needs: %s; use a CJK font such as uming.ttc", path, fc.name, quoteRunes(bad))
 	}
-	ref, err := fc.glyph(refRune)
-	if err != nil {
-		return nil, &FieldError{Field: "font", Problem: fmt.Sprintf("cannot load the outline of %q from %s", refRune, path), Err: err}
-	}
-	lo, hi := ref.path.bounds()
-	if len(ref.path) == 0 || !(hi.X > lo.X) || !(hi.Y > lo.Y) {
-		return nil, fieldErr("font", "%s (%s) has no outline for %q (a bitmap-only font?)", path, fc.name, refRune)
+	// The design box is the union of the ink boxes of a full square
+	// ideograph and of long horizontal and vertical strokes, so that
+	// characters drawn to fill a cell stay inside it.
+	lo, hi := vec{math.Inf(1), math.Inf(1)}, vec{math.Inf(-1), math.Inf(-1)}
+	for _, r := range refRunes {
+		g, err := fc.glyph(r)
+		if err != nil {
+			return nil, &FieldError{Field: "font", Problem: fmt.Sprintf("cannot load the outline of %q from %s", r, path), Err: err}
+		}
+		if len(g.path) == 0 {
+			return nil, fieldErr("font", "%s (%s) has no outline for %q (a bitmap-only font?)", path, fc.name, r)
+		}
+		glo, ghi := g.path.bounds()
+		lo = vec{math.Min(lo.X, glo.X), math.Min(lo.Y, glo.Y)}
+		hi = vec{math.Max(hi.X, ghi.X), math.Max(hi.Y, ghi.Y)}
 	}
 	fc.refW, fc.refH = hi.X-lo.X, hi.Y-lo.Y
 	fc.refC = lerpv(lo, hi, 0.5)
+	if !(fc.refW > 0 && fc.refH > 0) {
+		return nil, fieldErr("font", "%s (%s) has empty outlines for %s", path, fc.name, refRunes)
+	}
 	return fc, nil
 }
 
@@ -162,7 +174,7 @@ func (fc *face) glyph(r rune) (*glyph, error) {
 }
 
 // cellWidth is the width in font units that a character cell of g maps
-// to: the ink width of refRune for a full-width ideograph, proportionally
+// to: the design box width for a full-width ideograph, proportionally
 // less for narrower glyphs such as digits.
 func (fc *face) cellWidth(g *glyph) float64 { return g.adv / fc.upem * fc.refW }
 

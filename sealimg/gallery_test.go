@@ -16,6 +16,7 @@ var gallery = []struct {
 }{
 	{"official-short", Seal{Kind: Official, Name: "海南省大数据管理局", Code: "4601000012345"}},
 	{"official-long", Seal{Kind: Official, Name: "海南省三亚市崖州湾科技城开发建设管理委员会综合服务中心有限责任公司", Code: "4602000098765"}},
+	{"official-40", Seal{Kind: Official, Name: "海南自由贸易港国际商品交易中心跨境电子商务综合服务有限公司海口市龙华区分公司一部", Code: "4601000012345"}},
 	{"official-nocode", Seal{Kind: Official, Name: "海口市人民政府"}},
 	{"contract", Seal{Kind: Contract, Name: "海南椰风数字科技有限公司", Code: "4601060054321"}},
 	{"contract-short", Seal{Kind: Contract, Name: "某某局"}},

@@ -210,8 +210,8 @@ func (tr textRun) place(cells []box) []placed {
 // minSqueeze of their natural width, then smaller, down to minShrink of
 // their natural height.
 const (
-	minSqueeze = 0.45
-	minShrink  = 0.5
+	minSqueeze = 0.5
+	minShrink  = 0.4
 	gapRatio   = 0.12 // space between neighbouring characters, of their height
 	maxSpread  = 0.8  // the most space between characters of short names, of their height
 )
