@@ -23,7 +23,7 @@ type ofdSig struct {
 
 // buildOFD writes an OFD package with a page and the given signatures, each protecting the
 // page, Document.xml and OFD.xml, with SignedValue.dat made from the final Signature.xml.
-func buildOFD(t *testing.T, sigs []ofdSig) []byte {
+func buildOFD(t testing.TB, sigs []ofdSig) []byte {
 	t.Helper()
 	files := map[string][]byte{
 		"OFD.xml": []byte(`<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD"><ofd:DocBody>` +
