@@ -39,10 +39,16 @@ func (b box) overlaps(o box) bool {
 }
 
 func project(cs [4]vec, axis vec) (lo, hi float64) {
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, c := range cs {
+	lo = cs[0].dot(axis)
+	hi = lo
+	for _, c := range cs[1:] {
 		d := c.dot(axis)
-		lo, hi = math.Min(lo, d), math.Max(hi, d)
+		if d < lo {
+			lo = d
+		}
+		if d > hi {
+			hi = d
+		}
 	}
 	return lo, hi
 }
@@ -118,7 +124,7 @@ func (c arc) place(widths []float64, h, gap, t0 float64) (cells []box, lo, hi fl
 		// The smallest parameter step after t at which the cells clear each
 		// other; the overlap is monotone in the step on a convex curve.
 		lo, hi := 0.0, math.Pi/2
-		for range 40 {
+		for range 26 { // to 2e-8 rad
 			mid := (lo + hi) / 2
 			if c.cell(t+mid, w, h).grow(gap / 2).overlaps(prev) {
 				lo = mid
@@ -236,7 +242,7 @@ func fit(try func(k float64) bool) (float64, bool) {
 		return 0, false
 	}
 	lo, hi := 0.0, 1.0
-	for range 20 {
+	for range 14 {
 		mid := (lo + hi) / 2
 		if try(mid) {
 			lo = mid
