@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/asn1"
 	"fmt"
 	"strings"
 
@@ -24,7 +25,8 @@ type SigCheck struct {
 // DER(SEQUENCE{SES_SealInfo, cert, alg}); a seal that verifies only under the other
 // version's convention passes, and the detail says so.
 func (s *Seal) CheckSignature(pub *ecdsa.PublicKey) SigCheck {
-	if !s.SignAlg.Equal(OIDSM3WithSM2) {
+	algNote, ok := algorithm(s.SignAlg)
+	if !ok {
 		return SigCheck{Detail: fmt.Sprintf("seal signature algorithm %s is not SM3withSM2 (%s)", s.SignAlg, OIDSM3WithSM2)}
 	}
 	own, other := "DER(SES_SealInfo)", "DER(SEQUENCE{SES_SealInfo, cert, alg})"
@@ -36,7 +38,7 @@ func (s *Seal) CheckSignature(pub *ecdsa.PublicKey) SigCheck {
 		return SigCheck{Detail: "seal signature value: " + err.Error()}
 	}
 	c := SigCheck{Encoding: v.Encoding}
-	note := v.Note()
+	note := join(v.Note(), algNote)
 	if ok {
 		c.OK = true
 		c.Detail = join("seal signature verifies over "+own, note)
@@ -53,7 +55,8 @@ func (s *Seal) CheckSignature(pub *ecdsa.PublicKey) SigCheck {
 
 // CheckValue verifies the signer's signature over the original bytes of TBS_Sign.
 func (s *Signature) CheckValue(pub *ecdsa.PublicKey) SigCheck {
-	if !s.SignAlg.Equal(OIDSM3WithSM2) {
+	algNote, ok := algorithm(s.SignAlg)
+	if !ok {
 		return SigCheck{Detail: fmt.Sprintf("signature algorithm %s is not SM3withSM2 (%s)", s.SignAlg, OIDSM3WithSM2)}
 	}
 	v, ok, err := VerifySM2(pub, s.TBS.Raw, s.Value)
@@ -61,11 +64,12 @@ func (s *Signature) CheckValue(pub *ecdsa.PublicKey) SigCheck {
 		return SigCheck{Detail: "signature value: " + err.Error()}
 	}
 	c := SigCheck{OK: ok, Encoding: v.Encoding}
+	note := join(v.Note(), algNote)
 	if ok {
-		c.Detail = join("signature verifies over TBS_Sign with the signer's certificate", v.Note())
+		c.Detail = join("signature verifies over TBS_Sign with the signer's certificate", note)
 		return c
 	}
-	c.Detail = join("signature does not verify over TBS_Sign with the signer's certificate", v.Note())
+	c.Detail = join("signature does not verify over TBS_Sign with the signer's certificate", note)
 	if len(s.TBS.DataHash) == 32 && sm2.VerifyASN1(pub, s.TBS.DataHash, v.DER()) {
 		c.Detail += "; it verifies only as a bare SM2 signature of e = dataHash (no Z, no TBS_Sign), a non-standard legacy convention that is not accepted"
 	}
@@ -125,8 +129,26 @@ func (s *Signature) DataHashMatches(data []byte) bool {
 	return bytes.Equal(sum[:], s.TBS.DataHash)
 }
 
+// oidSM2Sign is "SM2 signature" of GM/T 0006, which some producers write where the
+// standard wants SM3withSM2; the computation is the same.
+var oidSM2Sign = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}
+
+// algorithm tells whether oid names SM2 with SM3, with a note when it is the alias.
+func algorithm(oid asn1.ObjectIdentifier) (string, bool) {
+	switch {
+	case oid.Equal(OIDSM3WithSM2):
+		return "", true
+	case oid.Equal(oidSM2Sign):
+		return "algorithm written as " + oidSM2Sign.String() + " (SM2 signing), read as SM3withSM2", true
+	}
+	return "", false
+}
+
 func join(a, b string) string {
-	if b == "" {
+	switch {
+	case a == "":
+		return b
+	case b == "":
 		return a
 	}
 	return a + "; " + b

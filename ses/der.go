@@ -2,6 +2,7 @@ package ses
 
 import (
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,39 +39,63 @@ type element struct {
 
 // readElements splits the content of a constructed value into its children.
 func readElements(content []byte, what string) ([]element, error) {
-	s := cryptobyte.String(content)
 	var out []element
-	for !s.Empty() {
-		var full cryptobyte.String
-		var tag cbasn1.Tag
-		if !s.ReadAnyASN1Element(&full, &tag) {
-			return nil, fmt.Errorf("%s: element %d is not valid DER (truncated, or a length larger than the input)", what, len(out)+1)
+	for len(content) > 0 {
+		e, rest, err := readTLV(content)
+		if err != nil {
+			return nil, fmt.Errorf("%s: element %d is not valid DER (%v)", what, len(out)+1, err)
 		}
-		var body cryptobyte.String
-		f := full
-		if !f.ReadAnyASN1(&body, &tag) {
-			return nil, fmt.Errorf("%s: element %d is not valid DER", what, len(out)+1)
-		}
-		out = append(out, element{tag: tag, full: full, content: body})
+		out = append(out, e)
+		content = rest
 	}
 	return out, nil
 }
 
 // readOne reads the first TLV of data and returns it with whatever follows.
 func readOne(data []byte, what string) (element, []byte, error) {
-	s := cryptobyte.String(data)
-	var full cryptobyte.String
-	var tag cbasn1.Tag
-	if !s.ReadAnyASN1Element(&full, &tag) {
-		if len(data) == 0 {
-			return element{}, nil, fmt.Errorf("%s: empty input", what)
-		}
-		return element{}, nil, fmt.Errorf("%s: not valid DER (truncated, or a length larger than the input)", what)
+	if len(data) == 0 {
+		return element{}, nil, fmt.Errorf("%s: empty input", what)
 	}
-	var body cryptobyte.String
-	f := full
-	f.ReadAnyASN1(&body, &tag)
-	return element{tag: tag, full: full, content: body}, s, nil
+	e, rest, err := readTLV(data)
+	if err != nil {
+		return element{}, nil, fmt.Errorf("%s: not valid DER (%v)", what, err)
+	}
+	return e, rest, nil
+}
+
+// readTLV reads one tag-length-value. It accepts what BER producers write and DER forbids
+// in lengths (the long form for short lengths, leading zero bytes): the signed bytes are
+// always the original ones, so reading them leniently changes nothing that is verified.
+// Indefinite lengths and high tag numbers are refused.
+func readTLV(b []byte) (element, []byte, error) {
+	if len(b) < 2 {
+		return element{}, nil, errors.New("truncated")
+	}
+	tag := cbasn1.Tag(b[0])
+	if b[0]&0x1f == 0x1f {
+		return element{}, nil, errors.New("high tag numbers are not used in these structures")
+	}
+	n, hdr := int(b[1]), 2
+	if n&0x80 != 0 {
+		k := n & 0x7f
+		switch {
+		case k == 0:
+			return element{}, nil, errors.New("indefinite length")
+		case k > 4:
+			return element{}, nil, errors.New("length larger than the input")
+		case len(b) < 2+k:
+			return element{}, nil, errors.New("truncated")
+		}
+		n = 0
+		for _, c := range b[2 : 2+k] {
+			n = n<<8 | int(c)
+		}
+		hdr += k
+	}
+	if n > len(b)-hdr {
+		return element{}, nil, errors.New("truncated, or a length larger than the input")
+	}
+	return element{tag: tag, full: b[:hdr+n], content: b[hdr : hdr+n]}, b[hdr+n:], nil
 }
 
 // sequence returns the children of e, which must be a SEQUENCE.
@@ -202,7 +227,10 @@ func (e element) oid(what string) (asn1.ObjectIdentifier, error) {
 		return nil, fmt.Errorf("%s: expected an OBJECT IDENTIFIER, found %s", what, tagName(e.tag))
 	}
 	var oid asn1.ObjectIdentifier
-	s := cryptobyte.String(e.full)
+	if len(e.content) > 127 {
+		return nil, fmt.Errorf("%s: OBJECT IDENTIFIER too long", what)
+	}
+	s := cryptobyte.String(append([]byte{byte(tagOID), byte(len(e.content))}, e.content...))
 	if !s.ReadASN1ObjectIdentifier(&oid) {
 		return nil, fmt.Errorf("%s: malformed OBJECT IDENTIFIER", what)
 	}

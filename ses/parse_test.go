@@ -77,6 +77,26 @@ func TestTrailingBytesAreNoted(t *testing.T) {
 	}
 }
 
+// BER-style lengths (long form where the short would do, leading zeros) are read: only
+// the original bytes are ever verified.
+func TestNonMinimalLengths(t *testing.T) {
+	sig := testvectors.Read(t, "ofdrw/ofdrw-gm/src/test/resources/SignedValueV4.dat")
+	if sig[0] != 0x30 || sig[1] != 0x82 {
+		t.Fatalf("unexpected header % x", sig[:4])
+	}
+	ber := append([]byte{0x30, 0x83, 0x00}, sig[2:]...)
+	s, err := ses.ParseSignature(ber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.CheckValue(pub(t, s.Cert)); !c.OK {
+		t.Fatal(c.Detail)
+	}
+	if _, err := ses.ParseSignature([]byte{0x30, 0x80, 0x00, 0x00}); err == nil || !strings.Contains(err.Error(), "indefinite") {
+		t.Fatalf("indefinite length: %v", err)
+	}
+}
+
 func TestDecodeSM2Value(t *testing.T) {
 	r := bytes.Repeat([]byte{0x11}, 32)
 	s := bytes.Repeat([]byte{0x92}, 32)
