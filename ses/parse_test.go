@@ -227,3 +227,28 @@ func FuzzParseSeal(f *testing.F) {
 		ses.DecodeSM2Value(s.SignValue)
 	})
 }
+
+// Some producers write 1.2.156.10197.1.301.1 (SM2 signing) for the algorithm: it is read as
+// SM3withSM2 and said so. In v4 the algorithm lies outside TBS_Sign, so swapping it keeps the
+// signature valid.
+func TestAlgorithmAlias(t *testing.T) {
+	sig := testvectors.Read(t, "ofdrw/ofdrw-gm/src/test/resources/SignedValueV4.dat")
+	std := []byte{0x06, 0x08, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75}
+	alias := []byte{0x06, 0x09, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x01}
+	content := sig[4:]
+	i := bytes.LastIndex(content, std)
+	content = append(append(bytes.Clone(content[:i]), alias...), content[i+len(std):]...)
+	der := append([]byte{0x30, 0x82, byte(len(content) >> 8), byte(len(content))}, content...)
+	s, err := ses.ParseSignature(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.CheckValue(pub(t, s.Cert))
+	if !c.OK || !strings.Contains(c.Detail, "read as SM3withSM2") {
+		t.Fatalf("%+v", c)
+	}
+	s.SignAlg = []int{1, 2, 840, 10045, 4, 3, 2}
+	if c := s.CheckValue(pub(t, s.Cert)); c.OK || !strings.Contains(c.Detail, "is not SM3withSM2") {
+		t.Fatalf("ECDSA algorithm: %+v", c)
+	}
+}
