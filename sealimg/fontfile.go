@@ -113,7 +113,9 @@ func realign(data []byte) ([]byte, error) {
 		pos += uint64(s.length)
 		pos = (pos + 3) &^ 3
 	}
-	if pos > maxFont {
+	// Tables that overlap in the input would be copied apart; a real font
+	// grows only by padding.
+	if pos > maxFont || pos > 2*uint64(len(data))+1<<16 {
 		return nil, errFontStructure
 	}
 	out := make([]byte, pos)

@@ -145,9 +145,11 @@ func (r *Renderer) checkCode(field, s string, minLen, maxLen int) error {
 		return fieldErr(field, "empty")
 	}
 	n := utf8.RuneCountInString(s)
-	for i, c := range s {
+	i := 0
+	for _, c := range s {
+		i++
 		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
-			return fieldErr(field, "character %d (%q) is not a digit or capital letter", i+1, c)
+			return fieldErr(field, "character %d (%q) is not a digit or capital letter", i, c)
 		}
 	}
 	if n < minLen || n > maxLen {

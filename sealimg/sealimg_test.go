@@ -402,7 +402,8 @@ func TestBadInput(t *testing.T) {
 		{"tax id on a round seal", Seal{Kind: Official, Name: "某局", TaxID: "91460000MA5T123456"}, "tax_id", "only invoice seals"},
 		{"invoice without tax id", Seal{Kind: Invoice, Name: "某公司"}, "tax_id", "empty"},
 		{"short tax id", Seal{Kind: Invoice, Name: "某公司", TaxID: "12345"}, "tax_id", "5 characters, want 15 to 20"},
-		{"tax id with dash", Seal{Kind: Invoice, Name: "某公司", TaxID: "91460000-MA5T12345"}, "tax_id", "not a digit"},
+		{"tax id with dash", Seal{Kind: Invoice, Name: "某公司", TaxID: "91460000-MA5T12345"}, "tax_id", "character 9 ('-') is not a digit"},
+		{"tax id with ideograph", Seal{Kind: Invoice, Name: "某公司", TaxID: "9海南1460000MA5T12"}, "tax_id", "character 2 ('海') is not a digit"},
 		{"invoice with another purpose", Seal{Kind: Invoice, Name: "某公司", TaxID: "91460000MA5T123456", Purpose: "合同专用章"}, "purpose", "reads 发票专用章"},
 		{"invoice with code", Seal{Kind: Invoice, Name: "某公司", TaxID: "91460000MA5T123456", Code: "1"}, "code", "no seal code"},
 		{"personal one character", Seal{Kind: Personal, Name: "王"}, "name", "1 characters, a personal seal holds 2 to 4"},
@@ -463,6 +464,7 @@ func TestNewErrors(t *testing.T) {
 		{"unknown kind", Options{Specs: map[Kind]Spec{"hexagon": {}}}, "specs", `unknown kind "hexagon"`, ""},
 		{"tiny seal", Options{Specs: map[Kind]Spec{Official: {Width: 3}}}, "specs.official.width", "out of range", ""},
 		{"thick ring", Options{Specs: map[Kind]Spec{Contract: {Border: 9}}}, "specs.contract.border", "out of range", ""},
+		{"personal seal of five", Options{Specs: map[Kind]Spec{Personal: {MaxName: 5}}}, "specs.personal.max_name", "out of range [2, 4]", ""},
 		{"oval taller than wide", Options{Specs: map[Kind]Spec{Invoice: {Width: 30, Height: 40}}}, "specs.invoice.height", "more than the width", ""},
 	}
 	for _, tt := range tests {

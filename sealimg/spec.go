@@ -109,7 +109,8 @@ type Spec struct {
 	// MinNameArc the arc short names are spread over.
 	NameArc    float64 `json:"name_arc,omitempty"`
 	MinNameArc float64 `json:"min_name_arc,omitempty"`
-	// MaxName is the most characters accepted for a name on the arc.
+	// MaxName is the most characters accepted for a name on the arc (40),
+	// or in a personal seal (4, at most 4).
 	MaxName int `json:"max_name,omitempty"`
 	// PurposeHeight is the height of the purpose text (under the star, or
 	// 发票专用章 on an oval).
@@ -239,8 +240,12 @@ func (s Spec) validate(k Kind, prefix string) error {
 	if k.Shape() == Oval && s.Height > s.Width {
 		return fieldErr(prefix+".height", "%g mm is more than the width %g mm", s.Height, s.Width)
 	}
-	if s.MaxName < 1 || s.MaxName > 200 {
-		return fieldErr(prefix+".max_name", "%d is out of range [1, 200]", s.MaxName)
+	lo, hi := 1, 200
+	if k.Shape() == Square {
+		lo, hi = 2, 4 // the layouts of a personal seal
+	}
+	if s.MaxName < lo || s.MaxName > hi {
+		return fieldErr(prefix+".max_name", "%d is out of range [%d, %d]", s.MaxName, lo, hi)
 	}
 	return nil
 }
