@@ -294,7 +294,7 @@ func (v *Verifier) checkChains(c *checks, certs []namedCert, t time.Time) {
 		if err != nil {
 			var ua smx509.UnknownAuthorityError
 			if errors.As(err, &ua) {
-				c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate (%s) does not chain to a trust anchor", nc.role, nc.cert.Subject))
+				c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate (%s) does not chain to a trust anchor: %v", nc.role, nc.cert.Subject, err))
 			} else {
 				c.fail(CheckChain, ChainConstraintsFailure, fmt.Sprintf("the %s certificate's chain is not valid at %s: %v", nc.role, fmtTime(t), err))
 			}
