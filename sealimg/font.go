@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/image/font"
@@ -44,6 +45,11 @@ type face struct {
 type glyph struct {
 	adv  float64
 	path path
+	// cell is the width of the character's cell in font units and mid the
+	// x of its centre: the advance for most characters, the ink with a
+	// little space for punctuation, whose full-width forms would leave
+	// half a cell empty on the arc.
+	cell, mid float64
 }
 
 func loadFace(path string, index int) (*face, error) {
@@ -94,6 +100,9 @@ func loadFace(path string, index int) (*face, error) {
 	}
 	fc.refW, fc.refH = hi.X-lo.X, hi.Y-lo.Y
 	fc.refC = lerpv(lo, hi, 0.5)
+	// The glyphs loaded so far have cells measured without the design
+	// box; load them again when needed.
+	clear(fc.cache)
 	if !(fc.refW > 0 && fc.refH > 0) {
 		return nil, fieldErr("font", "%s (%s) has empty outlines for %s", path, fc.name, refRunes)
 	}
@@ -167,6 +176,12 @@ func (fc *face) glyph(r rune) (*glyph, error) {
 			g.path[i].p[j] = vec{float64(s.Args[j].X) / 64, -float64(s.Args[j].Y) / 64}
 		}
 	}
+	g.cell, g.mid = g.adv/fc.upem*fc.refW, g.adv/2
+	if fc.refW > 0 && len(g.path) > 0 && (unicode.IsPunct(r) || unicode.IsSymbol(r)) {
+		lo, hi := g.path.bounds()
+		g.cell = max((hi.X-lo.X)*1.4, 0.3*fc.refW)
+		g.mid = (lo.X + hi.X) / 2
+	}
 	fc.mu.Lock()
 	fc.cache[x] = g
 	fc.mu.Unlock()
@@ -175,8 +190,8 @@ func (fc *face) glyph(r rune) (*glyph, error) {
 
 // cellWidth is the width in font units that a character cell of g maps
 // to: the design box width for a full-width ideograph, proportionally
-// less for narrower glyphs such as digits.
-func (fc *face) cellWidth(g *glyph) float64 { return g.adv / fc.upem * fc.refW }
+// less for narrower glyphs such as digits, the ink for punctuation.
+func (fc *face) cellWidth(g *glyph) float64 { return g.cell }
 
 // aspect is the natural width-to-height ratio of g's character cell: about
 // 0.9 for ideographs, half that for digits and Latin letters.

@@ -2,9 +2,12 @@ package sealimg
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var galleryFlag = flag.Bool("gallery", false, "rewrite the pictures in testdata/gallery")
@@ -20,6 +23,7 @@ var gallery = []struct {
 	{"official-nocode", Seal{Kind: Official, Name: "海口市人民政府"}},
 	{"contract", Seal{Kind: Contract, Name: "海南椰风数字科技有限公司", Code: "4601060054321"}},
 	{"contract-short", Seal{Kind: Contract, Name: "某某局"}},
+	{"contract-mixed", Seal{Kind: Contract, Name: "海南椰风（集团）ABC数字科技有限公司", Code: "46010600A4321"}},
 	{"finance", Seal{Kind: Finance, Name: "海南省财政厅", Code: "4600000011111"}},
 	{"special", Seal{Kind: Special, Name: "海口海关", Purpose: "报关专用章"}},
 	{"invoice", Seal{Kind: Invoice, Name: "海南椰风数字科技有限公司", TaxID: "91460000MA5T123456"}},
@@ -43,7 +47,21 @@ func TestGallery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var index strings.Builder
+	index.WriteString("# Seal picture gallery\n\n" +
+		"Written by `go generate ./sealimg` (`go test -run ^TestGallery$ -gallery`) with the default\n" +
+		"options: font AR PL UMing CN from Debian's fonts-arphic-uming, 600 dpi, #E60000.\n\n" +
+		"| file | kind | size | name | other fields |\n|---|---|---|---|---|\n")
 	for _, g := range gallery {
+		sp := r.Spec(g.seal.Kind)
+		var other []string
+		for _, f := range [][2]string{{"purpose", g.seal.Purpose}, {"code", g.seal.Code}, {"tax_id", g.seal.TaxID}} {
+			if f[1] != "" {
+				other = append(other, f[0]+" "+f[1])
+			}
+		}
+		fmt.Fprintf(&index, "| %[1]s.png, %[1]s.svg | %s | %g × %g mm | %s (%d characters) | %s |\n",
+			g.file, g.seal.Kind, sp.Width, sp.Height, g.seal.Name, utf8.RuneCountInString(g.seal.Name), strings.Join(other, ", "))
 		t.Run(g.file, func(t *testing.T) {
 			d, err := r.Draw(g.seal)
 			if err != nil {
@@ -60,5 +78,8 @@ func TestGallery(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(index.String()), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -321,9 +321,9 @@ func lineText(tr textRun, top, h0, width float64, ok func([]box) bool) ([]box, e
 	return build(k), nil
 }
 
-// clear reports whether none of cells, grown by gap, meets any of others
+// keepsClear reports whether none of cells, grown by gap, meets any of others
 // and all their corners pass inside.
-func clear(cells, others []box, gap float64, inside func(vec) bool) bool {
+func keepsClear(cells, others []box, gap float64, inside func(vec) bool) bool {
 	for _, b := range cells {
 		g := b.grow(gap)
 		for _, p := range g.corners() {

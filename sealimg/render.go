@@ -55,7 +55,7 @@ func (r *Renderer) drawing(l *layout) *Drawing {
 		b := p.b
 		sx := b.w / fc.cellWidth(p.g)
 		sy := b.h / fc.refH
-		mid := vec{p.g.adv / 2, fc.refC.Y}
+		mid := vec{p.g.mid, fc.refC.Y}
 		// Narrowed characters are thickened less, to keep them open.
 		bold := sp.Weight * math.Min(b.h, b.w/fc.aspect(p.g))
 		d.shapes = append(d.shapes, shape{text: true, bold: bold, p: p.g.path.transform(func(q vec) vec {

@@ -239,7 +239,7 @@ func (r *Renderer) round(l *layout, s Seal) error {
 		}
 		others := boxes(l.glyphs)
 		cells, err := lineText(pr, top, sp.PurposeHeight, 2*rin, func(cells []box) bool {
-			return clear(cells, others, sp.Gap, l.inside)
+			return keepsClear(cells, others, sp.Gap, l.inside)
 		})
 		if err != nil {
 			return err
@@ -290,7 +290,7 @@ func (r *Renderer) oval(l *layout, s Seal) error {
 	}
 	others := boxes(l.glyphs)
 	cells, err = lineText(tax, sp.CodeHeight/2, sp.CodeHeight, sp.CodeWidth, func(cells []box) bool {
-		return clear(cells, others, sp.Gap/2, l.inside)
+		return keepsClear(cells, others, sp.Gap/2, l.inside)
 	})
 	if err != nil {
 		return err
@@ -304,7 +304,7 @@ func (r *Renderer) oval(l *layout, s Seal) error {
 	others = boxes(l.glyphs)
 	top := -sp.CodeHeight/2 - 0.1*sp.Height
 	cells, err = lineText(pr, top, sp.PurposeHeight, 2*ai, func(cells []box) bool {
-		return clear(cells, others, sp.Gap/2, l.inside)
+		return keepsClear(cells, others, sp.Gap/2, l.inside)
 	})
 	if err != nil {
 		return err

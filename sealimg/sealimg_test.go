@@ -343,13 +343,18 @@ func TestNoOverlap(t *testing.T) {
 						continue
 					}
 					img := only(d, func(j int, _ shape) bool { return j == i }).Image()
+					inked := 0
 					for k, a := range img.Pix {
 						if a > 0x40 {
+							inked++
 							count[k]++
 							if count[k] > 1 {
 								t.Fatalf("two characters ink pixel (%d, %d)", k%w, k/w)
 							}
 						}
+					}
+					if inked < 5 { // 一 at 200 dpi inks a dozen
+						t.Fatalf("text shape %d inks %d pixels, want a visible character", i, inked)
 					}
 				}
 			})
