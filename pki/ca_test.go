@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"encoding/asn1"
 	"errors"
-	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -432,5 +431,3 @@ func TestCheckCodes(t *testing.T) {
 		})
 	}
 }
-
-var _ = big.NewInt
