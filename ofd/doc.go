@@ -26,8 +26,9 @@
 // leading "/" starts at the package root; a relative BaseLoc, SignedValue or
 // Seal path starts at the folder of the file that contains it. The
 // <Signatures> path in OFD.xml and a Reference's FileRef are taken from the
-// root even without a leading "/". Repeated slashes and "." are ignored; a
-// ".." that would leave the root is an error. When a relative path does not
+// root even without a leading "/". Repeated slashes and "." are ignored, a
+// backslash counts as a slash (in ZIP entry names too); a ".." that would
+// leave the root is an error. When a relative path does not
 // exist but the same path taken from the root does (a producer forgot the
 // leading slash), the latter is used and a warning is recorded in
 // Signature.Warnings. Resolved paths are returned without a leading slash,

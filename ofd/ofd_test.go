@@ -431,6 +431,17 @@ func TestOpenAndSignatures(t *testing.T) {
 			}
 			mustContain(t, "Err", s.Err.Error(), "EBCDIC", "Sign_1/Signature.xml")
 		}},
+		{name: "entry names with backslashes", data: func(t *testing.T) []byte {
+			m := basePackage()
+			out := map[string][]byte{}
+			for k, v := range m {
+				out[strings.ReplaceAll(k, "/", `\`)] = v
+			}
+			return zipMap(t, out)
+		}, check: func(t *testing.T, p *Package, sigs []*Signature, _ error) {
+			expectClean(t, sigs, "1", 4)
+			expectClean(t, sigs, "2", 3)
+		}},
 		{name: "duplicate entry names", data: func(t *testing.T) []byte {
 			return makeZip(t, []zipFile{{"OFD.xml", []byte("a")}, {"Doc_0/a.xml", nil}, {"/OFD.xml", []byte("b")}})
 		}, openErr: ErrFormat, check: func(t *testing.T, _ *Package, _ []*Signature, err error) {
@@ -628,6 +639,8 @@ func TestCleanPath(t *testing.T) {
 		{"escape", "/../a.xml", "", false},
 		{"escape later", "/Doc_0/../../a.xml", "", false},
 		{"root", "/", "", true},
+		{"backslashes", `\Doc_0\a.xml`, "Doc_0/a.xml", true},
+		{"backslash escape", `Doc_0\..\..\a.xml`, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -162,7 +162,7 @@ func openSpan(data []byte, end int, lim Limits) (*Package, error) {
 		digests: make(map[string]digestEntry),
 	}
 	for _, f := range zr.File {
-		if strings.HasSuffix(f.Name, "/") {
+		if strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, `\`) {
 			continue // directory
 		}
 		name, ok := cleanPath(f.Name)
@@ -256,11 +256,13 @@ func (p *Package) Has(name string) bool {
 	return ok
 }
 
-// cleanPath normalises a package path: it strips leading slashes, collapses
-// repeated slashes, drops "." and applies "..". It returns false when ".."
-// would leave the root. The result has no leading slash; "" is the root.
+// cleanPath normalises a package path: it treats "\\" as "/" (some Windows
+// producers write it, although ZIP and OFD require "/"), strips leading
+// slashes, collapses repeated slashes, drops "." and applies "..". It returns
+// false when ".." would leave the root. The result has no leading slash; ""
+// is the root.
 func cleanPath(name string) (string, bool) {
-	parts := strings.Split(name, "/")
+	parts := strings.Split(strings.ReplaceAll(name, `\`, "/"), "/")
 	out := make([]string, 0, len(parts))
 	for _, s := range parts {
 		switch s {

@@ -26,6 +26,8 @@ type Signature struct {
 	ListPath string // resolved path of the Signatures.xml that lists this signature
 	Location string // resolved path of Signature.xml, e.g. "Doc_0/Signs/Sign_0/Signature.xml"
 	XML      []byte // raw bytes of Signature.xml exactly as stored (the signed data; never re-serialise)
+	// XML, Seal and SignedValue may be shared with other signatures and the
+	// package's cache: treat them as read-only.
 
 	Provider, ProviderVersion, Company string
 	SignatureMethod, SignatureDateTime string
