@@ -182,6 +182,9 @@ func (ca *CA) signCRL(root *smx509.Certificate, key crypto.Signer, num *big.Int,
 // (root, seal maker or signer) and its revocation status.
 func (ca *CA) Lookup(ctx context.Context, serial *big.Int) (*Issued, error) {
 	const op = "pki.Lookup"
+	if err := ca.checkOpenLocked(op); err != nil {
+		return nil, err
+	}
 	if serial == nil || serial.Sign() <= 0 {
 		return nil, errorf(ErrInvalidInput, op, "serial", nil, "missing or not positive")
 	}

@@ -149,6 +149,9 @@ func (ca *CA) Import(ctx context.Context, req ImportRequest) (*Imported, error) 
 // order of their SHA-256 fingerprints.
 func (ca *CA) ImportedFor(ctx context.Context, keyLabel string) ([]*Imported, error) {
 	const op = "pki.ImportedFor"
+	if err := ca.checkOpenLocked(op); err != nil {
+		return nil, err
+	}
 	if err := checkKeyLabel(op, keyLabel); err != nil {
 		return nil, err
 	}
