@@ -184,10 +184,15 @@ type textRun struct {
 
 func (fc *face) run(field, s string) (textRun, error) {
 	tr := textRun{field: field}
+	i := 0
 	for _, r := range s {
+		i++
 		g, err := fc.glyph(r)
 		if err != nil {
 			return tr, &FieldError{Field: field, Problem: fmt.Sprintf("cannot load the character %q", r), Err: err}
+		}
+		if len(g.path) == 0 || !(g.cell > 0) {
+			return tr, fieldErr(field, "character %d (%q, U+%04X) has no visible glyph of its own in the font", i, r, r)
 		}
 		tr.runes = append(tr.runes, r)
 		tr.glyphs = append(tr.glyphs, g)

@@ -638,3 +638,37 @@ func BenchmarkDrawRound(b *testing.B) {
 		}
 	})
 }
+
+// FuzzSeal draws arbitrary fields: never a panic, every error a
+// *FieldError, every success a layout that passes its own checks.
+func FuzzSeal(f *testing.F) {
+	for _, g := range gallery {
+		f.Add(string(g.seal.Kind), g.seal.Name, g.seal.Purpose, g.seal.Code, g.seal.TaxID)
+	}
+	f.Add("official", "e\u0301\u200d\u2800", "", "", "")
+	f.Add("personal", "王\u0301", "", "", "")
+	f.Add("invoice", strings.Repeat("（", 40), "", "", "91460000MA5T123456")
+	r := testRenderer(f)
+	f.Fuzz(func(t *testing.T, kind, name, purpose, code, taxID string) {
+		l, err := r.layout(Seal{Kind: Kind(kind), Name: name, Purpose: purpose, Code: code, TaxID: taxID})
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FieldError", err)
+			}
+			return
+		}
+		if err := l.check(); err != nil {
+			t.Fatal(err)
+		}
+		for _, sh := range r.drawing(l).shapes {
+			for _, s := range sh.p {
+				for j := 0; j < s.n(); j++ {
+					if p := s.p[j]; math.IsNaN(p.X) || math.IsNaN(p.Y) || math.IsInf(p.X, 0) || math.IsInf(p.Y, 0) {
+						t.Fatalf("point %v in a drawing", p)
+					}
+				}
+			}
+		}
+	})
+}
