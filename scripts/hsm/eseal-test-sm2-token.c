@@ -67,8 +67,8 @@
 #define CKK_SM2_SANSEC 0x80000004UL
 
 #define MAX_OBJ 4096
-#define MAX_SESS 256
-#define SESSION_LIMIT 128
+#define MAX_SESS 512
+#define SESSION_LIMIT 256
 #define SLOT_ID 1
 #define DER_MAX 72
 

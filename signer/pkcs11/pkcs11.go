@@ -41,7 +41,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"sort"
 	"strings"
 	"sync"
@@ -168,7 +167,9 @@ func (s *Store) findToken() (uint, p11.TokenInfo, error) {
 		if l == s.cfg.TokenLabel {
 			return sl, ti, nil
 		}
-		seen = append(seen, fmt.Sprintf("%q", l))
+		if l != "" {
+			seen = append(seen, fmt.Sprintf("%q", l))
+		}
 	}
 	have := "no tokens present"
 	if len(seen) > 0 {
@@ -822,13 +823,9 @@ func (k *Key) SignContext(ctx context.Context, _ io.Reader, digest []byte, opts 
 	return toDER(op, k.label, s.prof, sig)
 }
 
-type ecSig struct{ R, S *big.Int }
-
 func toDER(op, label string, p Profile, sig []byte) ([]byte, error) {
 	if p.Output == DER {
-		var v ecSig
-		rest, err := asn1.Unmarshal(sig, &v)
-		if err != nil || len(rest) != 0 || v.R == nil || v.S == nil || v.R.Sign() <= 0 || v.S.Sign() <= 0 {
+		if !checkDER(sig) {
 			return nil, signer.Errorf(signer.ErrMechanism, op, label, nil, "profile %q expects a DER signature; the token returned %d bytes that are not one", p.Name, len(sig))
 		}
 		return sig, nil
@@ -836,5 +833,9 @@ func toDER(op, label string, p Profile, sig []byte) ([]byte, error) {
 	if len(sig) != 64 {
 		return nil, signer.Errorf(signer.ErrMechanism, op, label, nil, "profile %q expects a 64-byte r||s signature; the token returned %d bytes", p.Name, len(sig))
 	}
-	return asn1.Marshal(ecSig{R: new(big.Int).SetBytes(sig[:32]), S: new(big.Int).SetBytes(sig[32:])})
+	der, err := rawToDER(sig)
+	if err != nil {
+		return nil, signer.Errorf(signer.ErrMechanism, op, label, err, "profile %q: token signature", p.Name)
+	}
+	return der, nil
 }

@@ -193,7 +193,7 @@ func TestBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	label := genKey(t, s, "busy")
 	sg, _ := s.Signer(context.Background(), label)
 	d := sha256.Sum256([]byte("x"))
