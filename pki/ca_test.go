@@ -431,3 +431,17 @@ func TestCheckCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenSSLRefusesForeignCertificate shows the OpenSSL check has teeth:
+// a certificate from another CA does not verify against this root.
+func TestOpenSSLRefusesForeignCertificate(t *testing.T) {
+	e := newEnv(t)
+	ca := e.open(t)
+	other := newEnv(t).open(t)
+	if out, err := opensslVerify(t, ca, other.Maker(), e.clock.Now()); err == nil {
+		t.Fatalf("openssl verified a foreign certificate:\n%s", out)
+	}
+	if out, err := opensslVerify(t, other, other.Maker(), e.clock.Now()); err != nil {
+		t.Fatalf("openssl verify: %v\n%s", err, out)
+	}
+}
