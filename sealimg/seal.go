@@ -41,15 +41,20 @@ type Renderer struct {
 // needs is an error here, so a misconfigured appliance fails at start-up
 // rather than drawing blank seals.
 func New(opts Options) (*Renderer, error) {
-	r := &Renderer{dpi: opts.DPI, color: opts.Color, specs: map[Kind]Spec{}}
+	r := &Renderer{dpi: opts.DPI, specs: map[Kind]Spec{}}
 	if r.dpi == 0 {
 		r.dpi = DefaultDPI
 	}
 	if math.IsNaN(r.dpi) || r.dpi < 72 || r.dpi > 2400 {
 		return nil, fieldErr("dpi", "%g is out of range [72, 2400]", opts.DPI)
 	}
-	if r.color == (color.NRGBA{}) {
-		r.color = DefaultColor
+	c := opts.Color
+	if c == "" {
+		c = DefaultColor
+	}
+	var err error
+	if r.color, err = parseColor(c); err != nil {
+		return nil, err
 	}
 	for k := range opts.Specs {
 		if err := checkKind(k); err != nil {

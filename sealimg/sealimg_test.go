@@ -466,6 +466,9 @@ func TestNewErrors(t *testing.T) {
 		{"latin font", Options{FontPath: latin}, "font", "lacks characters every seal needs", latin},
 		{"dpi too low", Options{DPI: 10}, "dpi", "out of range", ""},
 		{"dpi NaN", Options{DPI: math.NaN()}, "dpi", "out of range", ""},
+		{"bad colour", Options{Color: "red"}, "color", `"red" is not #RRGGBB`, ""},
+		{"bad hex", Options{Color: "#E6000G"}, "color", "is not #RRGGBB", ""},
+		{"transparent", Options{Color: "#E6000000"}, "color", "transparent", ""},
 		{"unknown kind", Options{Specs: map[Kind]Spec{"hexagon": {}}}, "specs", `unknown kind "hexagon"`, ""},
 		{"tiny seal", Options{Specs: map[Kind]Spec{Official: {Width: 3}}}, "specs.official.width", "out of range", ""},
 		{"thick ring", Options{Specs: map[Kind]Spec{Contract: {Border: 9}}}, "specs.contract.border", "out of range", ""},
@@ -671,4 +674,23 @@ func FuzzSeal(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestColor(t *testing.T) {
+	testRenderer(t)
+	r, err := New(Options{Color: "#b40a0a", DPI: 150})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Draw(Seal{Kind: Official, Name: "海口市人民政府"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := decodePNG(t, d)
+	if c := p.at(vec{}); c.R != 0xb4 || c.G != 0x0a || c.B != 0x0a || c.A != 0xff {
+		t.Errorf("star centre %v, want #B40A0A", c)
+	}
+	if !strings.Contains(string(d.SVG()), `fill="#B40A0A"`) {
+		t.Error("SVG not filled with #B40A0A")
+	}
 }

@@ -3,6 +3,7 @@ package sealimg
 import (
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -257,8 +258,29 @@ const DefaultFontPath = "/usr/share/fonts/truetype/arphic/uming.ttc"
 // so a 42 mm seal is 1016 pixels wide with its margins.
 const DefaultDPI = 600
 
-// DefaultColor is the seal red, #E60000.
-var DefaultColor = color.NRGBA{R: 0xE6, G: 0x00, B: 0x00, A: 0xFF}
+// DefaultColor is the seal red.
+const DefaultColor = "#E60000"
+
+// parseColor reads "#RRGGBB" or "#RRGGBBAA".
+func parseColor(s string) (color.NRGBA, error) {
+	bad := fieldErr("color", "%q is not #RRGGBB or #RRGGBBAA", s)
+	if len(s) != 7 && len(s) != 9 || s[0] != '#' {
+		return color.NRGBA{}, bad
+	}
+	var v [4]uint8
+	v[3] = 0xff
+	for i := 0; 1+2*i < len(s); i++ {
+		n, err := strconv.ParseUint(s[1+2*i:3+2*i], 16, 8)
+		if err != nil {
+			return color.NRGBA{}, bad
+		}
+		v[i] = uint8(n)
+	}
+	if v[3] == 0 {
+		return color.NRGBA{}, fieldErr("color", "%q is transparent", s)
+	}
+	return color.NRGBA{R: v[0], G: v[1], B: v[2], A: v[3]}, nil
+}
 
 // Options configures a [Renderer]. The zero value is usable: it draws with
 // DefaultFontPath at DefaultDPI in DefaultColor with DefaultSpec sizes.
@@ -271,8 +293,9 @@ type Options struct {
 	FontIndex int `json:"font_index,omitempty"`
 	// DPI is the resolution of PNG pictures, 72 to 2400.
 	DPI float64 `json:"dpi,omitempty"`
-	// Color is the ink; the zero value means DefaultColor.
-	Color color.NRGBA `json:"-"`
+	// Color is the ink as "#RRGGBB" (or "#RRGGBBAA"); empty means
+	// DefaultColor.
+	Color string `json:"color,omitempty"`
 	// Specs overrides the geometry per kind; missing kinds and zero fields
 	// take DefaultSpec values.
 	Specs map[Kind]Spec `json:"specs,omitempty"`
