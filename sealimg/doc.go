@@ -64,7 +64,7 @@
 // # Errors
 //
 // Every error about the input is a *[FieldError] whose Field names the bad
-// field ("name", "purpose", "code", "tax_id", "kind", "font", "dpi",
+// field ("name", "purpose", "code", "tax_id", "kind", "font", "dpi", "color",
 // "specs.<kind>.<length>", "impression"): an empty name, a name too long,
 // characters the font does not have (each named with its code point),
 // spaces and control characters, a malformed tax identification number or
