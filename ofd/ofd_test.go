@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -562,6 +563,15 @@ func TestReadFile(t *testing.T) {
 			}
 		})
 	}
+	if sum, err := p.SM3("/Doc_0/Document.xml"); err != nil || b64(sum) != b64sm3([]byte(testDoc)) {
+		t.Errorf("SM3 = %x, %v", sum, err)
+	}
+	if _, err := p.SM3("../x"); !errors.Is(err, ErrPath) {
+		t.Errorf("SM3(../x) err = %v", err)
+	}
+	if _, err := p.SM3("Doc_0/Big.bin"); !errors.Is(err, ErrLimit) {
+		t.Errorf("SM3(Big.bin) err = %v", err)
+	}
 	if !p.Has("/OFD.xml") || p.Has("Doc_0") || len(p.Files()) != len(m) {
 		t.Errorf("Has/Files: %v", p.Files())
 	}
@@ -651,3 +661,5 @@ func TestCleanPath(t *testing.T) {
 		})
 	}
 }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

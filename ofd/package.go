@@ -406,6 +406,18 @@ func (p *Package) readErr(n string, err error) error {
 	return newErr(ErrFormat, n, "the file cannot be decompressed", err)
 }
 
+// SM3 returns the SM3 digest of the stored bytes of a package file (the value
+// a Reference's CheckValue holds, before base64). name may be absolute or
+// relative to the root. Digests are cached.
+func (p *Package) SM3(name string) ([]byte, error) {
+	n, ok := cleanPath(name)
+	if !ok || n == "" {
+		return nil, newErr(ErrPath, "", fmt.Sprintf("the path %q does not name a file inside the package", name), nil)
+	}
+	sum, err := p.sm3Of(n)
+	return bytes.Clone(sum), err
+}
+
 // sm3Of returns the SM3 digest of a package file's stored bytes, cached.
 func (p *Package) sm3Of(n string) ([]byte, error) {
 	p.mu.Lock()
