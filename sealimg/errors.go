@@ -5,8 +5,8 @@ import "fmt"
 // FieldError reports a bad value in one field of the input: of a [Seal],
 // of the [Options] given to [New], or an applicant's impression. Field is
 // the name of that field ("name", "purpose", "code", "tax_id", "kind", "color",
-// "font", "dpi", "spec.width", "impression", …), Problem says what is wrong
-// with it in words a reviewer can act on.
+// "font", "dpi", "specs.official.width", "impression", …), Problem says what
+// is wrong with it in words a reviewer can act on.
 //
 // Every error returned by this package for bad input is a *FieldError, so
 // callers can map it to a client error with errors.As.
