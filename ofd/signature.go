@@ -72,8 +72,10 @@ type StampAnnot struct {
 // Signatures finds every Signatures.xml through OFD.xml (each DocBody) and
 // returns one entry per <Signature>, in document order.
 //
-// It returns an error when OFD.xml is missing or unreadable, or when the
-// package holds more signatures than Limits.MaxSignatures. A package without
+// It returns an error when OFD.xml is missing or unreadable, when the
+// package holds more signatures than Limits.MaxSignatures, or when a limit
+// stops a Signatures.xml from being read (all wrap ErrNotExist, ErrFormat or
+// ErrLimit). A package without
 // signatures gives (nil, nil). A problem with one signature goes into that
 // Signature's Err and never affects the others. When a Signatures.xml named
 // by OFD.xml is itself missing or malformed, a Signature with empty ID and
