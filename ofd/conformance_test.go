@@ -7,28 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/eseal/eseal/internal/testvectors"
 )
 
-// vectorsDir finds shared/vectors by walking up from the working directory.
-// It fails the test when the directory cannot be found.
-func vectorsDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("cannot get the working directory: %v", err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "vectors")
-		if st, err := os.Stat(filepath.Join(cand, "EXPECTED_RESULTS.json")); err == nil && !st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatalf("shared/vectors/EXPECTED_RESULTS.json not found in any parent of the working directory")
-		}
-		dir = parent
-	}
-}
+// vectorsDir finds shared/vectors; it fails the test when they cannot be found.
+func vectorsDir(tb testing.TB) string { return testvectors.Dir(tb) }
 
 type expectedFile struct {
 	File       string `json:"file"`
