@@ -359,7 +359,9 @@ func (s *Store) do(ctx context.Context, op, label string, fn func(sh p11.Session
 		}
 		last = err
 		if !isRecoverable(err) {
-			s.release(sess, isCKR(err, p11.CKR_OPERATION_ACTIVE))
+			// Discard the session: a failed call may leave an operation
+			// active on it. Sessions are cheap to reopen.
+			s.release(sess, true)
 			break
 		}
 		s.release(sess, true)
