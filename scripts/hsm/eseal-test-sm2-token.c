@@ -546,6 +546,7 @@ static int matches(const obj_t *o, CK_ATTRIBUTE_PTR t, CK_ULONG n)
 	for (CK_ULONG k = 0; k < n; k++) {
 		CK_ULONG u;
 		CK_BBOOL b;
+		if (t[k].ulValueLen && !t[k].pValue) return 0;
 		switch (t[k].type) {
 		case CKA_CLASS:
 			if (!attr_ulong(&t[k], &u) || u != o->cls) return 0;
@@ -705,6 +706,7 @@ static CK_RV tok_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_ATT
 		for (CK_ULONG k = 0; k < n; k++) {
 			CK_ULONG u;
 			CK_BBOOL b;
+			if (t[k].ulValueLen && !t[k].pValue) RET(CKR_ATTRIBUTE_VALUE_INVALID);
 			switch (t[k].type) {
 			case CKA_CLASS:
 				if (!attr_ulong(&t[k], &u) || u != (side ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY))
