@@ -245,3 +245,50 @@ func TestPINLayerOverPKCS11(t *testing.T) {
 		t.Fatalf("sign after unlock: %v", err)
 	}
 }
+
+// TestSM2TokenReopen: a token key outlives the Store (and the module being
+// finalised and unloaded when the last Store closes).
+func TestSM2TokenReopen(t *testing.T) {
+	e := sm2Token(t)
+	ctx := context.Background()
+	cfg := Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: "sansec", Sessions: 2}
+	a, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := uniqueLabel("sm2-reopen")
+	ki, err := a.Generate(ctx, label, signer.SM2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Signer(ctx, label); !errors.Is(err, signer.ErrClosed) {
+		t.Fatalf("closed store: %v", err)
+	}
+	b := openStore(t, e, "sansec", 2)
+	defer b.Delete(ctx, label)
+	sg, err := b.Signer(ctx, label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sg.Public().(*ecdsa.PublicKey).Equal(ki.Public) {
+		t.Fatal("public key changed across reopen")
+	}
+	sig, err := sg.Sign(rand.Reader, []byte("m"), sm2.DefaultSM2SignerOpts)
+	if err != nil || !sm2.VerifyASN1WithSM2(ki.Public.(*ecdsa.PublicKey), nil, []byte("m"), sig) {
+		t.Fatalf("sign after reopen: %v", err)
+	}
+	l, err := b.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, k := range l {
+		found = found || k.Label == label
+	}
+	if !found {
+		t.Fatal("List misses the key")
+	}
+}
