@@ -68,6 +68,7 @@ type Store struct {
 	slot     uint
 	login    p11.SessionHandle
 	haveLog  bool
+	epoch    sync.RWMutex  // read: an operation holds sessions; write: recovery
 	gen      atomic.Uint64 // bumped by every recovery
 	genMu    sync.Mutex    // serialises Generate/Delete
 	pool     chan *session
@@ -79,8 +80,7 @@ type Store struct {
 }
 
 type session struct {
-	h   p11.SessionHandle
-	gen uint64
+	h p11.SessionHandle
 }
 
 type keyRef struct {
@@ -143,9 +143,7 @@ func Open(cfg Config) (*Store, error) {
 		}
 	}
 	s.pool = make(chan *session, s.size)
-	for range s.size {
-		s.pool <- nil // opened lazily
-	}
+	s.fill()
 	s.log.Info("PKCS#11 token opened", "module", cfg.Module, "profile", prof.Name, "sessions", s.size)
 	return s, nil
 }
@@ -250,17 +248,27 @@ func (s *Store) relogin() error {
 	return nil
 }
 
-// recover drops the handle cache, checks (and if needed redoes) the login,
-// and makes every worker session older than now stale. seen is the
-// generation the failed operation ran under: when someone else has
-// recovered since, there is nothing to do.
+// recover drops the handle cache and checks the login. When the login is
+// lost it rebuilds every session: the pool's and the login session are
+// closed, a new login session is opened and logged in (the token found
+// again by label when its slot is gone), and the pool refilled.
+//
+// It runs under the write side of s.epoch, so no operation holds a session
+// meanwhile. That matters: after a token closes our sessions behind our
+// back, SoftHSM hands out the same handle numbers again, so a new session
+// must never be opened while an operation may still use an old handle.
+//
+// seen is the generation the failed operation ran under: when another
+// goroutine has recovered since, there is nothing to do.
 func (s *Store) recover(seen uint64, cause error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gen.Load() != seen {
+	s.epoch.Lock()
+	defer s.epoch.Unlock()
+	if s.gen.Load() != seen || s.closed.Load() {
 		return nil
 	}
 	s.handles.Clear()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	ok := false
 	if s.haveLog {
 		if si, err := s.ctx.GetSessionInfo(s.login); err == nil &&
@@ -268,20 +276,49 @@ func (s *Store) recover(seen uint64, cause error) error {
 			ok = true
 		}
 	}
-	if !ok {
-		if err := s.relogin(); err != nil {
-			s.log.Warn("token recovery failed", "cause", cause, "err", err)
-			return err
+	if ok {
+		s.gen.Add(1)
+		s.recovers.Add(1)
+		s.log.Info("key handle cache dropped", "cause", cause)
+		return nil
+	}
+	// Every pool session is idle in the channel now. Close them all (the
+	// dead ones just fail) before anything new is opened.
+	for range s.size {
+		if sess := <-s.pool; sess != nil {
+			_ = s.ctx.CloseSession(sess.h)
 		}
 	}
+	if err := s.relogin(); err != nil {
+		for range s.size {
+			s.pool <- nil
+		}
+		s.log.Warn("token recovery failed", "cause", cause, "err", err)
+		return err
+	}
+	s.fill()
 	s.gen.Add(1)
 	s.recovers.Add(1)
-	s.log.Info("token session state recovered", "cause", cause, "relogin", !ok)
+	s.log.Info("token sessions and login recovered", "cause", cause)
 	return nil
 }
 
+// fill puts size sessions into the empty pool (nil where opening fails;
+// those are opened on first use). Caller holds the write side of s.epoch
+// or is Open.
+func (s *Store) fill() {
+	for range s.size {
+		h, err := s.ctx.OpenSession(s.slot, p11.CKF_SERIAL_SESSION|p11.CKF_RW_SESSION)
+		if err != nil {
+			s.pool <- nil
+			continue
+		}
+		s.pool <- &session{h: h}
+	}
+}
+
 // acquire takes a worker session, waiting at most until ctx ends (or the
-// configured wait when ctx has no deadline).
+// configured wait when ctx has no deadline). Caller holds s.epoch.RLock.
 func (s *Store) acquire(ctx context.Context, op, label string) (*session, error) {
 	if s.closed.Load() {
 		return nil, signer.Errorf(signer.ErrClosed, op, label, nil, "key store for token %q closed", s.cfg.TokenLabel)
@@ -301,12 +338,12 @@ func (s *Store) acquire(ctx context.Context, op, label string) (*session, error)
 			return nil, signer.Errorf(signer.ErrBusy, op, label, ctx.Err(), "all %d sessions of token %q are in use", s.size, s.cfg.TokenLabel)
 		}
 	}
-	g := s.gen.Load()
-	if sess != nil && sess.gen == g {
-		return sess, nil
+	if s.closed.Load() {
+		s.pool <- sess
+		return nil, signer.Errorf(signer.ErrClosed, op, label, nil, "key store for token %q closed", s.cfg.TokenLabel)
 	}
 	if sess != nil {
-		_ = s.ctx.CloseSession(sess.h) // stale after a recovery
+		return sess, nil
 	}
 	s.mu.Lock()
 	slot := s.slot
@@ -314,13 +351,19 @@ func (s *Store) acquire(ctx context.Context, op, label string) (*session, error)
 	h, err := s.ctx.OpenSession(slot, p11.CKF_SERIAL_SESSION|p11.CKF_RW_SESSION)
 	if err != nil {
 		s.pool <- nil
-		return &session{gen: g}, err // caller sees the raw CKR and may recover
+		return nil, err // a raw CKR: the caller may recover
 	}
-	return &session{h: h, gen: g}, nil
+	return &session{h: h}, nil
 }
 
-func (s *Store) release(sess *session, broken bool) {
-	if broken || s.closed.Load() {
+// release returns sess to the pool. close: the session is alive but must
+// not be reused (a failed call may have left an operation active), so it is
+// closed and reopened on next use. Sessions that failed with a recoverable
+// code go back as they are: they may be dead, and their handle numbers must
+// not be closed (SoftHSM may have given them to someone else); recover
+// deals with them.
+func (s *Store) release(sess *session, close bool) {
+	if close || s.closed.Load() {
 		_ = s.ctx.CloseSession(sess.h)
 		s.pool <- nil
 		return
@@ -333,42 +376,29 @@ func (s *Store) release(sess *session, broken bool) {
 func (s *Store) do(ctx context.Context, op, label string, fn func(sh p11.SessionHandle) error) error {
 	var last error
 	for attempt := 0; attempt < 2; attempt++ {
+		s.epoch.RLock()
+		seen := s.gen.Load()
 		sess, err := s.acquire(ctx, op, label)
-		if err != nil {
-			if signer.KindOf(err) != 0 {
-				return err
-			}
-			// OpenSession failed.
-			last = err
-			if attempt == 0 && isRecoverable(err) {
-				if rerr := s.recover(sess.gen, err); rerr != nil {
-					return rerr
-				}
-				continue
-			}
-			break
-		}
-		err = fn(sess.h)
 		if err == nil {
-			s.release(sess, false)
+			err = fn(sess.h)
+			// Close only sessions that are alive but may carry a half-done
+			// operation (a raw, non-recoverable CKR).
+			raw := err != nil && signer.KindOf(err) == 0 && !isRecoverable(err)
+			s.release(sess, raw)
+		}
+		s.epoch.RUnlock()
+		if err == nil {
 			return nil
 		}
 		if signer.KindOf(err) != 0 && !isRecoverable(err) {
-			s.release(sess, false)
 			return err
 		}
 		last = err
-		if !isRecoverable(err) {
-			// Discard the session: a failed call may leave an operation
-			// active on it. Sessions are cheap to reopen.
-			s.release(sess, true)
+		if !isRecoverable(err) || attempt == 1 {
 			break
 		}
-		s.release(sess, true)
-		if attempt == 0 {
-			if rerr := s.recover(sess.gen, err); rerr != nil {
-				return rerr
-			}
+		if rerr := s.recover(seen, err); rerr != nil {
+			return rerr
 		}
 	}
 	return s.mapErr(op, label, last)
@@ -702,25 +732,16 @@ func (s *Store) Delete(ctx context.Context, label string) error {
 	return err
 }
 
-// Close closes the sessions (waiting up to the configured wait for busy
-// ones) and releases the module.
+// Close waits for running operations, closes every session and releases
+// the module (finalised when no other Store uses it).
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	timer := time.NewTimer(s.wait)
-	defer timer.Stop()
-	drained := 0
-wait:
-	for drained < s.size {
-		select {
-		case sess := <-s.pool:
-			if sess != nil {
-				_ = s.ctx.CloseSession(sess.h)
-			}
-			drained++
-		case <-timer.C:
-			break wait
+	s.epoch.Lock()
+	for range s.size {
+		if sess := <-s.pool; sess != nil {
+			_ = s.ctx.CloseSession(sess.h)
 		}
 	}
 	s.mu.Lock()
@@ -729,11 +750,7 @@ wait:
 		s.haveLog = false
 	}
 	s.mu.Unlock()
-	if drained < s.size {
-		// Unloading the module under a running call would crash; keep it.
-		s.log.Warn("closed with sessions still in use; module kept loaded", "busy", s.size-drained)
-		return signer.Errorf(signer.ErrBusy, "pkcs11.Close", "", nil, "%d sessions of token %q still in use", s.size-drained, s.cfg.TokenLabel)
-	}
+	s.epoch.Unlock()
 	s.mod.release()
 	return nil
 }

@@ -175,7 +175,12 @@ func TestSoftHSMRecovery(t *testing.T) {
 		}()
 	}
 	time.Sleep(100 * time.Millisecond)
+	// Close them between operations: SoftHSM crashes (SIGSEGV in C_Sign)
+	// when a session is closed while another thread is inside a call on it,
+	// so the external close waits for in-flight calls like recovery does.
+	s.epoch.Lock()
 	_ = s.ctx.CloseAllSessions(s.slot)
+	s.epoch.Unlock()
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	wg.Wait()
