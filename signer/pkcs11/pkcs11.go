@@ -22,7 +22,11 @@
 // login session re-opened and logged in (the token found again by label),
 // stale worker sessions replaced, and the operation retried once. A token
 // that stays away gives signer.ErrUnavailable; the next request tries again,
-// so the pool recovers when it comes back.
+// so the pool recovers when it comes back. Recovery runs while no call is
+// in flight (an RWMutex: operations read-lock, recovery write-locks), since
+// tokens such as SoftHSM reuse session handle numbers and crash when a
+// session is closed under a running call. One retry per operation: a
+// second incident during the retry is returned as an error.
 //
 // # Mechanisms
 //
