@@ -31,24 +31,24 @@ func (f SigFormat) String() string {
 // vendor's own pkcs11.h is the source of truth for the numbers; the
 // built-in profiles follow the mapping in shared/spec/HSM.md §2.
 type Profile struct {
-	Name      string
-	Algorithm signer.Algorithm // signer.SM2 or signer.ECDSAP256
+	Name      string           `json:"name"`
+	Algorithm signer.Algorithm `json:"algorithm"` // signer.SM2 or signer.ECDSAP256
 	// KeyType is CKA_KEY_TYPE: CKK_EC (3) or a vendor CKK_SM2.
-	KeyType uint
+	KeyType uint `json:"key_type"`
 	// ECParams is CKA_EC_PARAMS for key generation (DER OID); nil leaves
 	// it out (vendor key types that imply the curve).
-	ECParams []byte
+	ECParams []byte `json:"ec_params,omitempty"`
 	// KeyGenMech is the key-pair generation mechanism.
-	KeyGenMech uint
+	KeyGenMech uint `json:"keygen_mechanism"`
 	// SignMech is the signing mechanism.
-	SignMech uint
+	SignMech uint `json:"sign_mechanism"`
 	// HashInside: SignMech takes the message and computes e = SM3(Z‖M)
 	// itself, with the default user ID 1234567812345678. When false it
 	// takes the 32-byte e computed by us (or, for ECDSA, the digest).
-	HashInside bool
+	HashInside bool `json:"hash_inside"`
 	// Output is the signature form the token returns; we always hand out
 	// DER.
-	Output SigFormat
+	Output SigFormat `json:"output"`
 }
 
 // PKCS#11 numbers used by the profiles (kept here so that the profiles
