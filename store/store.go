@@ -11,6 +11,9 @@
 // Spaces nest. Names are lower-case ASCII letters, digits, '-', '_' and '.',
 // so one space name can never be a prefix of another's keys.
 //
+// Spaces in use (add yours here): "softkey" (signer/softkey: wrapped SM2
+// keys), "pin" (signer.Guard: PIN records).
+//
 // # Durability and concurrency
 //
 // Writes and batch commits are synced to disk unless Options.NoSync is set.
