@@ -21,6 +21,7 @@ fmt:
 
 vet: fmt
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./signer/...
 
 # The PKCS#11 tests need SoftHSM2 and the SM2 test token; scripts/hsm/setup.sh makes both in
 # $(HSMDIR) and prints the variables that point the tests at them (and make a missing module
@@ -28,7 +29,8 @@ vet: fmt
 test: vet
 	@set -e; eval "$$(scripts/hsm/setup.sh $(HSMDIR))"; \
 	$(GO) test -count=1 ./...; \
-	$(GO) test -count=1 -race $(RACEPKGS)
+	$(GO) test -count=1 -race $(RACEPKGS); \
+	CGO_ENABLED=0 $(GO) test -count=1 ./signer/...
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 unit:
