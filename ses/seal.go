@@ -2,7 +2,6 @@ package ses
 
 import (
 	"encoding/asn1"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -423,6 +422,3 @@ func parseExtensions(e element) []Extension {
 	}
 	return out
 }
-
-// ErrNoSignerCert is returned when a signature carries no signer certificate.
-var ErrNoSignerCert = errors.New("no signer certificate")
