@@ -89,8 +89,7 @@ func (p *Package) Signatures() ([]*Signature, error) {
 		}
 		return nil, err
 	}
-	var lossy bool
-	d := newDecoder(ofdXML, &lossy)
+	d := newDecoder(ofdXML)
 	root, err := rootElement(d, "OFD.xml", "OFD")
 	if err != nil {
 		return nil, err
@@ -178,8 +177,7 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 		}
 		return nil, err
 	}
-	var lossy bool
-	d := newDecoder(b, &lossy)
+	d := newDecoder(b)
 	if _, err := rootElement(d, list, "Signatures"); err != nil {
 		return nil, err
 	}
@@ -219,9 +217,6 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 		}
 		if s.Type == "" {
 			s.Type = "Seal"
-		}
-		if lossy {
-			s.Warnings = append(s.Warnings, list+" is not UTF-8; its non-ASCII text was replaced")
 		}
 		if s.ID == "" {
 			s.Warnings = append(s.Warnings, "the signature entry in "+list+" has no ID")
@@ -268,8 +263,7 @@ func (p *Package) readSignature(s *Signature) {
 	}
 	s.XML = b
 
-	var lossy bool
-	d := newDecoder(b, &lossy)
+	d := newDecoder(b)
 	root, err := rootElement(d, loc, "Signature")
 	if err != nil {
 		s.Err = err
@@ -279,9 +273,6 @@ func (p *Package) readSignature(s *Signature) {
 	if err := d.DecodeElement(&x, &root); err != nil {
 		s.Err = xmlErr(loc, err)
 		return
-	}
-	if lossy {
-		s.Warnings = append(s.Warnings, loc+" is not UTF-8; its non-ASCII text was replaced")
 	}
 	si := &x.SignedInfo
 	s.Provider = firstNonEmpty(si.Provider.Name, si.Provider.NameEl)

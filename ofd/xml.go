@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // newDecoder returns an XML decoder over b that matches elements by local
-// name (any namespace or prefix) and copes with a BOM and with legacy Chinese
-// encodings. *lossy is set when non-ASCII text had to be replaced because the
-// declared encoding cannot be decoded without extra tables.
-func newDecoder(b []byte, lossy *bool) *xml.Decoder {
+// name (any namespace or prefix) and copes with a BOM and with the legacy
+// Chinese encodings (GB2312, GBK and GB18030, all read as GB18030, their superset).
+func newDecoder(b []byte) *xml.Decoder {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = true
@@ -22,56 +23,13 @@ func newDecoder(b []byte, lossy *bool) *xml.Decoder {
 		case "utf-8", "utf8", "us-ascii", "ascii":
 			return in, nil
 		case "iso-8859-1", "latin1", "latin-1", "l1":
-			all, err := io.ReadAll(in)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]byte, 0, len(all))
-			for _, c := range all {
-				out = utf8.AppendRune(out, rune(c))
-			}
-			return bytes.NewReader(out), nil
+			return charmap.ISO8859_1.NewDecoder().Reader(in), nil
 		case "gbk", "gb2312", "gb18030", "cp936", "x-gbk", "euc-cn":
-			all, err := io.ReadAll(in)
-			if err != nil {
-				return nil, err
-			}
-			out, changed := replaceGB(all)
-			if changed {
-				*lossy = true
-			}
-			return bytes.NewReader(out), nil
+			return simplifiedchinese.GB18030.NewDecoder().Reader(in), nil
 		}
 		return nil, fmt.Errorf("the XML declares the character encoding %q, which is not supported (use UTF-8)", label)
 	}
 	return d
-}
-
-// replaceGB keeps the ASCII of a GBK/GB18030 text and replaces every
-// multi-byte character with U+FFFD. All XML syntax is ASCII and no GBK trail
-// byte is an XML delimiter, so the structure (paths, digests, OIDs) survives.
-func replaceGB(b []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(b))
-	changed := false
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c < 0x80 {
-			out = append(out, c)
-			i++
-			continue
-		}
-		changed = true
-		out = utf8.AppendRune(out, utf8.RuneError)
-		switch {
-		case c >= 0x81 && c <= 0xfe && i+3 < len(b) && b[i+1] >= 0x30 && b[i+1] <= 0x39:
-			i += 4 // GB18030 four-byte sequence
-		case c >= 0x81 && c <= 0xfe && i+1 < len(b) && b[i+1] >= 0x40 && b[i+1] != 0x7f && b[i+1] != 0xff:
-			i += 2
-		default:
-			i++
-		}
-	}
-	return out, changed
 }
 
 // xmlErr turns an encoding/xml error into a sentence naming the file.
