@@ -19,6 +19,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/internal/testvectors"
 	"github.com/eseal/eseal/ses"
+	"github.com/eseal/eseal/verifier"
 )
 
 // testPKI is the ofdrw test PKI: a seal maker and a signer, SM2 keys and certificates.
@@ -124,6 +125,20 @@ func TestRoundTrip(t *testing.T) {
 			}
 			if !sig.DataHashMatches(doc) || sig.DataHashMatches(append(doc, ' ')) {
 				t.Fatal("dataHash check is wrong")
+			}
+			// The verification procedure passes everything it can check without a trust anchor.
+			r := verifier.New(verifier.Options{}).VerifySignature(der, doc)
+			for _, c := range r.Checks {
+				want := verifier.Passed
+				switch c.Name {
+				case verifier.CheckChain:
+					want = verifier.Indet
+				case verifier.CheckRevocation, verifier.CheckTimestamp:
+					want = verifier.Skipped
+				}
+				if c.Status != want {
+					t.Errorf("verifier: %s is %s, want %s: %s", c.Name, c.Status, want, c.Detail)
+				}
 			}
 			// An independent implementation agrees: OpenSSL 3 over the exact signed bytes.
 			opensslVerify(t, p.userCert, sig.TBS.Raw, sig.Value)
