@@ -112,9 +112,9 @@ func TestInspect(t *testing.T) {
 
 // The quick start of the README verifies the committed sample; it must pass.
 func TestQuickStartSample(t *testing.T) {
-	code, out, errs := runCLI("verify", "--trust", "../../testdata/sample/root.pem", "--data", "../../testdata/sample/Signature.xml",
-		"../../testdata/sample/SignedValue.dat")
-	if code != exitOK || !strings.Contains(out, "TOTAL_PASSED") {
+	code, out, errs := runCLI("verify", "--trust", "../../testdata/sample/root.pem", "--crl", "../../testdata/sample/crl.der",
+		"--data", "../../testdata/sample/Signature.xml", "../../testdata/sample/SignedValue.dat")
+	if code != exitOK || !strings.Contains(out, "TOTAL_PASSED") || !strings.Contains(out, "passed         revocation") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	if code, _, _ := runCLI("verify", "--trust", "../../testdata/sample/root.pem", "../../testdata/sample/Seal.esl"); code != exitOK {

@@ -1,127 +1,146 @@
-// Command mksample writes the sample of the quick start into a folder: an SM2 test hierarchy
-// (root, seal maker, signer; the keys are thrown away), a v4 seal whose picture is drawn by
-// sealimg, a document, and a seal signature over it.
+// Command mksample writes the sample of the quick start into a folder, made by the embedded
+// default from nothing: a Pebble store and a software key store in a temporary folder (thrown
+// away afterwards, keys and all), the built-in SM2 CA (root, seal maker, a signer certificate
+// for the seal's key), a contract seal whose picture sealimg draws, a document, and a seal
+// signature over it.
 //
-//	go run ./internal/cmd/mksample -font /usr/share/fonts/truetype/arphic/uming.ttc testdata/sample
+//	go run ./internal/cmd/mksample [-font FILE] testdata/sample
 package main
 
 import (
+	"context"
 	"crypto/rand"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"flag"
 	"fmt"
-	"math/big"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
-	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/pki"
 	"github.com/eseal/eseal/sealimg"
 	"github.com/eseal/eseal/ses"
+	"github.com/eseal/eseal/signer"
+	"github.com/eseal/eseal/signer/softkey"
+	"github.com/eseal/eseal/store"
 )
 
 func main() {
-	font := flag.String("font", "/usr/share/fonts/truetype/arphic/uming.ttc", "CJK font for the seal picture")
+	font := flag.String("font", "", "CJK font for the seal picture (default: sealimg's)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: mksample [-font FILE] DIR")
 		os.Exit(2)
 	}
-	if err := write(flag.Arg(0), *font); err != nil {
+	if err := write(context.Background(), flag.Arg(0), *font); err != nil {
 		fmt.Fprintln(os.Stderr, "mksample:", err)
 		os.Exit(1)
 	}
 }
 
-func write(dir, font string) error {
-	notBefore := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	notAfter := time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)
-	rootKey, err := sm2.GenerateKey(rand.Reader)
+// The sample's clock: the CA starts on madeAt and the document is signed on signedAt, so the
+// sample verifies the same way for the next ten years.
+var (
+	madeAt   = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	signedAt = time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
+)
+
+func write(ctx context.Context, dir, font string) error {
+	tmp, err := os.MkdirTemp("", "eseal-sample-")
 	if err != nil {
 		return err
 	}
-	root, err := issue(&smx509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "eseal sample root CA", Country: []string{"CN"}},
-		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign,
-	}, nil, rootKey, rootKey)
+	defer os.RemoveAll(tmp)
+	db, err := store.Open(filepath.Join(tmp, "data"), nil)
 	if err != nil {
 		return err
 	}
-	leaf := func(serial int64, cn string) (*smx509.Certificate, *sm2.PrivateKey, error) {
-		k, err := sm2.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, nil, err
-		}
-		c, err := issue(&smx509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn, Organization: []string{"海南省示例单位"}, Country: []string{"CN"}},
-			NotBefore:    notBefore, NotAfter: notAfter,
-			KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment,
-		}, root, k, rootKey)
-		return c, k, err
+	defer db.Close()
+	kek := make([]byte, 16) // an SM4 key
+	if _, err := rand.Read(kek); err != nil {
+		return err
 	}
-	maker, makerKey, err := leaf(2, "eseal sample seal maker")
+	keys, err := softkey.New(db, kek, softkey.Options{})
 	if err != nil {
 		return err
 	}
-	signer, signerKey, err := leaf(3, "海南省示例单位")
+	defer keys.Close()
+	clock := func() time.Time { return madeAt }
+	ca, err := pki.Open(ctx, pki.Options{
+		Store: db, Keys: keys, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CRLURL:       "http://eseal.example/v1/pki/crl",
+		Organisation: "海南省示例电子印章平台", OrgCode: "11460000MB0123456T",
+	})
 	if err != nil {
 		return err
 	}
-	r, err := sealimg.New(sealimg.Options{FontPath: font, DPI: 300})
+	defer ca.Close()
+
+	const sealKey = "seal-46010000000001"
+	if _, err := keys.Generate(ctx, sealKey, signer.SM2); err != nil {
+		return err
+	}
+	issued, err := ca.IssueSigner(ctx, pki.SignerRequest{
+		KeyLabel: sealKey,
+		Holder:   pki.Holder{Organisation: "海南省示例单位", CreditCode: "91460000MA5T00001F"},
+		NotAfter: madeAt.AddDate(10, 0, 0),
+	})
 	if err != nil {
 		return err
 	}
-	png, err := r.PNG(sealimg.Seal{Kind: sealimg.Contract, Name: "海南省示例单位", Code: "4601000000001"})
+	pictures, err := sealimg.New(sealimg.Options{FontPath: font, DPI: 300})
+	if err != nil {
+		return err
+	}
+	png, err := pictures.PNG(sealimg.Seal{Kind: sealimg.Contract, Name: "海南省示例单位", Code: "4601000000001"})
+	if err != nil {
+		return err
+	}
+	maker, err := keys.Signer(ctx, pki.MakerKeyLabel)
 	if err != nil {
 		return err
 	}
 	seal, err := ses.MakeSeal(rand.Reader, &ses.SealTemplate{
 		VID: "eseal", ESID: "46010000000001", Type: 1, Name: "海南省示例单位合同专用章",
-		SignerCerts: [][]byte{signer.Raw},
-		CreateDate:  notBefore, ValidStart: notBefore, ValidEnd: notAfter.Add(-time.Second),
+		SignerCerts: [][]byte{issued.Certificate.Raw},
+		CreateDate:  madeAt, ValidStart: madeAt, ValidEnd: issued.Certificate.NotAfter,
 		Picture: ses.Picture{Type: "PNG", Data: png, Width: 40, Height: 40},
-	}, maker.Raw, makerKey)
+	}, ca.Maker().Raw, maker)
 	if err != nil {
 		return err
 	}
 	doc := []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Signature xmlns:ofd=\"http://www.ofdspec.org/2016\"/>\n")
 	sum := sm3.Sum(doc)
+	sealSigner, err := keys.Signer(ctx, sealKey)
+	if err != nil {
+		return err
+	}
 	sig, err := ses.Sign(rand.Reader, &ses.SignRequest{
-		Seal: seal, SignerCert: signer.Raw, DataHash: sum[:],
-		PropertyInfo: "/Doc_0/Signs/Sign_0/Signature.xml", Time: time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC),
-	}, signerKey)
+		Seal: seal, SignerCert: issued.Certificate.Raw, DataHash: sum[:],
+		PropertyInfo: "/Doc_0/Signs/Sign_0/Signature.xml", Time: signedAt,
+	}, sealSigner)
+	if err != nil {
+		return err
+	}
+	crl, err := ca.CRL(ctx)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	files := map[string][]byte{
-		"root.pem":        pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}),
+	for name, b := range map[string][]byte{
+		"root.pem":        ca.RootPEM(),
+		"crl.der":         crl,
 		"Seal.esl":        seal.Raw,
 		"Signature.xml":   doc,
 		"SignedValue.dat": sig,
-	}
-	for name, b := range files {
+	} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func issue(tpl, parent *smx509.Certificate, key, signer *sm2.PrivateKey) (*smx509.Certificate, error) {
-	if parent == nil {
-		parent = tpl
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tpl, parent, key.Public(), signer)
-	if err != nil {
-		return nil, err
-	}
-	return smx509.ParseCertificate(der)
 }
