@@ -329,6 +329,10 @@ func (v *Verifier) checkRevocation(c *checks, certs []namedCert, chains map[*smx
 					return
 				}
 			}
+			if crl.ThisUpdate.Before(t) {
+				c.indet(CheckRevocation, TryLater, fmt.Sprintf("the CRL of %s was issued at %s, before %s: it cannot show that %s was not revoked by then", issuer.Subject, fmtTime(crl.ThisUpdate), fmtTime(t), cert.Subject))
+				return
+			}
 			good = append(good, fmt.Sprintf("%s is not on the CRL of %s", cert.Subject, issuer.Subject))
 		}
 	}

@@ -111,6 +111,17 @@ func TestProcedure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	emptyDER, err := smx509.CreateRevocationList(rand.Reader, &smx509.RevocationList{
+		Number: big.NewInt(2), ThisUpdate: revokedAt, NextUpdate: revokedAt.AddDate(0, 0, 1),
+	}, p.root, p.rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := smx509.ParseRevocationList(emptyDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptyCRL := Options{Roots: []*smx509.Certificate{p.root}, CRLs: []*smx509.RevocationList{empty}}
 	trusted := Options{Roots: []*smx509.Certificate{p.root}}
 	withCRL := Options{Roots: []*smx509.Certificate{p.root}, CRLs: []*smx509.RevocationList{crl}}
 	otherRoot := newPKI(t).root
@@ -141,6 +152,10 @@ func TestProcedure(t *testing.T) {
 			map[string]string{CheckRevocation: Failed}},
 		{"revoked after signing", withCRL, good, data, TotalPassed, "",
 			map[string]string{CheckChain: Passed, CheckRevocation: Passed}},
+		{"empty CRL issued after signing", emptyCRL, good, data, TotalPassed, "",
+			map[string]string{CheckRevocation: Passed}},
+		{"empty CRL issued before signing", emptyCRL, p.sign(t, seal, data, revokedAt.Add(time.Hour)), data, Indeterminate, TryLater,
+			map[string]string{CheckRevocation: Indet}},
 		{"garbage", trusted, []byte("not a signature"), data, TotalFailed, FormatFailure, map[string]string{CheckFormat: Failed}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,8 +40,8 @@ func main() {
 	}
 }
 
-// The sample's clock: the CA starts on madeAt and the document is signed on signedAt, so the
-// sample verifies the same way for the next ten years.
+// The sample's clock: the CA starts on madeAt, the document is signed on signedAt and the CRL
+// is issued a day later, so the sample verifies the same way for the next ten years.
 var (
 	madeAt   = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	signedAt = time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
@@ -67,7 +67,8 @@ func write(ctx context.Context, dir, font string) error {
 		return err
 	}
 	defer keys.Close()
-	clock := func() time.Time { return madeAt }
+	now := madeAt
+	clock := func() time.Time { return now }
 	ca, err := pki.Open(ctx, pki.Options{
 		Store: db, Keys: keys, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		CRLURL:       "http://eseal.example/v1/pki/crl",
@@ -124,6 +125,9 @@ func write(ctx context.Context, dir, font string) error {
 	if err != nil {
 		return err
 	}
+	// A CRL issued after the signature, as a verifier needs to know the certificates
+	// were not revoked when the document was signed.
+	now = signedAt.Add(25 * time.Hour)
 	crl, err := ca.CRL(ctx)
 	if err != nil {
 		return err
