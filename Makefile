@@ -7,7 +7,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 HSMDIR   ?= $(CURDIR)/.tmp/hsm
-RACEPKGS ?= ./verifier/... ./store/... ./signer/...
+RACEPKGS ?= ./verifier/... ./store/... ./signer/... ./pki/... ./ofd/... ./sealimg/...
 
 .PHONY: all build fmt vet test unit race fuzz bench clean
 
