@@ -33,7 +33,8 @@ func (s *Seal) CheckSignature(pub *ecdsa.PublicKey) SigCheck {
 	if s.Version == 1 {
 		own, other = other, own
 	}
-	v, ok, err := VerifySM2(pub, s.signedMsg, s.SignValue)
+	msg, otherMsg := s.messages()
+	v, ok, err := VerifySM2(pub, msg, s.SignValue)
 	if err != nil {
 		return SigCheck{Detail: "seal signature value: " + err.Error()}
 	}
@@ -44,7 +45,7 @@ func (s *Seal) CheckSignature(pub *ecdsa.PublicKey) SigCheck {
 		c.Detail = join("seal signature verifies over "+own, note)
 		return c
 	}
-	if _, ok, _ := VerifySM2(pub, s.altMsg, s.SignValue); ok {
+	if _, ok, _ := VerifySM2(pub, otherMsg(), s.SignValue); ok {
 		c.OK = true
 		c.Detail = join(fmt.Sprintf("seal signature verifies over %s, the other version's convention (v%d seal)", other, s.Version), note)
 		return c

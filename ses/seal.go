@@ -19,11 +19,9 @@ type Seal struct {
 	TimeStamp []byte // v5 [0] timeStamp, nil when absent
 	Notes     []string
 
-	// signedMsg is the message the maker signed: DER(SES_SealInfo) in v4/v5,
-	// DER(SEQUENCE{SES_SealInfo, cert, alg}) in v1, built from original bytes.
-	signedMsg []byte
-	// altMsg is the other convention's message, tried when the first fails.
-	altMsg []byte
+	// certTLV and algTLV are the original encodings of the maker certificate and the
+	// algorithm, from which the v1 message is assembled (see messages).
+	certTLV, algTLV []byte
 }
 
 // SealInfo is SES_SealInfo.
@@ -168,8 +166,7 @@ func (s *Seal) parseV4(kids []element) error {
 	if s.Info.Header.Version == 5 {
 		s.Version = 5
 	}
-	s.signedMsg = s.Info.Raw
-	s.altMsg = seqOf(s.Info.Raw, kids[1].full, kids[2].full)
+	s.certTLV, s.algTLV = kids[1].full, kids[2].full
 	return nil
 }
 
@@ -211,9 +208,20 @@ func (s *Seal) parseV1(kids []element) error {
 		return &FormatError{Msg: err.Error()}
 	}
 	s.Version = 1
-	s.signedMsg = seqOf(s.Info.Raw, si[0].full, si[1].full)
-	s.altMsg = s.Info.Raw
+	s.certTLV, s.algTLV = si[0].full, si[1].full
 	return nil
+}
+
+// messages returns what the maker signed by this seal's version and, second, what it would
+// have signed by the other's: DER(SES_SealInfo) for v4 and v5, DER(SEQUENCE{SES_SealInfo,
+// cert, alg}) for v1, assembled from the original bytes. The second is made only when asked.
+func (s *Seal) messages() (own []byte, other func() []byte) {
+	info := func() []byte { return s.Info.Raw }
+	seq := func() []byte { return seqOf(s.Info.Raw, s.certTLV, s.algTLV) }
+	if s.Version == 1 {
+		return seq(), info
+	}
+	return info(), seq
 }
 
 // explicitBits returns the token inside [0]: EXPLICIT over a BIT STRING (ofdrw), or the
