@@ -215,6 +215,16 @@ func (e element) bytesLenient(what string) (b []byte, octet bool, err error) {
 	return b, false, err
 }
 
+// cert returns a certificate field: an OCTET STRING holding the DER (the standard), or the
+// certificate SEQUENCE written bare (non-standard, noted).
+func (e element) cert(what string) (der []byte, bare bool, err error) {
+	if e.tag == tagSequence {
+		return e.full, true, nil
+	}
+	der, err = e.octets(what)
+	return der, false, err
+}
+
 func (e element) octets(what string) ([]byte, error) {
 	if e.tag != tagOctetString {
 		return nil, fmt.Errorf("%s: expected an OCTET STRING, found %s", what, tagName(e.tag))

@@ -252,3 +252,31 @@ func TestAlgorithmAlias(t *testing.T) {
 		t.Fatalf("ECDSA algorithm: %+v", c)
 	}
 }
+
+// A certificate written bare (its SEQUENCE) where the standard wants an OCTET STRING is read,
+// and noted. In v4 the signer certificate lies outside TBS_Sign, so the signature stays valid.
+func TestBareCertificate(t *testing.T) {
+	der := testvectors.Read(t, "ofdrw/ofdrw-gm/src/test/resources/SignedValueV4.dat")
+	orig, err := ses.ParseSignature(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := der[4:]
+	i := bytes.LastIndex(content, orig.Cert) // the seal inside TBS_Sign lists it too
+	// The OCTET STRING header sits right before the certificate: 04 82 HH LL.
+	if i < 4 || content[i-4] != 0x04 {
+		t.Fatalf("no OCTET STRING before the certificate")
+	}
+	content = append(bytes.Clone(content[:i-4]), content[i:]...)
+	bare := append([]byte{0x30, 0x82, byte(len(content) >> 8), byte(len(content))}, content...)
+	s, err := ses.ParseSignature(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.Cert, orig.Cert) || len(s.Notes) != 1 || !strings.Contains(s.Notes[0], "written bare") {
+		t.Fatalf("cert read wrongly; notes %q", s.Notes)
+	}
+	if c := s.CheckValue(pub(t, s.Cert)); !c.OK {
+		t.Fatal(c.Detail)
+	}
+}

@@ -141,14 +141,13 @@ func parseSealElement(e element) (*Seal, error) {
 }
 
 func (s *Seal) parseV4(kids []element) error {
-	if kids[1].tag != tagOctetString {
-		return formatErr("seal: 4 elements but the second is %s, expected the maker certificate (an OCTET STRING)", tagName(kids[1].tag))
-	}
 	var err error
 	if s.Info, err = parseSealInfo(kids[0]); err != nil {
 		return err
 	}
-	s.MakerCert = kids[1].content
+	if err := s.setMakerCert(kids[1]); err != nil {
+		return err
+	}
 	if s.SignAlg, err = kids[2].oid("seal signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
@@ -198,8 +197,8 @@ func (s *Seal) parseV1(kids []element) error {
 	if len(si) != 3 {
 		return formatErr("seal sign info: %d elements, expected 3 (cert, algorithm, signature)", len(si))
 	}
-	if s.MakerCert, err = si[0].octets("seal maker certificate"); err != nil {
-		return &FormatError{Msg: err.Error()}
+	if err := s.setMakerCert(si[0]); err != nil {
+		return err
 	}
 	if s.SignAlg, err = si[1].oid("seal signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
@@ -209,6 +208,18 @@ func (s *Seal) parseV1(kids []element) error {
 	}
 	s.Version = 1
 	s.certTLV, s.algTLV = si[0].full, si[1].full
+	return nil
+}
+
+func (s *Seal) setMakerCert(e element) error {
+	der, bare, err := e.cert("seal maker certificate")
+	if err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if bare {
+		s.Notes = append(s.Notes, "the maker certificate is written bare, not in an OCTET STRING (non-standard)")
+	}
+	s.MakerCert = der
 	return nil
 }
 
@@ -352,8 +363,9 @@ func parseProperty(e element) (Property, error) {
 				return p, formatErr("seal certList: entry %d is not a CertDigestObj {PrintableString, OCTET STRING}", i+1)
 			}
 			p.CertDigests = append(p.CertDigests, CertDigest{Type: typ, Value: val})
-		case c.tag == tagOctetString:
-			p.Certs = append(p.Certs, c.content)
+		case c.tag == tagOctetString || c.tag == tagSequence:
+			der, _, _ := c.cert("seal certList")
+			p.Certs = append(p.Certs, der)
 		default:
 			// dms360 writes an IA5String here; keep going, the signer check will fail.
 			p.Certs = append(p.Certs, nil)

@@ -89,8 +89,8 @@ func (s *Signature) parseV4(kids []element) error {
 			s.TBS.Extensions = parseExtensions(inner)
 		}
 	}
-	if s.Cert, err = kids[1].octets("signer certificate"); err != nil {
-		return &FormatError{Msg: err.Error()}
+	if err := s.setCert(kids[1]); err != nil {
+		return err
 	}
 	if s.SignAlg, err = kids[2].oid("signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
@@ -135,8 +135,8 @@ func (s *Signature) parseV1(kids []element) error {
 	if s.TBS.Time.IsZero() {
 		s.Notes = append(s.Notes, fmt.Sprintf("timeInfo (%d bytes) holds no time this verifier can read", len(raw)))
 	}
-	if s.Cert, err = tbs[5].octets("signer certificate"); err != nil {
-		return &FormatError{Msg: err.Error()}
+	if err := s.setCert(tbs[5]); err != nil {
+		return err
 	}
 	if s.SignAlg, err = tbs[6].oid("signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
@@ -145,6 +145,18 @@ func (s *Signature) parseV1(kids []element) error {
 		return &FormatError{Msg: err.Error()}
 	}
 	s.Version = 1
+	return nil
+}
+
+func (s *Signature) setCert(e element) error {
+	der, bare, err := e.cert("signer certificate")
+	if err != nil {
+		return &FormatError{Msg: err.Error()}
+	}
+	if bare {
+		s.Notes = append(s.Notes, "the signer certificate is written bare, not in an OCTET STRING (non-standard)")
+	}
+	s.Cert = der
 	return nil
 }
 
