@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,4 +86,31 @@ func genKey(t testing.TB, s *Store, prefix string) string {
 	}
 	t.Cleanup(func() { _ = s.Delete(context.Background(), label) })
 	return label
+}
+
+// hammer runs sign from goroutines goroutines, perG times each, all at once, and fails the
+// test on the first error; then the pool must still hold all of its sessions.
+func hammer(t *testing.T, s *Store, goroutines, perG int, sign func(g, i int) error) {
+	t.Helper()
+	want := len(s.pool)
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range perG {
+				if err := sign(g, i); err != nil {
+					errs <- fmt.Errorf("goroutine %d, signature %d: %w", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := len(s.pool); n != want {
+		t.Fatalf("pool has %d sessions after the run, want %d", n, want)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,36 +83,14 @@ func TestSM2TokenConcurrentAndRecovery(t *testing.T) {
 	label := genKey(t, s, "sm2-conc")
 	sg, _ := s.Signer(ctx, label)
 	pub := sg.Public().(*ecdsa.PublicKey)
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 4 {
-				m := fmt.Appendf(nil, "doc %d/%d", g, i)
-				sig, err := sg.Sign(rand.Reader, m, sm2.DefaultSM2SignerOpts)
-				if err == nil && !sm2.VerifyASN1WithSM2(pub, nil, m, sig) {
-					err = errors.New("bad signature")
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if err := s.ctx.CloseAllSessions(s.slot); err != nil {
-		t.Fatal(err)
-	}
-	if sig, err := sg.Sign(rand.Reader, []byte("m"), sm2.DefaultSM2SignerOpts); err != nil || !sm2.VerifyASN1WithSM2(pub, nil, []byte("m"), sig) {
-		t.Fatalf("after CloseAllSessions: %v", err)
-	}
+	hammer(t, s, 64, 4, func(g, i int) error {
+		m := fmt.Appendf(nil, "doc %d/%d", g, i)
+		sig, err := sg.Sign(rand.Reader, m, sm2.DefaultSM2SignerOpts)
+		if err == nil && !sm2.VerifyASN1WithSM2(pub, nil, m, sig) {
+			err = errors.New("bad signature")
+		}
+		return err
+	})
 }
 
 // TestSM2TokenRemoved: the token goes away (errors, no hang) and comes

@@ -88,34 +88,14 @@ func TestSoftHSMConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := sg.Public().(*ecdsa.PublicKey)
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 10 {
-				d := sha256.Sum256(fmt.Appendf(nil, "doc %d/%d", g, i))
-				sig, err := sg.(signer.ContextSigner).SignContext(context.Background(), nil, d[:], crypto.SHA256)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !ecdsa.VerifyASN1(pub, d[:], sig) {
-					errs <- fmt.Errorf("bad signature %d/%d", g, i)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if n := len(s.pool); n != 4 {
-		t.Fatalf("pool has %d sessions after the run, want 4", n)
-	}
+	hammer(t, s, 64, 10, func(g, i int) error {
+		d := sha256.Sum256(fmt.Appendf(nil, "doc %d/%d", g, i))
+		sig, err := sg.(signer.ContextSigner).SignContext(context.Background(), nil, d[:], crypto.SHA256)
+		if err == nil && !ecdsa.VerifyASN1(pub, d[:], sig) {
+			err = errors.New("bad signature")
+		}
+		return err
+	})
 }
 
 // TestSoftHSMRecovery closes every session of the token behind the pool's
