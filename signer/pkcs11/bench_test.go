@@ -7,15 +7,13 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	p11 "github.com/miekg/pkcs11"
-
+	"github.com/eseal/eseal/internal/benchratio"
 	"github.com/eseal/eseal/signer"
+	p11 "github.com/miekg/pkcs11"
 )
 
 // Pool signing against a plain loop of C_SignInit+C_Sign on the same
@@ -84,37 +82,19 @@ func benchPool(b *testing.B, e tokenEnv, profile string, input []byte, opts cryp
 			}
 		}
 		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
-			chunk := max(2*c, 16)
-			var tPool, tPlain time.Duration
-			var ratios []float64
-			b.ResetTimer()
-			for done := 0; done < b.N; done += chunk {
-				n := min(chunk, b.N-done)
-				t0 := time.Now()
-				if err := runN(c, n, func(int) error { _, err := cs.SignContext(ctx, nil, input, opts); return err }); err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				if err := runN(c, n, func(g int) error {
-					if err := s.ctx.SignInit(plain[g], mech, h); err != nil {
+			benchratio.Interleave(b, max(2*c, 16),
+				benchratio.Side{Name: "plain", Run: func(n int) error {
+					return runN(c, n, func(g int) error {
+						if err := s.ctx.SignInit(plain[g], mech, h); err != nil {
+							return err
+						}
+						_, err := s.ctx.Sign(plain[g], input)
 						return err
-					}
-					_, err := s.ctx.Sign(plain[g], input)
-					return err
-				}); err != nil {
-					b.Fatal(err)
-				}
-				dPool, dPlain := t1.Sub(t0), time.Since(t1)
-				tPool += dPool
-				tPlain += dPlain
-				ratios = append(ratios, float64(dPlain)/float64(dPool))
-			}
-			b.StopTimer()
-			sort.Float64s(ratios)
-			b.ReportMetric(float64(tPool.Nanoseconds())/float64(b.N), "pool-ns/op")
-			b.ReportMetric(float64(tPlain.Nanoseconds())/float64(b.N), "plain-ns/op")
-			b.ReportMetric(float64(tPlain)/float64(tPool), "pool/plain-total")
-			b.ReportMetric(ratios[len(ratios)/2], "pool/plain-median")
+					})
+				}},
+				benchratio.Side{Name: "pool", Run: func(n int) error {
+					return runN(c, n, func(int) error { _, err := cs.SignContext(ctx, nil, input, opts); return err })
+				}})
 		})
 		for _, sh := range plain {
 			_ = s.ctx.CloseSession(sh)

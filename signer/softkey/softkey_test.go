@@ -3,6 +3,7 @@ package softkey
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,14 +12,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
-
+	"github.com/eseal/eseal/internal/benchratio"
 	"github.com/eseal/eseal/signer"
 	"github.com/eseal/eseal/store"
 )
@@ -265,14 +264,7 @@ func TestLoadKEK(t *testing.T) {
 // crypto.Signer with raw gmsm on the same key and message, in one run.
 // Run: go test -run XXX -bench SM2Sign -benchtime 1s -count 3 ./signer/softkey/
 func BenchmarkSM2Sign(b *testing.B) {
-	ctx := context.Background()
-	s, _ := newStore(b)
-	if _, err := s.Generate(ctx, "bench", signer.SM2); err != nil {
-		b.Fatal(err)
-	}
-	sg, _ := s.Signer(ctx, "bench")
-	priv := sg.(*Key).priv
-	msg := sm3.New().Sum([]byte("a 32-byte document digest input"))
+	s, sg, priv, msg := benchKey(b)
 	b.Run("raw-gmsm", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := sm2.SignASN1(rand.Reader, priv, msg, sm2.DefaultSM2SignerOpts); err != nil {
@@ -289,7 +281,7 @@ func BenchmarkSM2Sign(b *testing.B) {
 	})
 	b.Run("softkey-lookup", func(b *testing.B) {
 		for b.Loop() {
-			k, err := s.Signer(ctx, "bench")
+			k, err := s.Signer(context.Background(), "bench")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -305,41 +297,37 @@ func BenchmarkSM2Sign(b *testing.B) {
 // from other processes hits both alike. Metrics: raw-ns/op, softkey-ns/op,
 // softkey/raw-median (median per-round throughput ratio) and -total.
 func BenchmarkSM2SignInterleaved(b *testing.B) {
+	_, sg, priv, msg := benchKey(b)
+	benchratio.Interleave(b, 64,
+		benchratio.Side{Name: "raw", Run: func(n int) error {
+			for range n {
+				if _, err := sm2.SignASN1(rand.Reader, priv, msg, sm2.DefaultSM2SignerOpts); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		benchratio.Side{Name: "softkey", Run: func(n int) error {
+			for range n {
+				if _, err := sg.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
+}
+
+// benchKey makes a store with one SM2 key for the benchmarks: the store, the key's signer,
+// its private key for raw gmsm, and a message.
+func benchKey(b *testing.B) (*Store, crypto.Signer, *sm2.PrivateKey, []byte) {
 	ctx := context.Background()
 	s, _ := newStore(b)
 	if _, err := s.Generate(ctx, "bench", signer.SM2); err != nil {
 		b.Fatal(err)
 	}
-	sg, _ := s.Signer(ctx, "bench")
-	priv := sg.(*Key).priv
-	msg := sm3.New().Sum([]byte("a 32-byte document digest input"))
-	const chunk = 64
-	var tRaw, tSoft time.Duration
-	var ratios []float64
-	b.ResetTimer()
-	for done := 0; done < b.N; done += chunk {
-		n := min(chunk, b.N-done)
-		t0 := time.Now()
-		for range n {
-			if _, err := sm2.SignASN1(rand.Reader, priv, msg, sm2.DefaultSM2SignerOpts); err != nil {
-				b.Fatal(err)
-			}
-		}
-		t1 := time.Now()
-		for range n {
-			if _, err := sg.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts); err != nil {
-				b.Fatal(err)
-			}
-		}
-		dRaw, dSoft := t1.Sub(t0), time.Since(t1)
-		tRaw += dRaw
-		tSoft += dSoft
-		ratios = append(ratios, float64(dRaw)/float64(dSoft))
+	sg, err := s.Signer(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.StopTimer()
-	sort.Float64s(ratios)
-	b.ReportMetric(float64(tRaw.Nanoseconds())/float64(b.N), "raw-ns/op")
-	b.ReportMetric(float64(tSoft.Nanoseconds())/float64(b.N), "softkey-ns/op")
-	b.ReportMetric(float64(tRaw)/float64(tSoft), "softkey/raw-total")
-	b.ReportMetric(ratios[len(ratios)/2], "softkey/raw-median")
+	return s, sg, sg.(*Key).priv, sm3.New().Sum([]byte("a 32-byte document digest input"))
 }
