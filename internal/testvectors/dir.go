@@ -1,4 +1,6 @@
-// Package testvectors finds the shared conformance vectors for tests.
+// Package testvectors finds the conformance vectors for tests: real files from many producers,
+// with their provenance (PROVENANCE.md) and what verifying them gives (EXPECTED_RESULTS.json),
+// kept in the repository under testdata/vectors.
 package testvectors
 
 import (
@@ -7,9 +9,9 @@ import (
 	"testing"
 )
 
-// Dir returns the shared vectors folder: $ESEAL_VECTORS, or shared/vectors in the working
-// directory, beside it, or beside one of its parents. Missing vectors fail the test: they are
-// part of the project, not an optional extra.
+// Dir returns the vectors folder: $ESEAL_VECTORS if set, else testdata/vectors at the root of
+// the module (found by walking up from the working directory to go.mod). Missing vectors fail
+// the test: they are part of the project, not an optional extra.
 func Dir(t testing.TB) string {
 	t.Helper()
 	if d := os.Getenv("ESEAL_VECTORS"); d != "" {
@@ -20,14 +22,16 @@ func Dir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	for {
-		for _, c := range []string{filepath.Join(dir, "shared", "vectors"), filepath.Join(dir, "..", "shared", "vectors")} {
-			if _, err := os.Stat(filepath.Join(c, "EXPECTED_RESULTS.json")); err == nil {
-				return c
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			d := filepath.Join(dir, "testdata", "vectors")
+			if _, err := os.Stat(filepath.Join(d, "EXPECTED_RESULTS.json")); err != nil {
+				t.Fatalf("conformance vectors missing from the repository: %v", err)
 			}
+			return d
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("conformance vectors not found: set ESEAL_VECTORS or keep shared/vectors beside the repository")
+			t.Fatal("conformance vectors not found: no go.mod above the working directory and ESEAL_VECTORS unset")
 		}
 		dir = parent
 	}
