@@ -31,6 +31,15 @@ const (
 	TryLater                = "TRY_LATER"
 	TimestampNotVerified    = "TIMESTAMP_NOT_VERIFIED"
 	SigningTimeUnknown      = "SIGNING_TIME_UNKNOWN"
+	// RevokedNoPOE: a certificate is revoked now and nothing proves the signature existed
+	// before the revocation.
+	RevokedNoPOE = "REVOKED_NO_POE"
+	// OutOfBoundsNoPOE: a certificate or the seal has expired (or is not yet valid) now and
+	// nothing proves the signature existed while it was valid.
+	OutOfBoundsNoPOE = "OUT_OF_BOUNDS_NO_POE"
+	// SignedDataNotFound: the data the signature is over was not given, so nothing is proven
+	// about any document.
+	SignedDataNotFound = "SIGNED_DATA_NOT_FOUND"
 )
 
 // Check statuses.
@@ -48,12 +57,15 @@ const (
 	CheckSignatureValue = "signature_value"
 	CheckSealSignature  = "seal_signature"
 	CheckSignerInSeal   = "signer_in_seal"
+	CheckSealMaker      = "seal_maker"
 	CheckDataHash       = "data_hash"
 	CheckReferences     = "references"
+	CheckCoverage       = "coverage"
 	CheckSealValidity   = "seal_validity"
 	CheckSignerCertTime = "signer_certificate_validity"
 	CheckChain          = "certificate_chain"
 	CheckRevocation     = "revocation"
+	CheckTimeProof      = "time_proof"
 	CheckTimestamp      = "timestamp"
 )
 
@@ -64,6 +76,12 @@ type Report struct {
 	Indication string            `json:"indication"`
 	Signatures []SignatureReport `json:"signatures"`
 	Seal       *SealReport       `json:"seal"`
+	// UnsignedFiles (OFD only) lists every package file that no signature's references
+	// cover, other than the signature files themselves; empty, never null, for an OFD.
+	UnsignedFiles []string `json:"unsigned_files,omitempty"`
+	// Warnings (OFD only) names what is suspicious about the package without failing a
+	// signature, such as bytes before or after the ZIP; empty, never null, for an OFD.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // SignatureReport is the result for one seal signature.

@@ -65,11 +65,13 @@ func (v *Verifier) now() time.Time {
 	return time.Now()
 }
 
-var signatureChecks = []string{CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal,
-	CheckDataHash, CheckSealValidity, CheckSignerCertTime, CheckChain, CheckRevocation, CheckTimestamp}
+// The checks of a report, in report order.
+var signatureChecks = []string{CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal, CheckSealMaker,
+	CheckDataHash, CheckSealValidity, CheckSignerCertTime, CheckChain, CheckRevocation, CheckTimeProof, CheckTimestamp}
 
-var ofdSignatureChecks = []string{CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal,
-	CheckDataHash, CheckReferences, CheckSealValidity, CheckSignerCertTime, CheckChain, CheckRevocation, CheckTimestamp}
+var ofdSignatureChecks = []string{CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal, CheckSealMaker,
+	CheckDataHash, CheckReferences, CheckCoverage, CheckSealValidity, CheckSignerCertTime, CheckChain, CheckRevocation,
+	CheckTimeProof, CheckTimestamp}
 
 // VerifySignature verifies a DER SES_Signature. data is the original data (OFD: the bytes of
 // Signature.xml); when nil the data_hash check is skipped.
