@@ -31,6 +31,9 @@ const (
 	TryLater                = "TRY_LATER"
 	TimestampNotVerified    = "TIMESTAMP_NOT_VERIFIED"
 	SigningTimeUnknown      = "SIGNING_TIME_UNKNOWN"
+	// SigningTimeInFuture: the signing time lies after the current time by more than the
+	// allowed clock skew; no signature can have been made then.
+	SigningTimeInFuture = "SIGNING_TIME_IN_FUTURE"
 	// RevokedNoPOE: a certificate is revoked now and nothing proves the signature existed
 	// before the revocation.
 	RevokedNoPOE = "REVOKED_NO_POE"

@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
@@ -12,22 +11,44 @@ import (
 	"github.com/eseal/eseal/ses"
 )
 
-// Options configure a Verifier. The zero value verifies with no trust anchors (chain checks
-// are then indeterminate, never failed) and the system clock.
+// Options configure a Verifier. The zero value verifies with no trust anchors and no
+// accepted seal makers (chain and maker checks are then indeterminate, never failed) and the
+// system clock.
 type Options struct {
 	// Roots are the trust anchors; Intermediates may help build chains.
 	Roots, Intermediates []*smx509.Certificate
-	// CRLs are revocation lists to consult; each must be signed by the issuer it names.
+	// Makers are the accepted seal makers: a seal maker certificate listed here, or one
+	// issued through a CA certificate listed here, may make seals (the seal_maker check).
+	// Listed certificates also help build chains; they are not trust anchors.
+	Makers []*smx509.Certificate
+	// CRLs are revocation lists to consult; each must be signed by the issuer it names. Of
+	// several from one issuer the newest (thisUpdate, then CRL number) is used.
 	CRLs []*smx509.RevocationList
-	// Now returns the current time, for bare seals; nil means time.Now.
+	// CRLGrace is how long past its nextUpdate a CRL is still relied on, reported as stale;
+	// zero means DefaultCRLGrace, a negative value no grace at all.
+	CRLGrace time.Duration
+	// ClockSkew is how far after the current time a signing time may lie before it fails
+	// as a time in the future; zero means DefaultClockSkew, a negative value none.
+	ClockSkew time.Duration
+	// TimeProof proves when signatures existed (the time_proof check); nil means nothing
+	// does, so a signature whose certificate or seal is revoked or expired now is
+	// INDETERMINATE.
+	TimeProof ProofOfExistence
+	// Now returns the current time, for bare seals, time_proof, CRL freshness and the
+	// future-time check; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultClockSkew is the clock skew allowed a signing time when Options.ClockSkew is zero.
+const DefaultClockSkew = 5 * time.Minute
 
 // Verifier runs the verification procedure of GB/T 38540 §7.3 (SES.md §3.3, §3.4).
 // It is safe for concurrent use.
 type Verifier struct {
 	opts          Options
 	roots, inters *smx509.CertPool
+	makers        map[string]bool // DER of the accepted seal makers
+	crls          *crlSet
 	certs         *memo[parsedCert]
 	seals         *memo[ses.SigCheck]
 }
@@ -44,7 +65,8 @@ const memoSize = 4096
 
 // New returns a Verifier.
 func New(opts Options) *Verifier {
-	v := &Verifier{opts: opts, certs: newMemo[parsedCert](memoSize), seals: newMemo[ses.SigCheck](memoSize)}
+	v := &Verifier{opts: opts, certs: newMemo[parsedCert](memoSize), seals: newMemo[ses.SigCheck](memoSize),
+		makers: map[string]bool{}, crls: newCRLSet(opts.CRLs)}
 	if len(opts.Roots) > 0 {
 		v.roots = smx509.NewCertPool()
 		for _, c := range opts.Roots {
@@ -55,6 +77,12 @@ func New(opts Options) *Verifier {
 	for _, c := range opts.Intermediates {
 		v.inters.AddCert(c)
 	}
+	for _, c := range opts.Makers {
+		if c != nil {
+			v.makers[string(c.Raw)] = true
+			v.inters.AddCert(c)
+		}
+	}
 	return v
 }
 
@@ -63,6 +91,16 @@ func (v *Verifier) now() time.Time {
 		return v.opts.Now()
 	}
 	return time.Now()
+}
+
+func (v *Verifier) clockSkew() time.Duration {
+	switch {
+	case v.opts.ClockSkew < 0:
+		return 0
+	case v.opts.ClockSkew == 0:
+		return DefaultClockSkew
+	}
+	return v.opts.ClockSkew
 }
 
 // The checks of a report, in report order.
@@ -134,33 +172,40 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 
 	switch {
 	case data == nil:
-		c.skip(CheckDataHash, "the original data was not given")
+		c.indet(CheckDataHash, SignedDataNotFound, "the original data was not given (--data), so the signature proves nothing about any document")
 	case sig.DataHashMatches(data):
 		c.pass(CheckDataHash, fmt.Sprintf("dataHash equals SM3 of the %d bytes of original data", len(data)))
 	default:
 		c.fail(CheckDataHash, HashFailure, fmt.Sprintf("dataHash differs from SM3 of the %d bytes of original data: the data was changed after signing", len(data)))
 	}
 
+	now := v.now()
 	if when.IsZero() {
 		c.indet(CheckSealValidity, SigningTimeUnknown, "the signing time could not be read")
 		c.indet(CheckSignerCertTime, SigningTimeUnknown, "the signing time could not be read")
 	} else {
 		checkSealWindow(c, seal, when, "signing time")
-		if signer != nil {
+		switch {
+		case when.After(now.Add(v.clockSkew())):
+			c.fail(CheckSignerCertTime, SigningTimeInFuture, fmt.Sprintf("the signing time %s is after the current time %s by more than the allowed clock skew of %s: a signature cannot have been made in the future",
+				fmtTime(when), fmtTime(now), fmtDuration(v.clockSkew())))
+		case signer == nil:
+			c.skip(CheckSignerCertTime, "the signer certificate does not parse")
+		default:
 			checkCertTime(c, CheckSignerCertTime, "signer", signer, when)
 			if signer.KeyUsage != 0 && signer.KeyUsage&(smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment) == 0 {
 				c.fail(CheckSignerCertTime, SigConstraintsFailure, "the signer certificate allows neither digitalSignature nor nonRepudiation")
 			}
-		} else {
-			c.skip(CheckSignerCertTime, "the signer certificate does not parse")
 		}
 	}
 
 	chainTime := when
 	if chainTime.IsZero() {
-		chainTime = v.now()
+		chainTime = now
 	}
-	v.checkChains(c, append(pc.named("signer"), mc.named("seal maker")...), chainTime)
+	chains := v.checkChains(c, append(pc.named("signer"), mc.named("seal maker")...), chainTime)
+	v.checkSealMaker(c, seal, mc, sig.Cert, signer, chainOf(chains, "seal maker"))
+	v.checkTimeProof(c, sig, signer, mc.cert, built(chains), now)
 	checkTimestamp(c, sig.TimeStamp, "timeInfo is the signing time")
 	r.Checks = c.list
 	r.Indication, r.SubIndication = c.indication()
@@ -218,9 +263,10 @@ func (v *Verifier) checkSealSignature(c *checks, seal *ses.Seal, maker parsedCer
 	}
 }
 
-// VerifySeal verifies a bare seal (.esl): format, maker signature, validity now, chain.
+// VerifySeal verifies a bare seal (.esl): format, maker signature, seal maker, validity
+// now, chain.
 func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
-	c := newChecks(CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal, CheckDataHash,
+	c := newChecks(CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal, CheckSealMaker, CheckDataHash,
 		CheckSealValidity, CheckSignerCertTime, CheckChain, CheckRevocation, CheckTimestamp)
 	for _, n := range []string{CheckSignatureValue, CheckSignerInSeal, CheckDataHash, CheckSignerCertTime} {
 		c.skip(n, "a bare seal has no signature")
@@ -228,7 +274,7 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	seal, err := ses.ParseSeal(der)
 	if err != nil {
 		c.fail(CheckFormat, FormatFailure, "not a readable seal: "+err.Error())
-		for _, n := range []string{CheckSealSignature, CheckSealValidity, CheckChain, CheckRevocation, CheckTimestamp} {
+		for _, n := range []string{CheckSealSignature, CheckSealMaker, CheckSealValidity, CheckChain, CheckRevocation, CheckTimestamp} {
 			c.skip(n, "not checked: the seal could not be read")
 		}
 		ind, _ := c.indication()
@@ -239,7 +285,8 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	v.checkSealSignature(c, seal, mc)
 	now := v.now()
 	checkSealWindow(c, seal, now, "now")
-	v.checkChains(c, mc.named("seal maker"), now)
+	chains := v.checkChains(c, mc.named("seal maker"), now)
+	v.checkSealMaker(c, seal, mc, nil, nil, chainOf(chains, "seal maker"))
 	checkTimestamp(c, seal.TimeStamp, "the seal is checked at the current time")
 	r := sealReport(seal, mc.cert)
 	r.Checks = c.list
@@ -268,86 +315,88 @@ func checkWindow(c *checks, name, what string, t time.Time, whose string, from, 
 	}
 }
 
-// checkChains builds a path to a trust anchor for each certificate at time t, then consults
-// the configured CRLs.
-func (v *Verifier) checkChains(c *checks, certs []namedCert, t time.Time) {
+// chainResult is the path building of one certificate.
+type chainResult struct {
+	namedCert
+	paths [][]*smx509.Certificate // every valid path, leaf first; nil when none
+}
+
+// chainOf returns the result for role, or nil.
+func chainOf(chains []chainResult, role string) *chainResult {
+	for i := range chains {
+		if chains[i].role == role {
+			return &chains[i]
+		}
+	}
+	return nil
+}
+
+// built returns the results that found a path.
+func built(chains []chainResult) []chainResult {
+	var out []chainResult
+	for _, ch := range chains {
+		if ch.paths != nil {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// checkChains builds paths to a trust anchor for each certificate at time t, then consults
+// the configured CRLs (their freshness judged at the current time). It returns every certificate's
+// outcome, including those whose chain failed.
+func (v *Verifier) checkChains(c *checks, certs []namedCert, t time.Time) []chainResult {
 	if len(certs) == 0 {
 		c.skip(CheckChain, "no certificate to check")
 		c.skip(CheckRevocation, "no certificate to check")
-		return
+		return nil
 	}
+	results := make([]chainResult, len(certs))
 	if v.roots == nil {
+		for i, nc := range certs {
+			results[i].namedCert = nc
+		}
 		c.indet(CheckChain, NoCertificateChainFound, "no trust anchors are configured (--trust), so no certificate chain can be built")
 		c.skip(CheckRevocation, "not checked: no certificate chain")
-		return
+		return results
 	}
 	var ok []string
-	chains := map[*smx509.Certificate][]*smx509.Certificate{}
-	for _, nc := range certs {
+	failed := false
+	for i, nc := range certs {
+		results[i].namedCert = nc
 		if nc.lenient {
-			c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate does not parse strictly, so no chain can be built for it", nc.role))
-			c.skip(CheckRevocation, "not checked: no certificate chain")
-			return
+			if !failed {
+				c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate does not parse strictly, so no chain can be built for it", nc.role))
+			}
+			failed = true
+			continue
 		}
 		paths, err := nc.cert.Verify(smx509.VerifyOptions{
 			Roots: v.roots, Intermediates: v.inters, CurrentTime: t,
 			KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny},
 		})
 		if err != nil {
-			var ua smx509.UnknownAuthorityError
-			if errors.As(err, &ua) {
-				c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate (%s) does not chain to a trust anchor: %v", nc.role, nc.cert.Subject, err))
-			} else {
-				c.fail(CheckChain, ChainConstraintsFailure, fmt.Sprintf("the %s certificate's chain is not valid at %s: %v", nc.role, fmtTime(t), err))
-			}
-			c.skip(CheckRevocation, "not checked: no valid certificate chain")
-			return
-		}
-		chains[nc.cert] = paths[0]
-		ok = append(ok, fmt.Sprintf("the %s certificate chains to %s", nc.role, paths[0][len(paths[0])-1].Subject))
-	}
-	c.pass(CheckChain, strings.Join(ok, "; ")+" at "+fmtTime(t))
-	v.checkRevocation(c, certs, chains, t)
-}
-
-func (v *Verifier) checkRevocation(c *checks, certs []namedCert, chains map[*smx509.Certificate][]*smx509.Certificate, t time.Time) {
-	if len(v.opts.CRLs) == 0 {
-		c.skip(CheckRevocation, "no revocation source is configured (--crl)")
-		return
-	}
-	var good []string
-	for _, nc := range certs {
-		path := chains[nc.cert]
-		for i := 0; i+1 < len(path); i++ {
-			cert, issuer := path[i], path[i+1]
-			crl := v.findCRL(issuer)
-			if crl == nil {
-				c.indet(CheckRevocation, TryLater, fmt.Sprintf("no CRL from %s is available to check the %s chain", issuer.Subject, nc.role))
-				return
-			}
-			for _, e := range crl.RevokedCertificateEntries {
-				if e.SerialNumber.Cmp(cert.SerialNumber) == 0 && !e.RevocationTime.After(t) {
-					c.fail(CheckRevocation, Revoked, fmt.Sprintf("certificate %s (%s) was revoked at %s, before %s", cert.Subject, strings.ToUpper(cert.SerialNumber.Text(16)), fmtTime(e.RevocationTime), fmtTime(t)))
-					return
+			if !failed {
+				var ua smx509.UnknownAuthorityError
+				if errors.As(err, &ua) {
+					c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate (%s) does not chain to a trust anchor: %v", nc.role, nc.cert.Subject, err))
+				} else {
+					c.fail(CheckChain, ChainConstraintsFailure, fmt.Sprintf("the %s certificate's chain is not valid at %s: %v", nc.role, fmtTime(t), err))
 				}
 			}
-			if crl.ThisUpdate.Before(t) {
-				c.indet(CheckRevocation, TryLater, fmt.Sprintf("the CRL of %s was issued at %s, before %s: it cannot show that %s was not revoked by then", issuer.Subject, fmtTime(crl.ThisUpdate), fmtTime(t), cert.Subject))
-				return
-			}
-			good = append(good, fmt.Sprintf("%s is not on the CRL of %s", cert.Subject, issuer.Subject))
+			failed = true
+			continue
 		}
+		results[i].paths = paths
+		ok = append(ok, fmt.Sprintf("the %s certificate chains to %s", nc.role, anchorOf(paths[0]).Subject))
 	}
-	c.pass(CheckRevocation, strings.Join(good, "; "))
-}
-
-func (v *Verifier) findCRL(issuer *smx509.Certificate) *smx509.RevocationList {
-	for _, crl := range v.opts.CRLs {
-		if bytes.Equal(crl.RawIssuer, issuer.RawSubject) && crl.CheckSignatureFrom(issuer) == nil {
-			return crl
-		}
+	if failed {
+		c.skip(CheckRevocation, "not checked: no valid certificate chain")
+		return results
 	}
-	return nil
+	c.pass(CheckChain, strings.Join(ok, "; ")+" at "+fmtTime(t))
+	v.checkRevocation(c, results, t, v.now())
+	return results
 }
 
 func isSM2(c *smx509.Certificate) bool {

@@ -92,6 +92,14 @@ func (p *pki) sign(t testing.TB, seal *ses.Seal, data []byte, at time.Time) []by
 	return der
 }
 
+// at is a fixed clock.
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// trust is the configuration that trusts p: its root, its seal maker, the clock at now.
+func (p *pki) trust(now time.Time) Options {
+	return Options{Roots: []*smx509.Certificate{p.root}, Makers: []*smx509.Certificate{p.maker}, Now: at(now)}
+}
+
 func TestProcedure(t *testing.T) {
 	p := newPKI(t)
 	data := []byte("<Signature/>")
@@ -121,10 +129,16 @@ func TestProcedure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emptyCRL := Options{Roots: []*smx509.Certificate{p.root}, CRLs: []*smx509.RevocationList{empty}}
-	trusted := Options{Roots: []*smx509.Certificate{p.root}}
-	withCRL := Options{Roots: []*smx509.Certificate{p.root}, CRLs: []*smx509.RevocationList{crl}}
+	// The clock stands half a day after the revocation: everything is valid now but the
+	// signer's certificate, which is revoked.
+	now := at(revokedAt.Add(12 * time.Hour))
+	makers := []*smx509.Certificate{p.maker}
+	roots := []*smx509.Certificate{p.root}
+	emptyCRL := Options{Roots: roots, Makers: makers, CRLs: []*smx509.RevocationList{empty}, Now: now}
+	trusted := Options{Roots: roots, Makers: makers, Now: now}
+	withCRL := Options{Roots: roots, Makers: makers, CRLs: []*smx509.RevocationList{crl}, Now: now}
 	otherRoot := newPKI(t).root
+	later := func(o Options, t time.Time) Options { o.Now = at(t); return o }
 
 	for _, tc := range []struct {
 		name       string
@@ -135,25 +149,29 @@ func TestProcedure(t *testing.T) {
 		statuses   map[string]string
 	}{
 		{"trusted and whole", trusted, good, data, TotalPassed, "",
-			map[string]string{CheckChain: Passed, CheckDataHash: Passed, CheckRevocation: Skipped}},
-		{"no trust anchors", Options{}, good, data, Indeterminate, NoCertificateChainFound,
-			map[string]string{CheckChain: Indet}},
-		{"another root", Options{Roots: []*smx509.Certificate{otherRoot}}, good, data, Indeterminate, NoCertificateChainFound,
-			map[string]string{CheckChain: Indet}},
-		{"no data", trusted, good, nil, TotalPassed, "", map[string]string{CheckDataHash: Skipped}},
+			map[string]string{CheckChain: Passed, CheckDataHash: Passed, CheckSealMaker: Passed, CheckRevocation: Skipped, CheckTimeProof: Skipped}},
+		{"no trust anchors", Options{Makers: makers, Now: now}, good, data, Indeterminate, NoCertificateChainFound,
+			map[string]string{CheckChain: Indet, CheckSealMaker: Indet}},
+		{"no trust anchors nor makers", Options{Now: now}, good, data, Indeterminate, NoCertificateChainFound,
+			map[string]string{CheckChain: Indet, CheckSealMaker: Indet}},
+		{"another root", Options{Roots: []*smx509.Certificate{otherRoot}, Makers: makers, Now: now}, good, data, Indeterminate, NoCertificateChainFound,
+			map[string]string{CheckChain: Indet, CheckSealMaker: Indet}},
+		{"no data", trusted, good, nil, Indeterminate, SignedDataNotFound, map[string]string{CheckDataHash: Indet}},
 		{"changed data", trusted, good, []byte("<Signature />"), TotalFailed, HashFailure, map[string]string{CheckDataHash: Failed}},
 		{"signed before the seal", trusted, p.sign(t, seal, data, start.Add(-time.Hour)), data, TotalFailed, NotYetValid,
 			map[string]string{CheckSealValidity: Failed}},
-		{"signed after the seal expired", trusted, p.sign(t, seal, data, end.Add(time.Hour)), data, TotalFailed, Expired,
-			map[string]string{CheckSealValidity: Failed}},
-		{"signed after the certificates expired", trusted, p.sign(t, p.seal(t, start, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)), data, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), data, TotalFailed, Expired,
+		{"signed after the seal expired", later(trusted, end.AddDate(0, 1, 0)), p.sign(t, seal, data, end.Add(time.Hour)), data, TotalFailed, Expired,
+			map[string]string{CheckSealValidity: Failed, CheckTimeProof: Indet}},
+		{"signed after the certificates expired", later(trusted, time.Date(2030, 2, 1, 0, 0, 0, 0, time.UTC)),
+			p.sign(t, p.seal(t, start, time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)), data, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), data, TotalFailed, Expired,
 			map[string]string{CheckSealValidity: Passed, CheckSignerCertTime: Failed, CheckChain: Failed}},
 		{"revoked before signing", withCRL, p.sign(t, seal, data, revokedAt.Add(time.Hour)), data, TotalFailed, Revoked,
 			map[string]string{CheckRevocation: Failed}},
-		{"revoked after signing", withCRL, good, data, TotalPassed, "",
-			map[string]string{CheckChain: Passed, CheckRevocation: Passed}},
+		// The signer claims a time before the revocation; nothing proves it.
+		{"revoked after the claimed signing time", withCRL, good, data, Indeterminate, RevokedNoPOE,
+			map[string]string{CheckChain: Passed, CheckRevocation: Passed, CheckTimeProof: Indet}},
 		{"empty CRL issued after signing", emptyCRL, good, data, TotalPassed, "",
-			map[string]string{CheckRevocation: Passed}},
+			map[string]string{CheckRevocation: Passed, CheckTimeProof: Skipped}},
 		{"empty CRL issued before signing", emptyCRL, p.sign(t, seal, data, revokedAt.Add(time.Hour)), data, Indeterminate, TryLater,
 			map[string]string{CheckRevocation: Indet}},
 		{"garbage", trusted, []byte("not a signature"), data, TotalFailed, FormatFailure, map[string]string{CheckFormat: Failed}},
@@ -186,9 +204,9 @@ func TestSealMemoDoesNotLeak(t *testing.T) {
 	p := newPKI(t)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	seal := p.seal(t, start, start.AddDate(2, 0, 0))
-	v := New(Options{Roots: []*smx509.Certificate{p.root}})
-	at := start.AddDate(0, 6, 0)
-	if r := v.VerifySignature(p.sign(t, seal, nil, at), nil); status(r.Checks, CheckSealSignature) != Passed {
+	signed := start.AddDate(0, 6, 0)
+	v := New(p.trust(signed))
+	if r := v.VerifySignature(p.sign(t, seal, nil, signed), nil); status(r.Checks, CheckSealSignature) != Passed {
 		t.Fatal(r.Checks)
 	}
 	forged := bytes.Clone(seal.Raw)
@@ -198,7 +216,7 @@ func TestSealMemoDoesNotLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := v.VerifySignature(p.sign(t, fs, nil, at), nil)
+	r := v.VerifySignature(p.sign(t, fs, nil, signed), nil)
 	if status(r.Checks, CheckSealSignature) != Failed || status(r.Checks, CheckSignatureValue) != Passed {
 		t.Fatalf("forged seal: %v", r.Checks)
 	}
@@ -208,7 +226,7 @@ func TestConcurrentVerification(t *testing.T) {
 	p := newPKI(t)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	der := p.sign(t, p.seal(t, start, start.AddDate(2, 0, 0)), []byte("x"), start.AddDate(0, 1, 0))
-	v := New(Options{Roots: []*smx509.Certificate{p.root}})
+	v := New(p.trust(start.AddDate(0, 2, 0)))
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -262,7 +280,7 @@ func TestReportShape(t *testing.T) {
 		}
 		names = append(names, cm["name"].(string))
 	}
-	if got := strings.Join(names, " "); got != "format signature_value seal_signature signer_in_seal data_hash seal_validity signer_certificate_validity certificate_chain revocation timestamp" {
+	if got := strings.Join(names, " "); got != "format signature_value seal_signature signer_in_seal seal_maker data_hash seal_validity signer_certificate_validity certificate_chain revocation time_proof timestamp" {
 		t.Fatalf("check names %q", got)
 	}
 	if !bytes.Contains(b, []byte(`"signing_time":"2025-02-01T00:00:00Z"`)) || !bytes.Contains(b, []byte(`"seal":null}`)) {
@@ -275,6 +293,13 @@ func TestReportShape(t *testing.T) {
 	}
 	if r.Kind != "seal" || len(r.Signatures) != 0 || r.Seal == nil || len(r.Seal.Checks) == 0 {
 		t.Fatalf("seal report %+v", r)
+	}
+	names = names[:0]
+	for _, c := range r.Seal.Checks {
+		names = append(names, c.Name)
+	}
+	if got := strings.Join(names, " "); got != "format signature_value seal_signature signer_in_seal seal_maker data_hash seal_validity signer_certificate_validity certificate_chain revocation timestamp" {
+		t.Fatalf("seal check names %q", got)
 	}
 	b, _ = json.Marshal(r)
 	if !bytes.Contains(b, []byte(`"signatures":[]`)) {

@@ -1,0 +1,113 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/ses"
+)
+
+// checkSealMaker decides whether the seal was made by an accepted seal maker. It fails when
+// the maker is the signer (by certificate or by key), is one of the certificates the seal
+// lets sign, or may not sign (keyUsage without digitalSignature and nonRepudiation). It
+// passes only when, besides, the maker certificate chains to a trust anchor and is an
+// accepted maker (Options.Makers): listed itself, or issued through a listed CA. Anything
+// short of that is indeterminate: nothing says the maker may not make seals, but nothing
+// says it may.
+//
+// signer is nil for a bare seal; chain is the maker's path building, nil when none was tried.
+func (v *Verifier) checkSealMaker(c *checks, seal *ses.Seal, maker parsedCert, signerDER []byte, signer *smx509.Certificate, chain *chainResult) {
+	if maker.cert == nil {
+		c.skip(CheckSealMaker, "not checked: the seal maker certificate does not parse")
+		return
+	}
+	m := maker.cert
+	switch {
+	case signerDER != nil && bytes.Equal(m.Raw, signerDER):
+		c.fail(CheckSealMaker, SigConstraintsFailure, "the seal was made with the signer's own certificate: a signer cannot make the seal it signs with")
+		return
+	case signer != nil && sameKey(m, signer):
+		c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) holds the signer's public key: a signer cannot make the seal it signs with", m.Subject))
+		return
+	}
+	if i := inCertList(&seal.Info.Property, m.Raw); i > 0 {
+		c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate is entry %d of the seal's own signer list: a signer cannot make the seal it signs with", i))
+		return
+	}
+	if maker.note == "" {
+		switch {
+		case m.KeyUsage == 0:
+			c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) has no keyUsage: a seal maker's must allow digitalSignature or nonRepudiation", m.Subject))
+			return
+		case m.KeyUsage&(smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment) == 0:
+			c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) allows neither digitalSignature nor nonRepudiation", m.Subject))
+			return
+		}
+	}
+	if len(v.opts.Makers) == 0 {
+		c.indet(CheckSealMaker, NoCertificateChainFound, "no accepted seal makers are configured (--maker), so no seal maker is trusted, however well its certificate chains")
+		return
+	}
+	if chain == nil || chain.paths == nil {
+		c.indet(CheckSealMaker, NoCertificateChainFound, fmt.Sprintf("the seal maker certificate (%s) has no valid chain to a trust anchor (see certificate_chain)", m.Subject))
+		return
+	}
+	if v.makers[string(m.Raw)] {
+		c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) is an accepted seal maker, chained to %s", m.Subject, anchorOf(chain.paths[0]).Subject))
+		return
+	}
+	for _, path := range chain.paths {
+		for _, ca := range path[1:] {
+			if v.makers[string(ca.Raw)] {
+				c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) was issued through %s, an accepted maker CA, and chains to %s", m.Subject, ca.Subject, anchorOf(path).Subject))
+				return
+			}
+		}
+	}
+	c.indet(CheckSealMaker, ChainConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) chains to %s but is not an accepted seal maker, nor issued through one (%d accepted, --maker)",
+		m.Subject, anchorOf(chain.paths[0]).Subject, len(v.opts.Makers)))
+}
+
+func anchorOf(path []*smx509.Certificate) *smx509.Certificate { return path[len(path)-1] }
+
+func sameKey(a, b *smx509.Certificate) bool {
+	pa, ok1 := a.PublicKey.(*ecdsa.PublicKey)
+	pb, ok2 := b.PublicKey.(*ecdsa.PublicKey)
+	return ok1 && ok2 && pa.Equal(pb)
+}
+
+// inCertList returns the 1-based entry of the seal's signer list that is cert (by bytes, or
+// by digest for certListType 2), or 0.
+func inCertList(p *ses.Property, cert []byte) int {
+	for i, c := range p.Certs {
+		if bytes.Equal(c, cert) {
+			return i + 1
+		}
+	}
+	for i, d := range p.CertDigests {
+		if bytes.Equal(certDigest(d.Type, cert), d.Value) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// certDigest hashes a certificate by the algorithm a CertDigestObj names, SM3 by default.
+func certDigest(label string, cert []byte) []byte {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "sha1", "sha-1":
+		s := sha1.Sum(cert)
+		return s[:]
+	case "sha256", "sha-256":
+		s := sha256.Sum256(cert)
+		return s[:]
+	}
+	s := sm3.Sum(cert)
+	return s[:]
+}
