@@ -19,9 +19,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	picture := fs.String("picture", "", "write the seal picture to this file (OFD with several seals: OUT, OUT.2, ...)")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
+	paths, code, ok := parseCommand(fs, inspectSynopsis, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	if len(paths) != 1 {
 		fmt.Fprintln(stderr, "eseal inspect: give exactly one file")

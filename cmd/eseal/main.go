@@ -3,14 +3,17 @@
 //
 // Usage:
 //
-//	eseal verify [--json] [--trust FILE]... [--crl FILE]... [--data FILE] PATH...
+//	eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE] PATH...
 //	eseal inspect [--picture OUT] PATH
+//
+// --help after a command prints its flags.
 //
 // Exit status of verify: 0 when every file is TOTAL_PASSED, 1 when any is TOTAL_FAILED,
 // 3 otherwise (INDETERMINATE, NO_SIGNATURE), 2 on a usage or I/O error.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,15 +51,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// Synopses of the commands.
+const (
+	verifySynopsis  = "eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE] PATH..."
+	inspectSynopsis = "eseal inspect [--picture OUT] PATH"
+)
+
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  eseal verify [--json] [--trust FILE]... [--crl FILE]... [--data FILE] PATH...
+  `+verifySynopsis+`
       verify OFD documents (.ofd), seal signatures (SignedValue.dat) and seals (.esl)
-  eseal inspect [--picture OUT] PATH
+  `+inspectSynopsis+`
       print what a seal, seal signature or OFD document holds
 
+eseal COMMAND --help lists the flags of a command.
 exit status of verify: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED, 3 otherwise, 2 usage or I/O error
 `)
+}
+
+// parseCommand parses a command's flags and arguments. ok is false when the caller must
+// exit with code: 0 after --help (or -h), whose usage goes to stdout; exitUsage after a bad
+// flag, named on stderr.
+func parseCommand(fs *flag.FlagSet, synopsis string, args []string, stdout, stderr io.Writer) (paths []string, code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	paths, err := parseInterspersed(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "usage: %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+		return nil, exitOK, false
+	case err != nil:
+		fmt.Fprintf(stderr, "eseal %s: %v\nusage: %s\n", fs.Name(), err, synopsis)
+		return nil, exitUsage, false
+	}
+	return paths, 0, true
 }
 
 // listFlag is a repeatable string flag.

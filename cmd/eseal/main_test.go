@@ -42,6 +42,8 @@ func TestVerifyExitStatus(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, exitUsage, ""},
 		{"bare signature with its data", []string{"verify", "--data", p("OfdSharp/src/UnitTests/Files/Doc_0/Signs/Sign_0/Signature.xml"),
 			p("OfdSharp/src/UnitTests/Files/Doc_0/Signs/Sign_0/SignedValue.dat")}, exitIndeterminate, "passed         data_hash"},
+		{"bare signature without its data", []string{"verify", p("OfdSharp/src/UnitTests/Files/Doc_0/Signs/Sign_0/SignedValue.dat")},
+			exitIndeterminate, "indeterminate  data_hash"},
 		{"bare signature with other data", []string{"verify", "--data", good,
 			p("OfdSharp/src/UnitTests/Files/Doc_0/Signs/Sign_0/SignedValue.dat")}, exitFailed, "failed         data_hash"},
 	} {
@@ -110,14 +112,55 @@ func TestInspect(t *testing.T) {
 	}
 }
 
-// The quick start of the README verifies the committed sample; it must pass.
+// The quick start of the README verifies the committed sample; it must pass, with the
+// sample's root, seal maker and CRL, and only with all three.
 func TestQuickStartSample(t *testing.T) {
-	code, out, errs := runCLI("verify", "--trust", "../../testdata/sample/root.pem", "--crl", "../../testdata/sample/crl.der",
-		"--data", "../../testdata/sample/Signature.xml", "../../testdata/sample/SignedValue.dat")
-	if code != exitOK || !strings.Contains(out, "TOTAL_PASSED") || !strings.Contains(out, "passed         revocation") {
+	const dir = "../../testdata/sample/"
+	code, out, errs := runCLI("verify", "--trust", dir+"root.pem", "--maker", dir+"maker.pem", "--crl", dir+"crl.der",
+		"--data", dir+"Signature.xml", dir+"SignedValue.dat")
+	if code != exitOK || !strings.Contains(out, "TOTAL_PASSED") || !strings.Contains(out, "passed         revocation") ||
+		!strings.Contains(out, "passed         seal_maker") || !strings.Contains(out, "skipped        time_proof") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	if code, _, _ := runCLI("verify", "--trust", "../../testdata/sample/root.pem", "../../testdata/sample/Seal.esl"); code != exitOK {
-		t.Fatalf("the sample seal: exit %d", code)
+	if code, out, _ := runCLI("verify", "--trust", dir+"root.pem", "--maker", dir+"maker.pem", dir+"Seal.esl"); code != exitOK {
+		t.Fatalf("the sample seal: exit %d\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		out  string
+	}{
+		{"no maker list", []string{"--trust", dir + "root.pem", "--crl", dir + "crl.der", "--data", dir + "Signature.xml", dir + "SignedValue.dat"},
+			"indeterminate  seal_maker"},
+		{"no data", []string{"--trust", dir + "root.pem", "--maker", dir + "maker.pem", dir + "SignedValue.dat"},
+			"INDETERMINATE / SIGNED_DATA_NOT_FOUND"},
+		{"seal without a maker list", []string{"--trust", dir + "root.pem", dir + "Seal.esl"}, "indeterminate  seal_maker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(append([]string{"verify"}, tc.args...)...)
+			if code != exitIndeterminate || !strings.Contains(out, tc.out) {
+				t.Fatalf("exit %d, want %d with %q\n%s%s", code, exitIndeterminate, tc.out, out, errs)
+			}
+		})
+	}
+	if code, _, errs := runCLI("verify", "--maker", dir+"Signature.xml", dir+"Seal.esl"); code != exitUsage || !strings.Contains(errs, "--maker") {
+		t.Fatalf("a maker file without a certificate: exit %d, %q", code, errs)
+	}
+}
+
+// --help and -h print the command's usage on standard output and exit 0; a bad flag is a
+// usage error on standard error.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"verify", "--help"}, {"verify", "-h"}, {"verify", "a.ofd", "--help"}, {"inspect", "--help"}, {"inspect", "-h"}, {"--help"}} {
+		code, out, errs := runCLI(args...)
+		if code != exitOK || !strings.Contains(out, "usage:") || errs != "" {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q", args, code, out, errs)
+		}
+	}
+	if _, out, _ := runCLI("verify", "--help"); !strings.Contains(out, "-maker") || !strings.Contains(out, "-crl") {
+		t.Errorf("verify --help lists no flags:\n%s", out)
+	}
+	if code, out, errs := runCLI("verify", "--bogus"); code != exitUsage || out != "" || !strings.Contains(errs, "-bogus") {
+		t.Errorf("bad flag: exit %d\nstdout %q\nstderr %q", code, out, errs)
 	}
 }

@@ -15,15 +15,15 @@ import (
 
 func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON report per file, one per line")
-	var trust, crls listFlag
-	fs.Var(&trust, "trust", "trust anchor certificate file, PEM or DER (repeatable)")
-	fs.Var(&crls, "crl", "CRL file, PEM or DER, to check revocation (repeatable)")
-	dataPath := fs.String("data", "", "the original data of a bare seal signature, to check its dataHash")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
+	var trust, makers, crls listFlag
+	fs.Var(&trust, "trust", "trust anchor certificates: a `FILE`, PEM or DER (repeatable)")
+	fs.Var(&makers, "maker", "accepted seal makers: a `FILE` of seal maker certificates, or of CA certificates\nthrough which makers are issued, PEM or DER (repeatable); without one no seal maker is trusted")
+	fs.Var(&crls, "crl", "CRLs to check revocation: a `FILE`, PEM or DER (repeatable)")
+	dataPath := fs.String("data", "", "the `FILE` holding the original data of a bare seal signature, to check its dataHash")
+	paths, code, ok := parseCommand(fs, verifySynopsis, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "eseal verify: no file given")
@@ -38,6 +38,14 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Roots = append(opts.Roots, certs...)
 	}
+	for _, p := range makers {
+		certs, err := loadCertificates(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --maker %s: %v\n", p, err)
+			return exitUsage
+		}
+		opts.Makers = append(opts.Makers, certs...)
+	}
 	for _, p := range crls {
 		l, err := loadCRLs(p)
 		if err != nil {
@@ -48,6 +56,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	var original []byte
 	if *dataPath != "" {
+		var err error
 		if original, err = os.ReadFile(*dataPath); err != nil {
 			fmt.Fprintf(stderr, "eseal verify: --data: %v\n", err)
 			return exitUsage

@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -41,10 +42,14 @@ func main() {
 }
 
 // The sample's clock: the CA starts on madeAt, the document is signed on signedAt and the CRL
-// is issued a day later, so the sample verifies the same way for the next ten years.
+// is issued a day later. The maker and signer certificates and the seal last lifetime, the
+// root ten years more, and the CRL's nextUpdate lies past the certificates' end: so the
+// sample verifies TOTAL_PASSED until madeAt+lifetime, and INDETERMINATE (OUT_OF_BOUNDS_NO_POE)
+// afterwards, never turning stale on the way.
 var (
 	madeAt   = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	signedAt = time.Date(2026, 11, 2, 2, 0, 0, 0, time.UTC)
+	lifetime = madeAt.AddDate(20, 0, 0).Sub(madeAt)
 )
 
 func write(ctx context.Context, dir, font string) error {
@@ -73,6 +78,9 @@ func write(ctx context.Context, dir, font string) error {
 		Store: db, Keys: keys, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		CRLURL:       "http://eseal.example/v1/pki/crl",
 		Organisation: "海南省示例电子印章平台", OrgCode: "11460000MB0123456T",
+		RootValidity:  madeAt.AddDate(30, 0, 0).Sub(madeAt),
+		MakerValidity: lifetime,
+		CRLValidity:   lifetime,
 	})
 	if err != nil {
 		return err
@@ -86,7 +94,7 @@ func write(ctx context.Context, dir, font string) error {
 	issued, err := ca.IssueSigner(ctx, pki.SignerRequest{
 		KeyLabel: sealKey,
 		Holder:   pki.Holder{Organisation: "海南省示例单位", CreditCode: "91460000MA5T00001F"},
-		NotAfter: madeAt.AddDate(10, 0, 0),
+		NotAfter: madeAt.Add(lifetime),
 	})
 	if err != nil {
 		return err
@@ -137,6 +145,7 @@ func write(ctx context.Context, dir, font string) error {
 	}
 	for name, b := range map[string][]byte{
 		"root.pem":        ca.RootPEM(),
+		"maker.pem":       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Maker().Raw}),
 		"crl.der":         crl,
 		"Seal.esl":        seal.Raw,
 		"Signature.xml":   doc,
