@@ -114,9 +114,9 @@ func revokedEntry(crl *smx509.RevocationList, cert *smx509.Certificate) *smx509.
 
 // checkRevocation checks every certificate of the chains against the newest CRL of its
 // issuer, as of the signing time t: a certificate revoked at or before t fails; a CRL issued
-// before t cannot show the certificate was good at t; a CRL past its grace cannot be
-// relied on at all.
-func (v *Verifier) checkRevocation(c *checks, chains []chainResult, t, now time.Time) {
+// before a past t cannot show the certificate was good at t (current: t is the current
+// time, which the current CRL answers for); a CRL past its grace cannot be relied on at all.
+func (v *Verifier) checkRevocation(c *checks, chains []chainResult, t, now time.Time, current bool) {
 	if len(v.opts.CRLs) == 0 {
 		c.skip(CheckRevocation, "no revocation source is configured (--crl)")
 		return
@@ -140,7 +140,7 @@ func (v *Verifier) checkRevocation(c *checks, chains []chainResult, t, now time.
 				c.indet(CheckRevocation, TryLater, note)
 				return
 			}
-			if crl.ThisUpdate.Before(t) {
+			if !current && crl.ThisUpdate.Before(t) {
 				c.indet(CheckRevocation, TryLater, fmt.Sprintf("the newest CRL of %s was issued at %s, before %s: it cannot show that %s was not revoked by then", issuer.Subject, fmtTime(crl.ThisUpdate), fmtTime(t), cert.Subject))
 				return
 			}

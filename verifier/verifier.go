@@ -183,19 +183,21 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 	if when.IsZero() {
 		c.indet(CheckSealValidity, SigningTimeUnknown, "the signing time could not be read")
 		c.indet(CheckSignerCertTime, SigningTimeUnknown, "the signing time could not be read")
+	} else if when.After(now.Add(v.clockSkew())) {
+		// No check can be made at a time that has not come: both fail for it.
+		future := fmt.Sprintf("the signing time %s is after the current time %s by more than the allowed clock skew of %s: a signature cannot have been made in the future",
+			fmtTime(when), fmtTime(now), fmtDuration(v.clockSkew()))
+		c.fail(CheckSealValidity, SigningTimeInFuture, future)
+		c.fail(CheckSignerCertTime, SigningTimeInFuture, future)
 	} else {
 		checkSealWindow(c, seal, when, "signing time")
-		switch {
-		case when.After(now.Add(v.clockSkew())):
-			c.fail(CheckSignerCertTime, SigningTimeInFuture, fmt.Sprintf("the signing time %s is after the current time %s by more than the allowed clock skew of %s: a signature cannot have been made in the future",
-				fmtTime(when), fmtTime(now), fmtDuration(v.clockSkew())))
-		case signer == nil:
-			c.skip(CheckSignerCertTime, "the signer certificate does not parse")
-		default:
+		if signer != nil {
 			checkCertTime(c, CheckSignerCertTime, "signer", signer, when)
 			if signer.KeyUsage != 0 && signer.KeyUsage&(smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment) == 0 {
 				c.fail(CheckSignerCertTime, SigConstraintsFailure, "the signer certificate allows neither digitalSignature nor nonRepudiation")
 			}
+		} else {
+			c.skip(CheckSignerCertTime, "the signer certificate does not parse")
 		}
 	}
 
@@ -285,7 +287,7 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	v.checkSealSignature(c, seal, mc)
 	now := v.now()
 	checkSealWindow(c, seal, now, "now")
-	chains := v.checkChains(c, mc.named("seal maker"), now)
+	chains := v.checkChainsAt(c, mc.named("seal maker"), now, true)
 	v.checkSealMaker(c, seal, mc, nil, nil, chainOf(chains, "seal maker"))
 	checkTimestamp(c, seal.TimeStamp, "the seal is checked at the current time")
 	r := sealReport(seal, mc.cert)
@@ -342,10 +344,17 @@ func built(chains []chainResult) []chainResult {
 	return out
 }
 
-// checkChains builds paths to a trust anchor for each certificate at time t, then consults
-// the configured CRLs (their freshness judged at the current time). It returns every certificate's
-// outcome, including those whose chain failed.
+// checkChains builds paths to a trust anchor for each certificate at the signing time t,
+// then consults the configured CRLs (their freshness judged at the current time). It returns
+// every certificate's outcome, including those whose chain failed.
 func (v *Verifier) checkChains(c *checks, certs []namedCert, t time.Time) []chainResult {
+	return v.checkChainsAt(c, certs, t, false)
+}
+
+// checkChainsAt is checkChains; current says t is the current time (a bare seal), for which
+// the current CRL answers, instead of a past signing time, for which only a CRL issued after
+// it can.
+func (v *Verifier) checkChainsAt(c *checks, certs []namedCert, t time.Time, current bool) []chainResult {
 	if len(certs) == 0 {
 		c.skip(CheckChain, "no certificate to check")
 		c.skip(CheckRevocation, "no certificate to check")
@@ -395,7 +404,7 @@ func (v *Verifier) checkChains(c *checks, certs []namedCert, t time.Time) []chai
 		return results
 	}
 	c.pass(CheckChain, strings.Join(ok, "; ")+" at "+fmtTime(t))
-	v.checkRevocation(c, results, t, v.now())
+	v.checkRevocation(c, results, t, v.now(), current)
 	return results
 }
 

@@ -226,7 +226,12 @@ func TestConcurrentVerification(t *testing.T) {
 	p := newPKI(t)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	der := p.sign(t, p.seal(t, start, start.AddDate(2, 0, 0)), []byte("x"), start.AddDate(0, 1, 0))
-	v := New(p.trust(start.AddDate(0, 2, 0)))
+	opts := p.trust(start.AddDate(0, 2, 0))
+	opts.CRLs = []*smx509.RevocationList{ // the newest is found and its signature checked concurrently
+		mkCRL(t, p.root, p.rootKey, 1, start.AddDate(0, 1, 1), start.AddDate(0, 3, 0)),
+		mkCRL(t, p.root, p.rootKey, 2, start.AddDate(0, 1, 2), start.AddDate(0, 3, 0)),
+	}
+	v := New(opts)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

@@ -122,7 +122,8 @@ func TestQuickStartSample(t *testing.T) {
 		!strings.Contains(out, "passed         seal_maker") || !strings.Contains(out, "skipped        time_proof") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	if code, out, _ := runCLI("verify", "--trust", dir+"root.pem", "--maker", dir+"maker.pem", dir+"Seal.esl"); code != exitOK {
+	if code, out, _ := runCLI("verify", "--trust", dir+"root.pem", "--maker", dir+"maker.pem", "--crl", dir+"crl.der", dir+"Seal.esl"); code != exitOK ||
+		!strings.Contains(out, "passed         revocation") {
 		t.Fatalf("the sample seal: exit %d\n%s", code, out)
 	}
 	for _, tc := range []struct {
