@@ -84,7 +84,11 @@ func (v *Verifier) checkTimeProof(c *checks, sig *ses.Signature, signer, maker *
 	}
 	why = fmt.Sprintf("at %s %s", fmtTime(now), why)
 	if v.opts.TimeProof == nil {
-		c.indet(CheckTimeProof, sub, why+"; nothing proves the signature existed at its claimed time "+fmtTime(sig.TBS.Time)+", which is the signer's own claim")
+		claim := "its signing time could not be read"
+		if !sig.TBS.Time.IsZero() {
+			claim = "its claimed signing time " + fmtTime(sig.TBS.Time) + " is the signer's own claim"
+		}
+		c.indet(CheckTimeProof, sub, why+"; nothing proves when the signature was made: "+claim)
 		return
 	}
 	proof, ok, err := v.opts.TimeProof.ProveExistence(sm3.Sum(sig.Value))
