@@ -51,6 +51,9 @@ func (v *Verifier) checkTimeProof(c *checks, sig *ses.Signature, signer, maker *
 	}
 	for _, ch := range chains {
 		path := ch.paths[0]
+		if len(path) < 3 {
+			continue // no CA between the certificate and its anchor
+		}
 		for _, ca := range path[1 : len(path)-1] {
 			windows = append(windows, window{"the CA certificate " + ca.Subject.String(), ca.NotBefore, ca.NotAfter})
 		}

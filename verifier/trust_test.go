@@ -132,6 +132,10 @@ func TestSealMaker(t *testing.T) {
 	maker2Key := newKey(t)
 	maker2 := issue(t, 15, "seal maker issued by the makers' CA", maker2Key, signKU, false, makerCA, makerCAKey)
 
+	// A maker certificate that is its own trust anchor.
+	selfKey := newKey(t)
+	self := issue(t, 16, "self-signed seal maker", selfKey, signKU, false, nil, nil)
+
 	sig := func(maker *smx509.Certificate, makerKey *sm2.PrivateKey, signers ...*smx509.Certificate) []byte {
 		if len(signers) == 0 {
 			signers = []*smx509.Certificate{p.signer}
@@ -161,6 +165,8 @@ func TestSealMaker(t *testing.T) {
 		{"a listed maker outside the trust anchors", opts(other.maker), sig(other.maker, other.makerKey), Indeterminate, NoCertificateChainFound, Indet, "no valid chain"},
 		{"a maker issued through a listed CA", opts(makerCA), sig(maker2, maker2Key), TotalPassed, "", Passed, "an accepted maker CA"},
 		{"an end-entity maker beside a listed CA", opts(makerCA), sig(eve, eveKey), Indeterminate, ChainConstraintsFailure, Indet, "not an accepted seal maker"},
+		{"a listed maker that is its own anchor", Options{Roots: []*smx509.Certificate{p.root, self}, Makers: []*smx509.Certificate{self}, Now: at(now)},
+			sig(self, selfKey), TotalPassed, "", Passed, "is an accepted seal maker"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			expect(t, New(tc.opts).VerifySignature(tc.der, data), tc.indication, tc.sub, CheckSealMaker, tc.status, tc.inDetail)
