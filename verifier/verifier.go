@@ -94,7 +94,9 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 		r.Indication, r.SubIndication = c.indication()
 		return r, c, nil
 	}
-	r.Version = sig.Version
+	// The version the signature declares (TBS_Sign); the layout it was read by, which can
+	// differ (a v1 layout saying 4), is named in the format detail.
+	r.Version = sig.TBS.Version
 	seal := sig.TBS.Seal
 	notes := append(append([]string{}, sig.Notes...), seal.Notes...)
 	c.pass(CheckFormat, join(fmt.Sprintf("%s v%d seal signature", standard(sig.Version), sig.Version), notes...))
