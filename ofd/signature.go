@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // OIDSM3 is the object identifier of the SM3 hash algorithm.
@@ -349,6 +350,31 @@ func (p *Package) readSignature(s *Signature) {
 		return
 	}
 	s.SignedValue = svb
+}
+
+// cst is China Standard Time (UTC+8), in which OFD producers write their times.
+var cst = time.FixedZone("CST", 8*3600)
+
+// ParseDateTime reads a SignatureDateTime, which producers write in several forms:
+// "2022-10-17 09:45:19", "2022-10-17T09:45:19Z", "20200817111329Z", "20201004072855.302Z",
+// "20201010151120". A time written without a zone is read as China Standard Time (UTC+8),
+// and zoned is then false so that the reader can be told. The result is in UTC.
+func ParseDateTime(s string) (t time.Time, zoned bool, err error) {
+	s = strings.TrimSpace(s)
+	for _, l := range []struct {
+		layout string
+		zoned  bool
+	}{{time.RFC3339Nano, true}, {"2006-01-02 15:04:05.999999999Z07:00", true}, {"2006-01-02 15:04:05.999999999", false},
+		{"2006-01-02T15:04:05.999999999", false}, {"20060102150405.999999999Z0700", true}, {"20060102150405.999999999", false},
+		{"2006/01/02 15:04:05", false}, {"2006-01-02", false}} {
+		if p, err := time.ParseInLocation(l.layout, s, cst); err == nil {
+			return p.UTC(), l.zoned, nil
+		}
+	}
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return time.Time{}, false, fmt.Errorf("SignatureDateTime %q is in no known form", s)
 }
 
 // sm3Method reports whether a CheckMethod names SM3.

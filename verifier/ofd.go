@@ -60,6 +60,7 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 		r, c, sig = v.verifySignature(s.SignedValue, s.XML, ofdSignatureChecks)
 		if sig != nil {
 			ofdSealExtras(c, s, sig)
+			explainDataHash(c, s, sig)
 		}
 	}
 	r.ID, r.Location, r.Type = s.ID, s.Location, typ

@@ -158,6 +158,7 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 		}
 	}
 
+	checkCritical(c, sig, seal)
 	chainTime := when
 	if chainTime.IsZero() {
 		chainTime = v.now()
@@ -241,6 +242,7 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	v.checkSealSignature(c, seal, mc)
 	now := v.now()
 	checkSealWindow(c, seal, now, "now")
+	checkCritical(c, nil, seal)
 	v.checkChains(c, mc.named("seal maker"), now)
 	checkTimestamp(c, seal.TimeStamp, "the seal is checked at the current time")
 	r := sealReport(seal, mc.cert)
