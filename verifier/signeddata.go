@@ -285,17 +285,20 @@ func (v *Verifier) findCert(sd *signedData, si *signerInfo) (parsedCert, bool) {
 
 // checkSignedData verifies a GB/T 35275 SignedData over Signature.xml: every signerInfo's
 // SM2 signature over its authenticated attributes, and their messageDigest against SM3 of
-// Signature.xml (or, without attributes, the signature over Signature.xml itself).
+// Signature.xml (or, without attributes, the signature over Signature.xml itself). The first
+// failure of each check is reported; every signer must pass.
 func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData, xml []byte) {
 	sum := sm3.Sum(xml)
 	var okSig, okHash []string
+	var sigFail, hashFail string
+	sigSub := SigCryptoFailure
 	var signers []namedCert
 	var when time.Time
-	fail := func(check, sub, msg string) { c.fail(check, sub, msg) }
 	content := xml
 	if sd.content != nil && !bytes.Equal(sd.content, xml) {
 		if !bytes.Equal(sd.content, sum[:]) {
-			fail(CheckDataHash, HashFailure, "the SignedData encapsulates content other than this Signature.xml nor its SM3 digest")
+			c.fail(CheckDataHash, HashFailure, "the SignedData encapsulates content other than this Signature.xml nor its SM3 digest")
+			c.skip(CheckSignatureValue, "not checked: the SignedData is over other content")
 			return
 		}
 		content = sd.content
@@ -303,22 +306,22 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 	for i := range sd.signers {
 		si := &sd.signers[i]
 		who := fmt.Sprintf("signerInfo %d", i+1)
-		if !si.digestAlg.Equal(ses.OIDSM3) {
-			fail(CheckSignatureValue, SigCryptoFailure, fmt.Sprintf("%s: digest algorithm %s is not SM3 (%s)", who, si.digestAlg, ses.OIDSM3))
-			return
-		}
-		if !si.sigAlg.Equal(oidSM2Signing) && !si.sigAlg.Equal(ses.OIDSM3WithSM2) {
-			fail(CheckSignatureValue, SigCryptoFailure, fmt.Sprintf("%s: signature algorithm %s is not SM2", who, si.sigAlg))
-			return
+		if sigFail != "" {
+			break
 		}
 		pc, found := v.findCert(sd, si)
-		if !found {
-			fail(CheckSignatureValue, FormatFailure, fmt.Sprintf("%s: no certificate in the SignedData is the one it names", who))
-			return
+		switch {
+		case !si.digestAlg.Equal(ses.OIDSM3):
+			sigFail = fmt.Sprintf("%s: digest algorithm %s is not SM3 (%s)", who, si.digestAlg, ses.OIDSM3)
+		case !si.sigAlg.Equal(oidSM2Signing) && !si.sigAlg.Equal(ses.OIDSM3WithSM2):
+			sigFail = fmt.Sprintf("%s: signature algorithm %s is not SM2", who, si.sigAlg)
+		case !found:
+			sigFail, sigSub = fmt.Sprintf("%s: no certificate in the SignedData is the one it names", who), FormatFailure
+		case !isSM2(pc.cert):
+			sigFail = who + ": the signer certificate does not hold an SM2 public key"
 		}
-		if !isSM2(pc.cert) {
-			fail(CheckSignatureValue, SigCryptoFailure, who+": the signer certificate does not hold an SM2 public key")
-			return
+		if sigFail != "" {
+			break
 		}
 		if r.Signer == nil {
 			r.Signer = certInfo(pc.cert)
@@ -328,38 +331,47 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 		if si.signedAttrs == nil {
 			val, ok, err := ses.VerifySM2(pub, content, si.sig)
 			if err != nil || !ok {
-				fail(CheckSignatureValue, SigCryptoFailure, fmt.Sprintf("%s: the signature does not verify over Signature.xml with the signer certificate%s", who, errSuffix(err)))
-				return
+				sigFail = fmt.Sprintf("%s: the signature does not verify over Signature.xml with the signer certificate%s", who, errSuffix(err))
+				break
 			}
 			okSig = append(okSig, join(who+" verifies over the signed content (no authenticated attributes)", val.Note(), pc.note))
 			okHash = append(okHash, who+" signs the content directly")
 		} else {
 			val, ok, err := ses.VerifySM2(pub, si.signedMessage(), si.sig)
 			if err != nil || !ok {
-				fail(CheckSignatureValue, SigCryptoFailure, fmt.Sprintf("%s: the signature does not verify over the DER of its authenticated attributes with the signer certificate%s", who, errSuffix(err)))
-				return
+				sigFail = fmt.Sprintf("%s: the signature does not verify over the DER of its authenticated attributes with the signer certificate%s", who, errSuffix(err))
+				break
 			}
 			okSig = append(okSig, join(who+" verifies over the DER of its authenticated attributes (SM2, default ID)", val.Note(), pc.note))
 			cs := sm3.Sum(content)
 			switch {
+			case hashFail != "":
 			case si.digest == nil:
-				fail(CheckDataHash, HashFailure, who+": the authenticated attributes carry no messageDigest")
-				return
+				hashFail = who + ": the authenticated attributes carry no messageDigest"
 			case !bytes.Equal(si.digest, cs[:]):
-				fail(CheckDataHash, HashFailure, fmt.Sprintf("%s: messageDigest differs from SM3 of the %d bytes of Signature.xml: the data was changed after signing", who, len(xml)))
-				return
+				hashFail = fmt.Sprintf("%s: messageDigest differs from SM3 of the %d bytes of Signature.xml: the data was changed after signing", who, len(xml))
+			default:
+				okHash = append(okHash, who+"'s messageDigest equals SM3 of Signature.xml")
 			}
-			okHash = append(okHash, who+"'s messageDigest equals SM3 of Signature.xml")
 		}
 		if !si.signingTime.IsZero() && (when.IsZero() || si.signingTime.Before(when)) {
 			when = si.signingTime
 		}
 	}
-	c.pass(CheckSignatureValue, strings.Join(okSig, "; "))
-	if !bytes.Equal(content, xml) {
-		okHash = append(okHash, "the encapsulated content is SM3 of Signature.xml")
+	if sigFail != "" {
+		c.fail(CheckSignatureValue, sigSub, sigFail)
+		c.skip(CheckDataHash, "not checked: the signature does not verify")
+		return
 	}
-	c.pass(CheckDataHash, strings.Join(okHash, "; "))
+	c.pass(CheckSignatureValue, strings.Join(okSig, "; "))
+	if hashFail != "" {
+		c.fail(CheckDataHash, HashFailure, hashFail)
+	} else {
+		if !bytes.Equal(content, xml) {
+			okHash = append(okHash, "the encapsulated content is SM3 of Signature.xml")
+		}
+		c.pass(CheckDataHash, strings.Join(okHash, "; "))
+	}
 	r.SigningTime = fmtTime(when)
 	if when.IsZero() {
 		c.skip(CheckSignerCertTime, "the SignedData carries no signing time")

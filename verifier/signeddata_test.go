@@ -1,0 +1,269 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/asn1"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/eseal/eseal/internal/testvectors"
+	"github.com/eseal/eseal/ofd"
+	"github.com/eseal/eseal/ses"
+)
+
+var oidContentType = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+
+func attribute(t testing.TB, oid asn1.ObjectIdentifier, value func(b *cryptobyte.Builder)) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oid)
+		b.AddASN1(cbasn1.SET, value)
+	})
+	out, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func digestAttr(t testing.TB, data []byte) []byte {
+	sum := sm3.Sum(data)
+	return attribute(t, oidMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(sum[:]) })
+}
+
+func timeAttr(t testing.TB, at time.Time) []byte {
+	return attribute(t, oidSigningTime, func(b *cryptobyte.Builder) { b.AddASN1UTCTime(at) })
+}
+
+func typeAttr(t testing.TB) []byte {
+	return attribute(t, oidContentType, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 1})
+	})
+}
+
+// sdSigner is one signerInfo of a SignedData built for a test.
+type sdSigner struct {
+	cert  *smx509.Certificate
+	key   *sm2.PrivateKey
+	attrs [][]byte // in the order written; nil: no authenticated attributes, the content is signed
+	// signed returns what the key signs, given the [0] attributes as written; nil: the
+	// attributes with the SET tag, as the standard says.
+	signed func(written []byte) []byte
+}
+
+// makeSignedData writes a GB/T 35275 SignedData by hand, attributes in the given order.
+func makeSignedData(t testing.TB, content []byte, attached bool, certs []*smx509.Certificate, signers []sdSigner) []byte {
+	t.Helper()
+	algo := func(b *cryptobyte.Builder, oid asn1.ObjectIdentifier) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oid); b.AddASN1NULL() })
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oidGMSignedData)
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(1)
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { algo(b, ses.OIDSM3) })
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 1})
+					if attached {
+						b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddASN1OctetString(content) })
+					}
+				})
+				b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+					for _, c := range certs {
+						b.AddBytes(c.Raw)
+					}
+				})
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					for _, s := range signers {
+						var attrs []byte
+						if s.attrs != nil {
+							var ab cryptobyte.Builder
+							ab.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+								for _, a := range s.attrs {
+									b.AddBytes(a)
+								}
+							})
+							attrs = ab.BytesOrPanic()
+						}
+						msg := content
+						if attrs != nil {
+							msg = append([]byte{0x31}, attrs[1:]...)
+						}
+						if s.signed != nil {
+							msg = s.signed(attrs)
+						}
+						sig, err := ses.SignSM2(rand.Reader, s.key, msg)
+						if err != nil {
+							t.Fatal(err)
+						}
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+							b.AddASN1Int64(1)
+							b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+								b.AddBytes(s.cert.RawIssuer)
+								b.AddASN1BigInt(s.cert.SerialNumber)
+							})
+							algo(b, ses.OIDSM3)
+							b.AddBytes(attrs)
+							algo(b, oidSM2Signing)
+							b.AddASN1OctetString(sig)
+						})
+					}
+				})
+			})
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+// The provincial app's two signatures, which a pkcs7 library failed: each verifies over its
+// attributes' original bytes and its messageDigest is SM3 of its own Signature.xml.
+func TestSignedDataVector(t *testing.T) {
+	r, err := New(Options{}).VerifyOFD(testvectors.Read(t, "ofdrw/ofdrw-converter/src/test/resources/testImageNotFound.ofd"), ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Signatures) != 2 {
+		t.Fatalf("%d signatures", len(r.Signatures))
+	}
+	for _, s := range r.Signatures {
+		mustReport(t, s, map[string]string{CheckFormat: Passed, CheckSignatureValue: Passed, CheckDataHash: Passed,
+			CheckReferences: Passed, CheckSignerCertTime: Passed})
+		if s.SigningTime != "2022-11-01T09:22:33Z" || s.Signer == nil || !strings.Contains(s.Signer.Subject, "topsec") {
+			t.Errorf("signature %s: time %q signer %+v", s.ID, s.SigningTime, s.Signer)
+		}
+		if d := detail(s.Checks, CheckDataHash); !strings.Contains(d, "messageDigest equals SM3 of Signature.xml") {
+			t.Errorf("data_hash detail %q", d)
+		}
+	}
+}
+
+func TestSignedData(t *testing.T) {
+	p := newPKI(t)
+	other := newPKI(t)
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	v := New(Options{Roots: []*smx509.Certificate{p.root}, Now: func() time.Time { return at }})
+	certs := []*smx509.Certificate{p.signer}
+	std := func(xml []byte) [][]byte { return [][]byte{typeAttr(t), digestAttr(t, xml), timeAttr(t, at)} }
+	for _, tc := range []struct {
+		name   string
+		sd     func(xml []byte) []byte
+		want   map[string]string
+		detail string // in signature_value or data_hash
+	}{
+		{"standard", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed, CheckSignerCertTime: Passed, CheckChain: Passed}, "authenticated attributes"},
+		{"attributes not in DER order, verified as written", func(xml []byte) []byte {
+			a := std(xml)
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: [][]byte{a[2], a[1], a[0]}}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed}, ""},
+		{"signed over re-sorted attributes but stored unsorted", func(xml []byte) []byte {
+			a := std(xml)
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: [][]byte{a[2], a[1], a[0]},
+				signed: func(written []byte) []byte {
+					return append([]byte{0x31, written[1]}, append(append(bytes.Clone(a[0]), a[1]...), a[2]...)...)
+				}}})
+		}, map[string]string{CheckSignatureValue: Failed}, "does not verify over the DER of its authenticated attributes"},
+		{"signed over the [0] tag instead of SET", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml),
+				signed: func(written []byte) []byte { return written }}})
+		}, map[string]string{CheckSignatureValue: Failed}, ""},
+		{"messageDigest of other data", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey,
+				attrs: [][]byte{typeAttr(t), digestAttr(t, append(xml, ' ')), timeAttr(t, at)}}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Failed}, "messageDigest differs from SM3"},
+		{"no messageDigest", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: [][]byte{typeAttr(t), timeAttr(t, at)}}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Failed}, "no messageDigest"},
+		{"signed by a key other than the certificate's", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: other.signerKey, attrs: std(xml)}})
+		}, map[string]string{CheckSignatureValue: Failed}, ""},
+		{"the named certificate is not in the SignedData", func(xml []byte) []byte {
+			// Both test PKIs name their root alike: the maker has another serial number.
+			return makeSignedData(t, xml, false, []*smx509.Certificate{other.maker}, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}})
+		}, map[string]string{CheckSignatureValue: Failed}, "no certificate in the SignedData is the one it names"},
+		{"two signers, both good", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, []*smx509.Certificate{p.signer, p.maker},
+				[]sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}, {cert: p.maker, key: p.makerKey, attrs: std(xml)}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed, CheckChain: Passed}, "signerInfo 2 verifies"},
+		{"two signers, the second forged", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, []*smx509.Certificate{p.signer, p.maker},
+				[]sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}, {cert: p.maker, key: p.signerKey, attrs: std(xml)}})
+		}, map[string]string{CheckSignatureValue: Failed}, "signerInfo 2"},
+		{"no attributes, the content signed", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed, CheckSignerCertTime: Skipped}, "no authenticated attributes"},
+		{"attached content other than Signature.xml", func(xml []byte) []byte {
+			return makeSignedData(t, []byte("another document"), true, certs, []sdSigner{{cert: p.signer, key: p.signerKey}})
+		}, map[string]string{CheckDataHash: Failed}, "content other than this Signature.xml"},
+		{"signing time outside the certificate", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey,
+				attrs: [][]byte{digestAttr(t, xml), timeAttr(t, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))}}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckSignerCertTime: Failed}, ""},
+		{"truncated", func(xml []byte) []byte {
+			sd := makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}})
+			return sd[:len(sd)-1]
+		}, map[string]string{CheckFormat: Failed}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pkg := buildOFD(t, []ofdSig{{"Sign", tc.sd}, {"Sign", tc.sd}})
+			r, err := v.VerifyOFD(pkg, ofd.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Signatures) != 2 {
+				t.Fatalf("%d signatures", len(r.Signatures))
+			}
+			for _, s := range r.Signatures {
+				mustReport(t, s, tc.want)
+				if tc.detail != "" && !strings.Contains(detail(s.Checks, CheckSignatureValue)+detail(s.Checks, CheckDataHash), tc.detail) {
+					t.Errorf("details %q / %q do not say %q", detail(s.Checks, CheckSignatureValue), detail(s.Checks, CheckDataHash), tc.detail)
+				}
+				failed := false
+				for _, st := range tc.want {
+					failed = failed || st == Failed
+				}
+				if failed && s.Indication != TotalFailed {
+					t.Errorf("indication %s", s.Indication)
+				}
+			}
+		})
+	}
+}
+
+// FuzzParseSignedData: no panic, and what parses keeps its signed attributes' original bytes.
+func FuzzParseSignedData(f *testing.F) {
+	p := newPKI(f)
+	xml := []byte("<x/>")
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	f.Add(makeSignedData(f, xml, false, []*smx509.Certificate{p.signer}, []sdSigner{{cert: p.signer, key: p.signerKey,
+		attrs: [][]byte{typeAttr(f), digestAttr(f, xml), timeAttr(f, at)}}}))
+	f.Add(makeSignedData(f, xml, true, nil, []sdSigner{{cert: p.signer, key: p.signerKey}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sd, err := parseSignedData(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if len(sd.signers) == 0 || len(sd.signers) > maxSignerInfos || len(sd.certs) > maxSignedDataCert {
+			t.Fatalf("%d signers, %d certificates", len(sd.signers), len(sd.certs))
+		}
+		for _, si := range sd.signers {
+			if si.signedAttrs != nil && (!bytes.Contains(data, si.signedAttrs) || si.signedMessage()[0] != 0x31) {
+				t.Fatal("signed attributes are not the original bytes")
+			}
+		}
+	})
+}
