@@ -296,6 +296,16 @@ func (e element) time(what string) (time.Time, TimeKind, string, error) {
 		}
 		return t, KindUTCTime, "", nil
 	case tagGeneralizedTime:
+		// Twelve digits are read first as UTCTime text, which producers are seen to write
+		// under this tag; YYYYMMDDhhmm (no seconds) only when that reading fails.
+		utcText := len(s) == 12 || (len(s) == 13 && s[12] == 'Z')
+		if t, zoned, ok := parseUTCTime(s); ok && utcText {
+			note := fmt.Sprintf("%s: GeneralizedTime %q holds 12-digit UTCTime text; read as YYMMDDhhmmss with the RFC 5280 century window (50-99 is 19xx)", what, s)
+			if !zoned {
+				note += "; it has no zone, " + cstNote
+			}
+			return t, KindUTCTime, note, nil
+		}
 		if t, zoned, ok := parseGeneralizedTime(s); ok {
 			note := ""
 			switch {
@@ -305,13 +315,6 @@ func (e element) time(what string) (time.Time, TimeKind, string, error) {
 				note = fmt.Sprintf("%s: GeneralizedTime %q is not in the DER form YYYYMMDDHHMMSSZ; read as written", what, s)
 			}
 			return t, KindGeneralizedTime, note, nil
-		}
-		if t, zoned, ok := parseUTCTime(s); ok && (len(s) == 12 || len(s) == 13) {
-			note := fmt.Sprintf("%s: GeneralizedTime %q holds 12-digit UTCTime text; read as YYMMDDhhmmss with the RFC 5280 century window (50-99 is 19xx)", what, s)
-			if !zoned {
-				note += "; it has no zone, " + cstNote
-			}
-			return t, KindUTCTime, note, nil
 		}
 		return time.Time{}, "", "", fmt.Errorf("%s: malformed GeneralizedTime %q", what, clip(s))
 	}
@@ -337,8 +340,7 @@ func parseUTCTime(s string) (t time.Time, zoned, ok bool) {
 }
 
 // parseGeneralizedTime reads YYYYMMDDhhmm[ss[.f]] with Z, an offset or no zone (then China
-// Standard Time). Twelve digits are read as YYYYMMDDhhmm only when that gives a plausible year
-// (1950-2199): otherwise they are UTCTime text (see time).
+// Standard Time).
 func parseGeneralizedTime(s string) (t time.Time, zoned, ok bool) {
 	for _, l := range []struct {
 		layout string
@@ -346,11 +348,6 @@ func parseGeneralizedTime(s string) (t time.Time, zoned, ok bool) {
 	}{{"20060102150405Z0700", true}, {"20060102150405.999999999Z0700", true}, {"20060102150405", false},
 		{"20060102150405.999999999", false}, {"200601021504Z0700", true}, {"200601021504", false}} {
 		if p, err := time.ParseInLocation(l.layout, s, cst); err == nil {
-			if strings.HasPrefix(l.layout, "200601021504Z") || l.layout == "200601021504" {
-				if p.Year() < 1950 || p.Year() > 2199 {
-					return time.Time{}, false, false
-				}
-			}
 			return p.UTC(), l.zoned, true
 		}
 	}
