@@ -120,12 +120,12 @@ func (v *Verifier) verifyPlainSignature(s *ofd.Signature) (SignatureReport, *che
 	c.skip(CheckTimestamp, "no timestamp")
 	c.skip(CheckRevocation, "not checked")
 	if isSignedData(s.SignedValue) {
-		sd, err := parseSignedData(s.SignedValue)
+		sd, note, err := parseSignedData(s.SignedValue)
 		if err != nil {
 			c.fail(CheckFormat, FormatFailure, s.SignedValuePath+": "+err.Error())
 			return r, c
 		}
-		c.pass(CheckFormat, fmt.Sprintf("GB/T 35275 SM2 SignedData with %d signer(s)", len(sd.signers)))
+		c.pass(CheckFormat, join(fmt.Sprintf("GB/T 35275 SM2 SignedData with %d signer(s)", len(sd.signers)), note))
 		v.checkSignedData(c, &r, sd, s.XML)
 		return r, c
 	}

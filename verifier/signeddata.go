@@ -60,20 +60,192 @@ type signerInfo struct {
 	sig         []byte
 }
 
-// isSignedData tells by its first bytes whether b claims to be a SignedData, so that a
-// damaged one is reported as such and not tried as a bare signature.
+// isSignedData tells by its first bytes whether b claims to be a SignedData (a SEQUENCE, of
+// definite or indefinite length, opening with the signedData OID), so that a damaged one is
+// reported as such and not tried as a bare signature.
 func isSignedData(b []byte) bool {
-	s := cryptobyte.String(b)
-	var ci cryptobyte.String
+	if len(b) < 2 || b[0] != 0x30 {
+		return false
+	}
+	hdr := 2
+	if b[1] > 0x80 {
+		hdr += int(b[1] & 0x7f)
+	}
+	if len(b) < hdr+2 || b[hdr] != 0x06 {
+		return false
+	}
+	s := cryptobyte.String(b[hdr:])
 	var oid asn1.ObjectIdentifier
-	if !s.ReadASN1(&ci, cbasn1.SEQUENCE) || !ci.ReadASN1ObjectIdentifier(&oid) {
+	if !s.ReadASN1ObjectIdentifier(&oid) {
 		return false
 	}
 	return oid.Equal(oidGMSignedData) || oid.Equal(oidPKCS7Signed)
 }
 
-// parseSignedData reads a DER SignedData; the error names the part that is wrong.
-func parseSignedData(der []byte) (*signedData, error) {
+// parseSignedData reads a SignedData; the error names the part that is wrong. DER is read as
+// it is, so that the signed attributes are their original bytes. BER (indefinite or
+// non-minimal lengths, a chunked OCTET STRING), as some CMS libraries write the outer layers,
+// is first rewritten in DER and said so in the note; the signature is then checked over the
+// rewritten attributes, which can only pass if those are the bytes that were signed.
+func parseSignedData(b []byte) (*signedData, string, error) {
+	sd, err := parseSignedDER(b)
+	if err == nil {
+		return sd, "", nil
+	}
+	der, changed, berr := berToDER(b, 0)
+	if berr != nil || !changed {
+		return nil, "", err
+	}
+	sd, err2 := parseSignedDER(der)
+	if err2 != nil {
+		return nil, "", err
+	}
+	return sd, "the SignedData is BER (indefinite or non-minimal lengths), read as its DER form", nil
+}
+
+// maxBERDepth bounds the nesting berToDER follows.
+const maxBERDepth = 32
+
+// berToDER rewrites one BER element, and what follows it at the same level, with minimal
+// definite lengths and chunked OCTET STRINGs joined; changed says whether anything differed.
+func berToDER(b []byte, depth int) (out []byte, changed bool, err error) {
+	if depth > maxBERDepth {
+		return nil, false, errors.New("BER nested too deeply")
+	}
+	for len(b) > 0 {
+		if depth == 0 && len(out) > 0 {
+			return nil, false, errors.New("data after the SignedData")
+		}
+		if len(b) < 2 || b[0]&0x1f == 0x1f {
+			return nil, false, errors.New("malformed BER element")
+		}
+		tag, l, hdr := b[0], int(b[1]), 2
+		var content []byte
+		switch {
+		case l == 0x80: // indefinite: constructed only, ends with 00 00 at this level
+			if tag&0x20 == 0 {
+				return nil, false, errors.New("indefinite length on a primitive element")
+			}
+			end, err := indefiniteEnd(b[2:], depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			content, b = b[2:2+end], b[2+end+2:]
+			changed = true
+		default:
+			if l&0x80 != 0 {
+				k := l & 0x7f
+				if k > 4 || len(b) < 2+k {
+					return nil, false, errors.New("malformed BER length")
+				}
+				l = 0
+				for _, c := range b[2 : 2+k] {
+					l = l<<8 | int(c)
+				}
+				hdr += k
+				if l < 0x80 || b[2] == 0 {
+					changed = true // non-minimal
+				}
+			}
+			if l > len(b)-hdr {
+				return nil, false, errors.New("BER length larger than the input")
+			}
+			content, b = b[hdr:hdr+l], b[hdr+l:]
+		}
+		if tag&0x20 != 0 {
+			inner, ch, err := berToDER(content, depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			content, changed = inner, changed || ch
+			if tag == 0x24 { // constructed OCTET STRING: join its chunks
+				joined, err := joinOctets(content)
+				if err != nil {
+					return nil, false, err
+				}
+				tag, content, changed = 0x04, joined, true
+			}
+		}
+		out = append(out, tag)
+		out = appendDERLength(out, len(content))
+		out = append(out, content...)
+	}
+	return out, changed, nil
+}
+
+// indefiniteEnd returns the length of an indefinite-length content: the offset of its 00 00.
+func indefiniteEnd(b []byte, depth int) (int, error) {
+	if depth > maxBERDepth {
+		return 0, errors.New("BER nested too deeply")
+	}
+	off := 0
+	for {
+		if len(b)-off < 2 {
+			return 0, errors.New("indefinite length without its end")
+		}
+		if b[off] == 0 && b[off+1] == 0 {
+			return off, nil
+		}
+		if b[off]&0x1f == 0x1f {
+			return 0, errors.New("malformed BER element")
+		}
+		l, hdr := int(b[off+1]), 2
+		switch {
+		case l == 0x80:
+			n, err := indefiniteEnd(b[off+2:], depth+1)
+			if err != nil {
+				return 0, err
+			}
+			off += 2 + n + 2
+			continue
+		case l&0x80 != 0:
+			k := l & 0x7f
+			if k > 4 || len(b)-off < 2+k {
+				return 0, errors.New("malformed BER length")
+			}
+			l = 0
+			for _, c := range b[off+2 : off+2+k] {
+				l = l<<8 | int(c)
+			}
+			hdr += k
+		}
+		if l > len(b)-off-hdr {
+			return 0, errors.New("BER length larger than the input")
+		}
+		off += hdr + l
+	}
+}
+
+// joinOctets concatenates the primitive OCTET STRING chunks of a constructed one (in DER).
+func joinOctets(b []byte) ([]byte, error) {
+	s := cryptobyte.String(b)
+	var out []byte
+	for !s.Empty() {
+		var chunk cryptobyte.String
+		if !s.ReadASN1(&chunk, cbasn1.OCTET_STRING) {
+			return nil, errors.New("a chunked OCTET STRING holds something else")
+		}
+		out = append(out, chunk...)
+	}
+	return out, nil
+}
+
+func appendDERLength(out []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(out, byte(n))
+	case n < 0x100:
+		return append(out, 0x81, byte(n))
+	case n < 0x10000:
+		return append(out, 0x82, byte(n>>8), byte(n))
+	case n < 0x1000000:
+		return append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// parseSignedDER reads a DER SignedData.
+func parseSignedDER(der []byte) (*signedData, error) {
 	in := cryptobyte.String(der)
 	var ci, sd cryptobyte.String
 	var oid asn1.ObjectIdentifier

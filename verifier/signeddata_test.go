@@ -210,6 +210,21 @@ func TestSignedData(t *testing.T) {
 			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey,
 				attrs: [][]byte{digestAttr(t, xml), timeAttr(t, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))}}})
 		}, map[string]string{CheckSignatureValue: Passed, CheckSignerCertTime: Failed}, ""},
+		{"BER outer layers (indefinite lengths)", func(xml []byte) []byte {
+			sd := makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}})
+			return parseTLV(t, sd).ber(3)
+		}, map[string]string{CheckFormat: Passed, CheckSignatureValue: Passed, CheckDataHash: Passed}, ""},
+		{"BER at every level, the attributes too", func(xml []byte) []byte {
+			sd := makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}})
+			return parseTLV(t, sd).ber(10)
+		}, map[string]string{CheckFormat: Passed, CheckSignatureValue: Passed, CheckDataHash: Passed}, ""},
+		{"BER whose attributes were changed after signing", func(xml []byte) []byte {
+			a := std(xml)
+			sd := makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: a}})
+			i := bytes.Index(sd, a[2])
+			sd[i+len(a[2])-2] ^= 1 // a digit of the signing time
+			return parseTLV(t, sd).ber(3)
+		}, map[string]string{CheckFormat: Passed, CheckSignatureValue: Failed}, ""},
 		{"truncated", func(xml []byte) []byte {
 			sd := makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}})
 			return sd[:len(sd)-1]
@@ -250,7 +265,7 @@ func FuzzParseSignedData(f *testing.F) {
 		attrs: [][]byte{typeAttr(f), digestAttr(f, xml), timeAttr(f, at)}}}))
 	f.Add(makeSignedData(f, xml, true, nil, []sdSigner{{cert: p.signer, key: p.signerKey}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sd, err := parseSignedData(data)
+		sd, note, err := parseSignedData(data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error")
@@ -261,9 +276,50 @@ func FuzzParseSignedData(f *testing.F) {
 			t.Fatalf("%d signers, %d certificates", len(sd.signers), len(sd.certs))
 		}
 		for _, si := range sd.signers {
-			if si.signedAttrs != nil && (!bytes.Contains(data, si.signedAttrs) || si.signedMessage()[0] != 0x31) {
+			if si.signedAttrs != nil && ((note == "" && !bytes.Contains(data, si.signedAttrs)) || si.signedMessage()[0] != 0x31) {
 				t.Fatal("signed attributes are not the original bytes")
 			}
 		}
 	})
+}
+
+// ber writes n in BER with indefinite lengths for constructed elements down to depth levels.
+func (n *tlv) ber(depth int) []byte {
+	if n.tag&0x20 == 0 || depth == 0 {
+		return n.der()
+	}
+	out := []byte{n.tag, 0x80}
+	for _, k := range n.kids {
+		out = append(out, k.ber(depth-1)...)
+	}
+	return append(out, 0, 0)
+}
+
+func TestBERToDER(t *testing.T) {
+	der := []byte{0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0xaa}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		err  string
+	}{
+		{"indefinite", []byte{0x30, 0x80, 0x02, 0x01, 0x05, 0x04, 0x01, 0xaa, 0, 0}, ""},
+		{"non-minimal length", []byte{0x30, 0x81, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0xaa}, ""},
+		{"chunked OCTET STRING", []byte{0x30, 0x80, 0x02, 0x01, 0x05, 0x24, 0x80, 0x04, 0x00, 0x04, 0x01, 0xaa, 0, 0, 0, 0}, ""},
+		{"no end", []byte{0x30, 0x80, 0x02, 0x01, 0x05}, "without its end"},
+		{"indefinite primitive", []byte{0x04, 0x80, 0, 0}, "primitive"},
+		{"too deep", append(bytes.Repeat([]byte{0x30, 0x80}, 40), make([]byte, 80)...), "too deeply"},
+		{"length past the end", []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff}, "larger than the input"},
+		{"trailing", append(bytes.Clone(der), 0x05, 0x00), "after the SignedData"},
+	} {
+		out, _, err := berToDER(tc.in, 0)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(out, der) {
+			t.Errorf("%s: % x (%v), want % x", tc.name, out, err, der)
+		}
+	}
 }
