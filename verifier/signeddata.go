@@ -502,12 +502,19 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 		pub := pc.cert.PublicKey.(*ecdsa.PublicKey)
 		if si.signedAttrs == nil {
 			val, ok, err := ses.VerifySM2(pub, content, si.sig)
+			what := "the content directly"
+			if err == nil && !ok && sd.content == nil {
+				// Detached, the content may have been SM3 of Signature.xml.
+				if _, ok, _ = ses.VerifySM2(pub, sum[:], si.sig); ok {
+					what = "SM3 of Signature.xml"
+				}
+			}
 			if err != nil || !ok {
 				sigFail = fmt.Sprintf("%s: the signature does not verify over Signature.xml with the signer certificate%s", who, errSuffix(err))
 				break
 			}
 			okSig = append(okSig, join(who+" verifies over the signed content (no authenticated attributes)", val.Note(), pc.note))
-			okHash = append(okHash, who+" signs the content directly")
+			okHash = append(okHash, who+" signs "+what)
 		} else {
 			val, ok, err := ses.VerifySM2(pub, si.signedMessage(), si.sig)
 			if err != nil || !ok {
@@ -516,10 +523,14 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 			}
 			okSig = append(okSig, join(who+" verifies over the DER of its authenticated attributes (SM2, default ID)", val.Note(), pc.note))
 			cs := sm3.Sum(content)
+			ofSum := sm3.Sum(sum[:])
 			switch {
 			case hashFail != "":
 			case si.digest == nil:
 				hashFail = who + ": the authenticated attributes carry no messageDigest"
+			case sd.content == nil && bytes.Equal(si.digest, ofSum[:]):
+				// Detached over SM3(Signature.xml) as its content, as some producers sign.
+				okHash = append(okHash, who+"'s messageDigest is SM3 of the SM3 digest of Signature.xml (the digest was the signed content)")
 			case !bytes.Equal(si.digest, cs[:]):
 				hashFail = fmt.Sprintf("%s: messageDigest differs from SM3 of the %d bytes of Signature.xml: the data was changed after signing", who, len(xml))
 			default:

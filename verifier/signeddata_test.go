@@ -203,6 +203,23 @@ func TestSignedData(t *testing.T) {
 		{"no attributes, the content signed", func(xml []byte) []byte {
 			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey}})
 		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed, CheckSignerCertTime: Skipped}, "no authenticated attributes"},
+		{"detached over the SM3 digest of Signature.xml", func(xml []byte) []byte {
+			sum := sm3.Sum(xml)
+			return makeSignedData(t, sum[:], false, certs, []sdSigner{{cert: p.signer, key: p.signerKey,
+				attrs: [][]byte{typeAttr(t), digestAttr(t, sum[:]), timeAttr(t, at)}}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed}, "SM3 of the SM3 digest of Signature.xml"},
+		{"detached over the SM3 digest of other data", func(xml []byte) []byte {
+			sum := sm3.Sum(append(xml, ' '))
+			return makeSignedData(t, sum[:], false, certs, []sdSigner{{cert: p.signer, key: p.signerKey,
+				attrs: [][]byte{typeAttr(t), digestAttr(t, sum[:]), timeAttr(t, at)}}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Failed}, ""},
+		{"no attributes, over the SM3 digest of Signature.xml", func(xml []byte) []byte {
+			sum := sm3.Sum(xml)
+			return makeSignedData(t, sum[:], false, certs, []sdSigner{{cert: p.signer, key: p.signerKey}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed}, "signs SM3 of Signature.xml"},
+		{"no attributes, over other data", func(xml []byte) []byte {
+			return makeSignedData(t, append(xml, ' '), false, certs, []sdSigner{{cert: p.signer, key: p.signerKey}})
+		}, map[string]string{CheckSignatureValue: Failed}, ""},
 		{"attached content other than Signature.xml", func(xml []byte) []byte {
 			return makeSignedData(t, []byte("another document"), true, certs, []sdSigner{{cert: p.signer, key: p.signerKey}})
 		}, map[string]string{CheckDataHash: Failed}, "content other than this Signature.xml"},
