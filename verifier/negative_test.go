@@ -160,6 +160,14 @@ func TestUnknownCriticalExtension(t *testing.T) {
 			f.tbs().kids = append(f.tbs().kids, &tlv{tag: 0xa0, kids: []*tlv{{tag: 0x30, kids: []*tlv{ext(0xff)}}}})
 			return f.resign(t, strictDER)
 		}, CheckFormat, Failed},
+		{"critical in TBS_Sign under [0] IMPLICIT, one entry", func(t *testing.T, f *sesFixture) []byte {
+			f.tbs().kids = append(f.tbs().kids, &tlv{tag: 0xa0, kids: []*tlv{ext(0xff)}})
+			return f.resign(t, strictDER)
+		}, CheckFormat, Failed},
+		{"critical in TBS_Sign under [0] IMPLICIT, second of two", func(t *testing.T, f *sesFixture) []byte {
+			f.tbs().kids = append(f.tbs().kids, &tlv{tag: 0xa0, kids: []*tlv{ext(0x00), ext(0xff)}})
+			return f.resign(t, strictDER)
+		}, CheckFormat, Failed},
 		{"critical in the seal", func(t *testing.T, f *sesFixture) []byte {
 			f.info().kids = append(f.info().kids, &tlv{tag: 0x30, kids: []*tlv{ext(0xff)}})
 			f.resignSeal(t, strictDER)
