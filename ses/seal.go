@@ -323,6 +323,28 @@ func (s *Seal) checkHeader() error {
 	return nil
 }
 
+// unwrapContext0 returns the ExtensionDatas inside a [0]: EXPLICIT (A0 30 ..., as ofdrw and
+// the tongz sample write TBS_Sign's), or IMPLICIT (the ExtData entries directly), noted.
+func unwrapContext0(e element, where string) (element, string) {
+	inner, rest, err := readOne(e.content, "extDatas")
+	if err == nil && len(rest) == 0 && inner.tag == tagSequence && holdsSequences(inner) {
+		if where == "TBS_Sign" {
+			return inner, ""
+		}
+		return inner, where + " extDatas are tagged [0], which the standard does not do; read as EXPLICIT"
+	}
+	return element{tag: tagSequence, content: e.content}, where + " extDatas are tagged [0] IMPLICIT, not EXPLICIT; read as such"
+}
+
+// holdsSequences tells whether e is empty or opens with a SEQUENCE, as an ExtensionDatas does.
+func holdsSequences(e element) bool {
+	if len(e.content) == 0 {
+		return true
+	}
+	first, _, err := readOne(e.content, "")
+	return err == nil && first.tag == tagSequence
+}
+
 // critical returns the IDs of the extensions marked critical.
 func critical(exts []Extension) []asn1.ObjectIdentifier {
 	var out []asn1.ObjectIdentifier
@@ -379,8 +401,18 @@ func parseSealInfo(e element) (SealInfo, []string, error) {
 		return si, notes, err
 	}
 	if len(kids) == 5 {
+		ext := kids[4]
+		switch ext.tag {
+		case tagSequence:
+		case tagContext0:
+			var note string
+			ext, note = unwrapContext0(ext, "seal info")
+			notes = append(notes, note)
+		default:
+			return si, notes, formatErr("seal info: fifth element is %s, expected extDatas (a SEQUENCE OF ExtData)", tagName(ext.tag))
+		}
 		var n []string
-		si.Extensions, n = parseExtensions(kids[4], "seal info")
+		si.Extensions, n = parseExtensions(ext, "seal info")
 		notes = append(notes, n...)
 	}
 	return si, notes, nil

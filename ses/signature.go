@@ -90,12 +90,8 @@ func (s *Signature) parseV4(kids []element) error {
 		if tbs[5].tag != tagContext0 {
 			return formatErr("TBS_Sign: sixth element is %s, expected [0] extDatas", tagName(tbs[5].tag))
 		}
-		inner, rest, err := readOne(tbs[5].content, "TBS_Sign extDatas")
-		if err != nil || len(rest) != 0 || inner.tag != tagSequence || !holdsSequences(inner) {
-			// [0] IMPLICIT: the ExtData entries are the content of the [0] itself.
-			inner = element{tag: tagSequence, content: tbs[5].content}
-			s.note("TBS_Sign extDatas are tagged [0] IMPLICIT, not EXPLICIT as ofdrw writes them; read as such")
-		}
+		inner, note := unwrapContext0(tbs[5], "TBS_Sign")
+		s.note(note)
 		var notes []string
 		s.TBS.Extensions, notes = parseExtensions(inner, "TBS_Sign")
 		s.Notes = append(s.Notes, notes...)
@@ -207,15 +203,6 @@ func (s *Signature) parseTBSCommon(tbs []element) error {
 		s.note(fmt.Sprintf("TBS_Sign propertyInfo is %q: it names nothing that was signed (non-standard)", s.TBS.PropertyInfo))
 	}
 	return nil
-}
-
-// holdsSequences tells whether e is empty or opens with a SEQUENCE, as an ExtensionDatas does.
-func holdsSequences(e element) bool {
-	if len(e.content) == 0 {
-		return true
-	}
-	first, _, err := readOne(e.content, "")
-	return err == nil && first.tag == tagSequence
 }
 
 // note records a deviation read leniently; "" is no deviation.

@@ -173,6 +173,16 @@ func TestUnknownCriticalExtension(t *testing.T) {
 			f.resignSeal(t, strictDER)
 			return f.resign(t, strictDER)
 		}, CheckSealValidity, Failed},
+		{"critical in the seal under [0]", func(t *testing.T, f *sesFixture) []byte {
+			f.info().kids = append(f.info().kids, &tlv{tag: 0xa0, kids: []*tlv{ext(0xff)}})
+			f.resignSeal(t, strictDER)
+			return f.resign(t, strictDER)
+		}, CheckSealValidity, Failed},
+		{"seal extensions that are no SEQUENCE", func(t *testing.T, f *sesFixture) []byte {
+			f.info().kids = append(f.info().kids, &tlv{tag: 0x04, val: []byte("hidden")})
+			f.resignSeal(t, strictDER)
+			return f.resign(t, strictDER)
+		}, CheckFormat, Failed},
 		{"malformed entry claiming critical in the seal", func(t *testing.T, f *sesFixture) []byte {
 			bad := ext(0xff)
 			bad.kids[2].tag = 0x0c // value not an OCTET STRING: unreadable, but critical
@@ -193,6 +203,13 @@ func TestUnknownCriticalExtension(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, p, false)
 			r := v.VerifySignature(tc.build(t, f), f.data)
+			if strings.Contains(tc.name, "no SEQUENCE") {
+				mustReport(t, r, map[string]string{CheckFormat: Failed})
+				if d := detail(r.Checks, CheckFormat); !strings.Contains(d, "expected extDatas") {
+					t.Errorf("detail %q", d)
+				}
+				return
+			}
 			mustReport(t, r, map[string]string{CheckSignatureValue: Passed, CheckSealSignature: Passed, tc.check: tc.outcome})
 			if d := detail(r.Checks, tc.check); tc.outcome == Failed && !strings.Contains(d, "critical extension(s) 1.2.156.10197.99.1") &&
 				!strings.Contains(d, "(unreadable)") {
