@@ -316,6 +316,13 @@ func (e element) time(what string) (time.Time, TimeKind, string, error) {
 			}
 			return t, KindGeneralizedTime, note, nil
 		}
+		if t, zoned, ok := parseTextTime(s); ok && strings.ContainsAny(s, "-:") {
+			note := fmt.Sprintf("%s: GeneralizedTime holds the text %q, not YYYYMMDDHHMMSSZ; read as written", what, s)
+			if !zoned {
+				note += ", with no zone, " + cstNote
+			}
+			return t, KindText, note, nil
+		}
 		return time.Time{}, "", "", fmt.Errorf("%s: malformed GeneralizedTime %q", what, clip(s))
 	}
 	return time.Time{}, "", "", fmt.Errorf("%s: expected a UTCTime or GeneralizedTime, found %s", what, tagName(e.tag))

@@ -30,6 +30,7 @@ func TestTimes(t *testing.T) {
 		{"GeneralizedTime holding zone-less UTCTime text", 0x18, "220725214639", utc(2022, 7, 25, 13, 46, 39), KindUTCTime, "it has no zone, read as China Standard Time"},
 		{"GeneralizedTime without seconds", 0x18, "202203182132Z", utc(2022, 3, 18, 21, 32, 0), KindGeneralizedTime, "not in the DER form"},
 		{"twelve digits both ways are read as UTCTime text", 0x18, "200101010101Z", utc(2020, 1, 1, 1, 1, 1), KindUTCTime, "12-digit UTCTime text"},
+		{"GeneralizedTime holding text", 0x18, "2022-03-24 08:54:12", utc(2022, 3, 24, 0, 54, 12), KindText, "holds the text \"2022-03-24 08:54:12\", not YYYYMMDDHHMMSSZ; read as written, with no zone, read as China Standard Time"},
 		{"UTCTime", 0x17, "220725214639Z", utc(2022, 7, 25, 21, 46, 39), KindUTCTime, ""},
 		{"UTCTime 49 is 2049", 0x17, "491231235959Z", utc(2049, 12, 31, 23, 59, 59), KindUTCTime, ""},
 		{"UTCTime 50 is 1950", 0x17, "500101000000Z", utc(1950, 1, 1, 0, 0, 0), KindUTCTime, ""},

@@ -82,7 +82,20 @@ func (s *Signature) parseV4(kids []element) error {
 		return err
 	}
 	var note string
-	if s.TBS.Time, s.TBS.TimeKind, note, err = tbs[2].time("TBS_Sign timeInfo"); err != nil {
+	if tbs[2].tag == tagBitString || tbs[2].tag == tagOctetString {
+		// The v1 convention in a v4 layout: a time inside a string.
+		raw, _, unused, err := tbs[2].bytesLenient("TBS_Sign timeInfo")
+		if err != nil {
+			return &FormatError{Msg: err.Error()}
+		}
+		s.note(unusedNote("TBS_Sign timeInfo", unused))
+		s.note(fmt.Sprintf("TBS_Sign timeInfo is %s as in GM/T 0031, not a GeneralizedTime (non-standard)", tagName(tbs[2].tag)))
+		s.TBS.TimeRaw = raw
+		s.TBS.Time, s.TBS.TimeKind, note = decodeV1Time(raw)
+		if s.TBS.Time.IsZero() {
+			s.note(fmt.Sprintf("timeInfo (%d bytes) holds no time this verifier can read", len(raw)))
+		}
+	} else if s.TBS.Time, s.TBS.TimeKind, note, err = tbs[2].time("TBS_Sign timeInfo"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
 	s.note(note)

@@ -255,6 +255,11 @@ func TestQuirksAreReadAndNamed(t *testing.T) {
 			return f.resign(t, strictDER)
 		}, CheckFormat, `GeneralizedTime "260301000000Z" holds 12-digit UTCTime text; read as YYMMDDhhmmss with the RFC 5280 century window`,
 			time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
+		{"v4 timeInfo as text in a BIT STRING", false, func(t *testing.T, f *sesFixture) []byte {
+			f.timeInfo().tag = 0x03
+			f.timeInfo().val = append([]byte{0}, "2026-03-24 08:54:12"...)
+			return f.resign(t, strictDER)
+		}, CheckFormat, "TBS_Sign timeInfo is a BIT STRING as in GM/T 0031", time.Date(2026, 3, 24, 0, 54, 12, 0, time.UTC)},
 		{"seal times without Z", false, func(t *testing.T, f *sesFixture) []byte {
 			f.info().kids[2].kids[5].val = []byte("20250101080000")
 			f.resignSeal(t, strictDER)
