@@ -54,6 +54,11 @@ func TestProducerCarriage(t *testing.T) {
 		t.Errorf("CheckMethod %q", s.CheckMethod)
 	}
 	expectClean(t, sigs, "1", 3)
+	mustContain(t, "notes", strings.Join(s.Notes, "|"), "no Type; read as Seal", `CheckMethod "sm3" read as SM3`,
+		"<SignedValue> before <SignedInfo>", "the signature value file is SignValue.dat")
+	if len(s.Notes) != 4 || len(s.Warnings) != 0 {
+		t.Errorf("notes %q, warnings %q", s.Notes, s.Warnings)
+	}
 	if ts, zoned, err := ParseDateTime(s.SignatureDateTime); err != nil || zoned || !ts.Equal(time.Date(2022, 10, 17, 1, 45, 19, 0, time.UTC)) {
 		t.Errorf("SignatureDateTime %q read as %v (zoned %v, %v), want 01:45:19 UTC", s.SignatureDateTime, ts, zoned, err)
 	}
@@ -67,7 +72,10 @@ func TestProducerCarriage(t *testing.T) {
 		{"upper-case SM3 and lower-case sm3 agree", func(m map[string][]byte) {
 			x := m["Doc_0/Signs/Sign_1/Signature.xml"]
 			m["Doc_0/Signs/Sign_1/Signature.xml"] = bytes.Replace(x, []byte(`CheckMethod="sm3"`), []byte(`CheckMethod="Sm3"`), 1)
-		}, func(t *testing.T, s *Signature) { expectClean(t, []*Signature{s}, "1", 3) }},
+		}, func(t *testing.T, s *Signature) {
+			expectClean(t, []*Signature{s}, "1", 3)
+			mustContain(t, "notes", strings.Join(s.Notes, "|"), `CheckMethod "Sm3" read as SM3`)
+		}},
 		{"an unknown CheckMethod is not taken for SM3", func(m map[string][]byte) {
 			x := m["Doc_0/Signs/Sign_1/Signature.xml"]
 			m["Doc_0/Signs/Sign_1/Signature.xml"] = bytes.Replace(x, []byte(`CheckMethod="sm3"`), []byte(`CheckMethod="sm3x"`), 1)
@@ -80,8 +88,8 @@ func TestProducerCarriage(t *testing.T) {
 			x := m["Doc_0/Signs/Signatures.xml"]
 			m["Doc_0/Signs/Signatures.xml"] = bytes.Replace(x, []byte(`ID="1"`), []byte(`ID="1" Type="Sign"`), 1)
 		}, func(t *testing.T, s *Signature) {
-			if s.Type != "Sign" {
-				t.Errorf("Type %q", s.Type)
+			if s.Type != "Sign" || strings.Contains(strings.Join(s.Notes, "|"), "no Type") {
+				t.Errorf("Type %q, notes %q", s.Type, s.Notes)
 			}
 		}},
 		{"a missing value file is named, not looked for as SignedValue.dat", func(m map[string][]byte) {
@@ -99,8 +107,8 @@ func TestProducerCarriage(t *testing.T) {
 			x = bytes.Replace(x, el, nil, 1)
 			m["Doc_0/Signs/Sign_1/Signature.xml"] = bytes.Replace(x, []byte(`</ofd:Signature>`), append(el, `</ofd:Signature>`...), 1)
 		}, func(t *testing.T, s *Signature) {
-			if s.Err != nil || s.SignedValuePath != "Doc_0/Signs/Sign_1/SignValue.dat" {
-				t.Errorf("Err %v, value %q", s.Err, s.SignedValuePath)
+			if s.Err != nil || s.SignedValuePath != "Doc_0/Signs/Sign_1/SignValue.dat" || strings.Contains(strings.Join(s.Notes, "|"), "before") {
+				t.Errorf("Err %v, value %q, notes %q", s.Err, s.SignedValuePath, s.Notes)
 			}
 		}},
 	} {

@@ -49,6 +49,10 @@ type Signature struct {
 	// Warnings lists problems that do not stop checking: a missing Seal.esl,
 	// an unparsable Boundary, a path written without its leading slash ...
 	Warnings []string
+	// Notes names the producers' habits that were read leniently (SES.md §5 item 17): no
+	// Type attribute, a value file not called SignedValue.dat, a CheckMethod "sm3" in lower
+	// case, <SignedValue> before <SignedInfo>.
+	Notes []string
 }
 
 // Reference is one <Reference> of a Signature.xml.
@@ -218,6 +222,7 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 		}
 		if s.Type == "" {
 			s.Type = "Seal"
+			s.Notes = append(s.Notes, fmt.Sprintf("%s gives signature %s no Type; read as Seal, the default", list, s.name()))
 		}
 		if s.ID == "" {
 			s.Warnings = append(s.Warnings, "the signature entry in "+list+" has no ID")
@@ -286,6 +291,15 @@ func (p *Package) readSignature(s *Signature) {
 		s.CheckMethod = strings.TrimSpace(si.References[0].CheckMethod)
 	}
 	for _, refs := range si.References {
+		if m := strings.TrimSpace(refs.CheckMethod); sm3Method(m) && m != "SM3" && m != OIDSM3 {
+			s.Notes = append(s.Notes, fmt.Sprintf("CheckMethod %q read as SM3", m))
+			break
+		}
+	}
+	if order := childOrder(b, 8); indexOf(order, "SignedValue") >= 0 && indexOf(order, "SignedValue") < indexOf(order, "SignedInfo") {
+		s.Notes = append(s.Notes, loc+" writes <SignedValue> before <SignedInfo>; read in any order")
+	}
+	for _, refs := range si.References {
 		method := strings.TrimSpace(refs.CheckMethod)
 		for _, r := range refs.Reference {
 			s.References = append(s.References, p.checkReference(method, firstNonEmpty(r.FileRef, r.FileRefEl), r.CheckValue))
@@ -340,6 +354,9 @@ func (p *Package) readSignature(s *Signature) {
 		return
 	}
 	s.SignedValuePath = svp
+	if name := svp[strings.LastIndexByte(svp, '/')+1:]; name != "SignedValue.dat" {
+		s.Notes = append(s.Notes, fmt.Sprintf("the signature value file is %s, as <SignedValue> names it (commonly SignedValue.dat)", name))
+	}
 	svb, err := p.read(svp)
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {

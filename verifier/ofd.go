@@ -64,6 +64,7 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 		}
 	}
 	r.ID, r.Location, r.Type = s.ID, s.Location, typ
+	noteCarriage(c, s)
 	checkReferences(c, s)
 	r.Checks = c.list
 	r.Indication, r.SubIndication = c.indication()

@@ -10,6 +10,8 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/eseal/eseal/internal/testvectors"
+	"github.com/eseal/eseal/ofd"
 	"github.com/eseal/eseal/ses"
 )
 
@@ -450,4 +452,17 @@ func TestEmittedStaysStrict(t *testing.T) {
 			t.Errorf("v1=%v: time written %v, want %v", v1, sig.TBS.Time, want)
 		}
 	}
+}
+
+// The OFD carriage habits of these producers reach the format detail of the signature.
+func TestCarriageNotesInDetail(t *testing.T) {
+	r, err := New(Options{}).VerifyOFD(testvectors.Read(t, "ofd-go/samples/DZHD_1605281110201000001_202205250016050102202100000069141950_20220525_000413.ofd"), ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Signatures[0]
+	if d := detail(s.Checks, CheckFormat); status(s.Checks, CheckFormat) != Passed || !strings.Contains(d, "the signature value file is SignValue.dat, as <SignedValue> names it") {
+		t.Errorf("format %s: %q", status(s.Checks, CheckFormat), d)
+	}
+	mustReport(t, s, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed, CheckReferences: Passed})
 }

@@ -73,3 +73,15 @@ func absDuration(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// noteCarriage names in the format detail the producers' OFD habits that were read leniently.
+func noteCarriage(c *checks, s *ofd.Signature) {
+	if len(s.Notes) == 0 {
+		return
+	}
+	for i := range c.list {
+		if c.list[i].Name == CheckFormat {
+			c.list[i].Detail = join(c.list[i].Detail, s.Notes...)
+		}
+	}
+}
