@@ -36,7 +36,7 @@ func producerPackage() map[string][]byte {
 }
 
 func TestProducerCarriage(t *testing.T) {
-	sigs := openSigs(t, producerPackage())
+	sigs := producerSigs(t, producerPackage())
 	if len(sigs) != 1 {
 		t.Fatalf("%d signatures, want 1", len(sigs))
 	}
@@ -115,7 +115,7 @@ func TestProducerCarriage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := producerPackage()
 			tc.edit(m)
-			sigs := openSigs(t, m)
+			sigs := producerSigs(t, m)
 			if len(sigs) != 1 {
 				t.Fatalf("%d signatures", len(sigs))
 			}
@@ -124,7 +124,7 @@ func TestProducerCarriage(t *testing.T) {
 	}
 }
 
-func openSigs(t *testing.T, m map[string][]byte) []*Signature {
+func producerSigs(t *testing.T, m map[string][]byte) []*Signature {
 	t.Helper()
 	p, err := Open(zipMap(t, m), Limits{})
 	if err != nil {
