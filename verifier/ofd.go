@@ -60,7 +60,6 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 		r, c, sig = v.verifySignature(s.SignedValue, s.XML, ofdSignatureChecks)
 		if sig != nil {
 			ofdSealExtras(c, s, sig)
-			explainDataHash(c, s, sig)
 		}
 	}
 	r.ID, r.Location, r.Type = s.ID, s.Location, typ
@@ -89,6 +88,7 @@ func ofdSealExtras(c *checks, s *ofd.Signature, sig *ses.Signature) {
 			}
 		}
 	}
+	explainDataHash(c, s, sig)
 }
 
 func checkReferences(c *checks, s *ofd.Signature) {
