@@ -298,13 +298,14 @@ func (e element) time(what string) (time.Time, TimeKind, string, error) {
 	case tagGeneralizedTime:
 		// Twelve digits are read first as UTCTime text, which producers are seen to write
 		// under this tag; YYYYMMDDhhmm (no seconds) only when that reading fails.
-		utcText := len(s) == 12 || (len(s) == 13 && s[12] == 'Z')
-		if t, zoned, ok := parseUTCTime(s); ok && utcText {
-			note := fmt.Sprintf("%s: GeneralizedTime %q holds 12-digit UTCTime text; read as YYMMDDhhmmss with the RFC 5280 century window (50-99 is 19xx)", what, s)
-			if !zoned {
-				note += "; it has no zone, " + cstNote
+		if len(s) == 12 || (len(s) == 13 && s[12] == 'Z') {
+			if t, zoned, ok := parseUTCTime(s); ok {
+				note := fmt.Sprintf("%s: GeneralizedTime %q holds 12-digit UTCTime text; read as YYMMDDhhmmss with the RFC 5280 century window (50-99 is 19xx)", what, s)
+				if !zoned {
+					note += "; it has no zone, " + cstNote
+				}
+				return t, KindUTCTime, note, nil
 			}
-			return t, KindUTCTime, note, nil
 		}
 		if t, zoned, ok := parseGeneralizedTime(s); ok {
 			note := ""
