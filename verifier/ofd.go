@@ -53,7 +53,7 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 	}
 	var r SignatureReport
 	var c *checks
-	if strings.EqualFold(typ, "Sign") {
+	if strings.EqualFold(typ, "Sign") && ses.Sniff(s.SignedValue) != "signature" {
 		r, c = v.verifyPlainSignature(s)
 	} else {
 		var sig *ses.Signature

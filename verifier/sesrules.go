@@ -74,14 +74,19 @@ func absDuration(d time.Duration) time.Duration {
 	return d
 }
 
-// noteCarriage names in the format detail the producers' OFD habits that were read leniently.
+// noteCarriage names in the format detail the producers' OFD habits that were read leniently,
+// and a Type="Sign" whose value is a seal signature (verified as one).
 func noteCarriage(c *checks, s *ofd.Signature) {
-	if len(s.Notes) == 0 {
+	notes := s.Notes
+	if strings.EqualFold(s.Type, "Sign") && ses.Sniff(s.SignedValue) == "signature" {
+		notes = append(notes[:len(notes):len(notes)], "Signatures.xml says Type=\"Sign\" but the value is a seal signature (SES_Signature); verified as one")
+	}
+	if len(notes) == 0 {
 		return
 	}
 	for i := range c.list {
 		if c.list[i].Name == CheckFormat {
-			c.list[i].Detail = join(c.list[i].Detail, s.Notes...)
+			c.list[i].Detail = join(c.list[i].Detail, notes...)
 		}
 	}
 }

@@ -58,6 +58,7 @@ type signerInfo struct {
 	signingTime time.Time
 	sigAlg      asn1.ObjectIdentifier
 	sig         []byte
+	note        string // what was read leniently
 }
 
 // isSignedData tells by its first bytes whether b claims to be a SignedData (a SEQUENCE, of
@@ -421,7 +422,9 @@ func (si *signerInfo) readAttributes() error {
 				ok = values.ReadASN1GeneralizedTime(&t)
 			}
 			if !ok {
-				return errors.New("the signingTime attribute is malformed")
+				// Under the signature, so no forgery: the time is only not known.
+				si.note = "its signingTime attribute is not a DER time and was not read"
+				continue
 			}
 			si.signingTime = t
 		}
@@ -521,7 +524,7 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 				sigFail = fmt.Sprintf("%s: the signature does not verify over the DER of its authenticated attributes with the signer certificate%s", who, errSuffix(err))
 				break
 			}
-			okSig = append(okSig, join(who+" verifies over the DER of its authenticated attributes (SM2, default ID)", val.Note(), pc.note))
+			okSig = append(okSig, join(who+" verifies over the DER of its authenticated attributes (SM2, default ID)", val.Note(), pc.note, si.note))
 			cs := sm3.Sum(content)
 			ofSum := sm3.Sum(sum[:])
 			switch {

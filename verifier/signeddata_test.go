@@ -242,6 +242,15 @@ func TestSignedData(t *testing.T) {
 			sd[i+len(a[2])-2] ^= 1 // a digit of the signing time
 			return parseTLV(t, sd).ber(3)
 		}, map[string]string{CheckFormat: Passed, CheckSignatureValue: Failed}, ""},
+		{"a signingTime that is no DER time", func(xml []byte) []byte {
+			bad := attribute(t, oidSigningTime, func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.UTCTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte("2603010000")) })
+			})
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: [][]byte{digestAttr(t, xml), bad}}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed, CheckSignerCertTime: Skipped}, "signingTime attribute is not a DER time"},
+		{"a seal signature under Type=Sign", func(xml []byte) []byte {
+			return p.sign(t, p.seal(t, at.AddDate(-1, 0, 0), at.AddDate(1, 0, 0)), xml, at)
+		}, map[string]string{CheckFormat: Passed, CheckSignatureValue: Passed, CheckSealSignature: Passed, CheckDataHash: Passed}, "verifies over TBS_Sign"},
 		{"truncated", func(xml []byte) []byte {
 			sd := makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml)}})
 			return sd[:len(sd)-1]
@@ -258,6 +267,12 @@ func TestSignedData(t *testing.T) {
 			}
 			for _, s := range r.Signatures {
 				mustReport(t, s, tc.want)
+				if s.Type != "Sign" {
+					t.Errorf("type %q", s.Type)
+				}
+				if strings.Contains(tc.name, "Type=Sign") && !strings.Contains(detail(s.Checks, CheckFormat), "verified as one") {
+					t.Errorf("format detail %q", detail(s.Checks, CheckFormat))
+				}
 				if tc.detail != "" && !strings.Contains(detail(s.Checks, CheckSignatureValue)+detail(s.Checks, CheckDataHash), tc.detail) {
 					t.Errorf("details %q / %q do not say %q", detail(s.Checks, CheckSignatureValue), detail(s.Checks, CheckDataHash), tc.detail)
 				}
