@@ -57,6 +57,7 @@ type sdSigner struct {
 	// signed returns what the key signs, given the [0] attributes as written; nil: the
 	// attributes with the SET tag, as the standard says.
 	signed func(written []byte) []byte
+	bySKID bool // name the certificate by its subject key identifier, not issuer and serial
 }
 
 // makeSignedData writes a GB/T 35275 SignedData by hand, attributes in the given order.
@@ -107,11 +108,16 @@ func makeSignedData(t testing.TB, content []byte, attached bool, certs []*smx509
 							t.Fatal(err)
 						}
 						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddASN1Int64(1)
-							b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-								b.AddBytes(s.cert.RawIssuer)
-								b.AddASN1BigInt(s.cert.SerialNumber)
-							})
+							if s.bySKID {
+								b.AddASN1Int64(3)
+								b.AddASN1(cbasn1.Tag(0).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(s.cert.SubjectKeyId) })
+							} else {
+								b.AddASN1Int64(1)
+								b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+									b.AddBytes(s.cert.RawIssuer)
+									b.AddASN1BigInt(s.cert.SerialNumber)
+								})
+							}
 							algo(b, ses.OIDSM3)
 							b.AddBytes(attrs)
 							algo(b, oidSM2Signing)
@@ -242,6 +248,15 @@ func TestSignedData(t *testing.T) {
 			sd[i+len(a[2])-2] ^= 1 // a digit of the signing time
 			return parseTLV(t, sd).ber(3)
 		}, map[string]string{CheckFormat: Passed, CheckSignatureValue: Failed}, ""},
+		{"signer named by subject key identifier", func(xml []byte) []byte {
+			if len(p.root.SubjectKeyId) == 0 {
+				t.Fatal("the test root has no subject key identifier")
+			}
+			return makeSignedData(t, xml, false, []*smx509.Certificate{p.signer, p.root}, []sdSigner{{cert: p.root, key: p.rootKey, attrs: std(xml), bySKID: true}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed}, ""},
+		{"subject key identifier of no certificate present", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, []*smx509.Certificate{p.signer}, []sdSigner{{cert: p.root, key: p.rootKey, attrs: std(xml), bySKID: true}})
+		}, map[string]string{CheckSignatureValue: Failed}, "no certificate in the SignedData"},
 		{"a signingTime that is no DER time", func(xml []byte) []byte {
 			bad := attribute(t, oidSigningTime, func(b *cryptobyte.Builder) {
 				b.AddASN1(cbasn1.UTCTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte("2603010000")) })
