@@ -485,11 +485,10 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 			break
 		}
 		pc, found := v.findCert(sd, si)
+		algNote, algOK := signedDataAlgorithms(si)
 		switch {
-		case !si.digestAlg.Equal(ses.OIDSM3):
-			sigFail = fmt.Sprintf("%s: digest algorithm %s is not SM3 (%s)", who, si.digestAlg, ses.OIDSM3)
-		case !si.sigAlg.Equal(oidSM2Signing) && !si.sigAlg.Equal(ses.OIDSM3WithSM2):
-			sigFail = fmt.Sprintf("%s: signature algorithm %s is not SM2", who, si.sigAlg)
+		case !algOK:
+			sigFail = fmt.Sprintf("%s: digest algorithm %s and signature algorithm %s are not SM3 and SM2", who, si.digestAlg, si.sigAlg)
 		case !found:
 			sigFail, sigSub = fmt.Sprintf("%s: no certificate in the SignedData is the one it names", who), FormatFailure
 		case !isSM2(pc.cert):
@@ -516,7 +515,7 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 				sigFail = fmt.Sprintf("%s: the signature does not verify over Signature.xml with the signer certificate%s", who, errSuffix(err))
 				break
 			}
-			okSig = append(okSig, join(who+" verifies over the signed content (no authenticated attributes)", val.Note(), pc.note))
+			okSig = append(okSig, join(who+" verifies over the signed content (no authenticated attributes)", val.Note(), pc.note, algNote))
 			okHash = append(okHash, who+" signs "+what)
 		} else {
 			val, ok, err := ses.VerifySM2(pub, si.signedMessage(), si.sig)
@@ -524,7 +523,7 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 				sigFail = fmt.Sprintf("%s: the signature does not verify over the DER of its authenticated attributes with the signer certificate%s", who, errSuffix(err))
 				break
 			}
-			okSig = append(okSig, join(who+" verifies over the DER of its authenticated attributes (SM2, default ID)", val.Note(), pc.note, si.note))
+			okSig = append(okSig, join(who+" verifies over the DER of its authenticated attributes (SM2, default ID)", val.Note(), pc.note, si.note, algNote))
 			cs := sm3.Sum(content)
 			ofSum := sm3.Sum(sum[:])
 			switch {
@@ -574,6 +573,34 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 		chainTime = v.now()
 	}
 	v.checkChains(c, signers, chainTime)
+}
+
+var (
+	oidSM3NoKey    = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 401, 1}
+	oidSM2Curve2   = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301}
+	oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+)
+
+// signedDataAlgorithms accepts SM3 as the digest and SM2 as the signature algorithm, under
+// the names producers give them: the verification computes SM3 with SM2 whatever the names
+// say, so a name can only make a signature fail, never pass. Aliases are noted.
+func signedDataAlgorithms(si *signerInfo) (string, bool) {
+	var notes []string
+	switch {
+	case si.digestAlg.Equal(ses.OIDSM3):
+	case si.digestAlg.Equal(oidSM3NoKey):
+		notes = append(notes, "digest algorithm written as "+oidSM3NoKey.String()+", read as SM3")
+	default:
+		return "", false
+	}
+	switch {
+	case si.sigAlg.Equal(oidSM2Signing), si.sigAlg.Equal(ses.OIDSM3WithSM2):
+	case si.sigAlg.Equal(oidSM2Curve2), si.sigAlg.Equal(oidECPublicKey):
+		notes = append(notes, "signature algorithm written as "+si.sigAlg.String()+" (a key type), read as SM2")
+	default:
+		return "", false
+	}
+	return strings.Join(notes, "; "), true
 }
 
 func errSuffix(err error) string {

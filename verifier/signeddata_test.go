@@ -56,8 +56,9 @@ type sdSigner struct {
 	attrs [][]byte // in the order written; nil: no authenticated attributes, the content is signed
 	// signed returns what the key signs, given the [0] attributes as written; nil: the
 	// attributes with the SET tag, as the standard says.
-	signed func(written []byte) []byte
-	bySKID bool // name the certificate by its subject key identifier, not issuer and serial
+	signed         func(written []byte) []byte
+	bySKID         bool                  // name the certificate by its subject key identifier, not issuer and serial
+	digest, sigAlg asn1.ObjectIdentifier // nil: SM3 and SM2
 }
 
 // makeSignedData writes a GB/T 35275 SignedData by hand, attributes in the given order.
@@ -118,9 +119,9 @@ func makeSignedData(t testing.TB, content []byte, attached bool, certs []*smx509
 									b.AddASN1BigInt(s.cert.SerialNumber)
 								})
 							}
-							algo(b, ses.OIDSM3)
+							algo(b, orOID(s.digest, ses.OIDSM3))
 							b.AddBytes(attrs)
-							algo(b, oidSM2Signing)
+							algo(b, orOID(s.sigAlg, oidSM2Signing))
 							b.AddASN1OctetString(sig)
 						})
 					}
@@ -248,6 +249,14 @@ func TestSignedData(t *testing.T) {
 			sd[i+len(a[2])-2] ^= 1 // a digit of the signing time
 			return parseTLV(t, sd).ber(3)
 		}, map[string]string{CheckFormat: Passed, CheckSignatureValue: Failed}, ""},
+		{"algorithms under other names", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml),
+				digest: oidSM3NoKey, sigAlg: oidECPublicKey}})
+		}, map[string]string{CheckSignatureValue: Passed, CheckDataHash: Passed}, "read as SM2"},
+		{"a digest algorithm that is not SM3", func(xml []byte) []byte {
+			return makeSignedData(t, xml, false, certs, []sdSigner{{cert: p.signer, key: p.signerKey, attrs: std(xml),
+				digest: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}}})
+		}, map[string]string{CheckSignatureValue: Failed}, "are not SM3 and SM2"},
 		{"signer named by subject key identifier", func(xml []byte) []byte {
 			if len(p.root.SubjectKeyId) == 0 {
 				t.Fatal("the test root has no subject key identifier")
@@ -369,4 +378,11 @@ func TestBERToDER(t *testing.T) {
 			t.Errorf("%s: % x (%v), want % x", tc.name, out, err, der)
 		}
 	}
+}
+
+func orOID(oid, def asn1.ObjectIdentifier) asn1.ObjectIdentifier {
+	if oid == nil {
+		return def
+	}
+	return oid
 }
