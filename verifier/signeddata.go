@@ -31,11 +31,15 @@ import (
 // re-sorted or re-encoded), and the messageDigest attribute is SM3 of the content, which for
 // OFD is Signature.xml.
 var (
-	oidGMSignedData   = asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 2}
-	oidPKCS7Signed    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidMessageDigest  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningTime    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	oidSM2Signing     = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}
+	oidGMSignedData  = asn1.ObjectIdentifier{1, 2, 156, 10197, 6, 1, 4, 2, 2}
+	oidPKCS7Signed   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidSM2Signing    = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}
+)
+
+// Bounds on what one SignedData may hold.
+const (
 	maxSignedDataCert = 16
 	maxSignerInfos    = 8
 	maxAttributes     = 64
