@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // OIDSM3 is the object identifier of the SM3 hash algorithm.
@@ -48,6 +49,10 @@ type Signature struct {
 	// Warnings lists problems that do not stop checking: a missing Seal.esl,
 	// an unparsable Boundary, a path written without its leading slash ...
 	Warnings []string
+	// Notes names the producers' habits that were read leniently (SES.md §5 item 17): no
+	// Type attribute, a value file not called SignedValue.dat, a CheckMethod "sm3" in lower
+	// case, <SignedValue> before <SignedInfo>.
+	Notes []string
 }
 
 // Reference is one <Reference> of a Signature.xml.
@@ -217,6 +222,7 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 		}
 		if s.Type == "" {
 			s.Type = "Seal"
+			s.Notes = append(s.Notes, fmt.Sprintf("%s gives signature %s no Type; read as Seal, the default", list, s.name()))
 		}
 		if s.ID == "" {
 			s.Warnings = append(s.Warnings, "the signature entry in "+list+" has no ID")
@@ -285,6 +291,15 @@ func (p *Package) readSignature(s *Signature) {
 		s.CheckMethod = strings.TrimSpace(si.References[0].CheckMethod)
 	}
 	for _, refs := range si.References {
+		if m := strings.TrimSpace(refs.CheckMethod); sm3Method(m) && m != "SM3" && m != OIDSM3 {
+			s.Notes = append(s.Notes, fmt.Sprintf("CheckMethod %q read as SM3", m))
+			break
+		}
+	}
+	if order := childOrder(b, 8); indexOf(order, "SignedValue") >= 0 && indexOf(order, "SignedValue") < indexOf(order, "SignedInfo") {
+		s.Notes = append(s.Notes, loc+" writes <SignedValue> before <SignedInfo>; read in any order")
+	}
+	for _, refs := range si.References {
 		method := strings.TrimSpace(refs.CheckMethod)
 		for _, r := range refs.Reference {
 			s.References = append(s.References, p.checkReference(method, firstNonEmpty(r.FileRef, r.FileRefEl), r.CheckValue))
@@ -339,6 +354,9 @@ func (p *Package) readSignature(s *Signature) {
 		return
 	}
 	s.SignedValuePath = svp
+	if name := svp[strings.LastIndexByte(svp, '/')+1:]; name != "SignedValue.dat" {
+		s.Notes = append(s.Notes, fmt.Sprintf("the signature value file is %s, as <SignedValue> names it (commonly SignedValue.dat)", name))
+	}
 	svb, err := p.read(svp)
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {
@@ -349,6 +367,31 @@ func (p *Package) readSignature(s *Signature) {
 		return
 	}
 	s.SignedValue = svb
+}
+
+// cst is China Standard Time (UTC+8), in which OFD producers write their times.
+var cst = time.FixedZone("CST", 8*3600)
+
+// ParseDateTime reads a SignatureDateTime, which producers write in several forms:
+// "2022-10-17 09:45:19", "2022-10-17T09:45:19Z", "20200817111329Z", "20201004072855.302Z",
+// "20201010151120". A time written without a zone is read as China Standard Time (UTC+8),
+// and zoned is then false so that the reader can be told. The result is in UTC.
+func ParseDateTime(s string) (t time.Time, zoned bool, err error) {
+	s = strings.TrimSpace(s)
+	for _, l := range []struct {
+		layout string
+		zoned  bool
+	}{{time.RFC3339Nano, true}, {"2006-01-02 15:04:05.999999999Z07:00", true}, {"2006-01-02 15:04:05.999999999", false},
+		{"2006-01-02T15:04:05.999999999", false}, {"20060102150405.999999999Z0700", true}, {"20060102150405.999999999", false},
+		{"2006/01/02 15:04:05", false}, {"2006-01-02", false}} {
+		if p, err := time.ParseInLocation(l.layout, s, cst); err == nil {
+			return p.UTC(), l.zoned, nil
+		}
+	}
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return time.Time{}, false, fmt.Errorf("SignatureDateTime %q is in no known form", s)
 }
 
 // sm3Method reports whether a CheckMethod names SM3.

@@ -121,3 +121,39 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// childOrder returns the local names of the root element's children, in document order, at
+// most max of them; nil when the XML does not read.
+func childOrder(b []byte, max int) []string {
+	d := newDecoder(b)
+	var out []string
+	depth := 0
+	for len(out) < max {
+		tok, err := d.Token()
+		if err != nil {
+			return out
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 1 {
+				out = append(out, t.Name.Local)
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+			if depth == 0 {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}

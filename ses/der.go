@@ -192,27 +192,43 @@ func (e element) integer(what string) (int, error) {
 	return v, nil
 }
 
-// bits returns the content of a BIT STRING without its unused-bits byte.
-func (e element) bits(what string) ([]byte, error) {
+// bits returns the content of a BIT STRING without its unused-bits byte, and that byte.
+// Every field read as a BIT STRING here holds whole bytes (a digest, a signature, a token),
+// yet one producer writes 1 to 3 "unused bits": all content bytes are taken, as the
+// checkers of those producers do, and the caller notes the count (see unusedNote). Whatever
+// is taken is still verified: a signature or digest covers every content byte.
+func (e element) bits(what string) ([]byte, int, error) {
 	if e.tag != tagBitString {
-		return nil, fmt.Errorf("%s: expected a BIT STRING, found %s", what, tagName(e.tag))
+		return nil, 0, fmt.Errorf("%s: expected a BIT STRING, found %s", what, tagName(e.tag))
 	}
 	if len(e.content) == 0 {
-		return nil, fmt.Errorf("%s: empty BIT STRING", what)
+		return nil, 0, fmt.Errorf("%s: empty BIT STRING", what)
 	}
-	if e.content[0] != 0 {
-		return nil, fmt.Errorf("%s: BIT STRING with %d unused bits, expected whole bytes", what, e.content[0])
+	u := int(e.content[0])
+	switch {
+	case u > 7:
+		return nil, 0, fmt.Errorf("%s: BIT STRING claims %d unused bits, at most 7 are possible", what, u)
+	case u != 0 && len(e.content) == 1:
+		return nil, 0, fmt.Errorf("%s: BIT STRING without content claims %d unused bits", what, u)
 	}
-	return e.content[1:], nil
+	return e.content[1:], u, nil
+}
+
+// unusedNote words the leniency of bits for a report; "" when there are no unused bits.
+func unusedNote(what string, unused int) string {
+	if unused == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: BIT STRING says %d unused bits although it holds whole bytes; all its bytes were taken (non-standard, never written by this software)", what, unused)
 }
 
 // bytesLenient accepts a BIT STRING or an OCTET STRING (non-standard v1 producers use either).
-func (e element) bytesLenient(what string) (b []byte, octet bool, err error) {
+func (e element) bytesLenient(what string) (b []byte, octet bool, unused int, err error) {
 	if e.tag == tagOctetString {
-		return e.content, true, nil
+		return e.content, true, 0, nil
 	}
-	b, err = e.bits(what)
-	return b, false, err
+	b, unused, err = e.bits(what)
+	return b, false, unused, err
 }
 
 // cert returns a certificate field: an OCTET STRING holding the DER (the standard), or the
@@ -257,58 +273,110 @@ const (
 	KindText            TimeKind = "text"
 )
 
-// time decodes a UTCTime or GeneralizedTime leniently (missing seconds, fractions, a missing
-// zone, which is taken as UTC). It reports which kind it met.
-func (e element) time(what string) (time.Time, TimeKind, error) {
+// cst is China Standard Time (UTC+8, no daylight saving), in which every producer of
+// these formats works: a time written without a zone is read in it, and the reader is told.
+var cst = time.FixedZone("CST", 8*3600)
+
+const cstNote = "read as China Standard Time (UTC+8)"
+
+// time decodes a UTCTime or GeneralizedTime. What DER requires is read silently; each
+// deviation met in the wild is read and named in the returned note: no seconds, a fraction
+// or a zone offset where DER wants Z, a missing zone (read as China Standard Time), and a
+// GeneralizedTime tag holding 12-digit UTCTime text (read with the RFC 5280 window).
+func (e element) time(what string) (time.Time, TimeKind, string, error) {
+	s := string(e.content)
 	switch e.tag {
 	case tagUTCTime:
-		t, err := parseUTCTime(string(e.content))
-		if err != nil {
-			return time.Time{}, "", fmt.Errorf("%s: %v", what, err)
+		t, zoned, ok := parseUTCTime(s)
+		if !ok {
+			return time.Time{}, "", "", fmt.Errorf("%s: malformed UTCTime %q", what, clip(s))
 		}
-		return t, KindUTCTime, nil
+		if !zoned {
+			return t, KindUTCTime, fmt.Sprintf("%s: UTCTime %q has no zone; %s", what, s, cstNote), nil
+		}
+		return t, KindUTCTime, "", nil
 	case tagGeneralizedTime:
-		t, err := parseGeneralizedTime(string(e.content))
-		if err != nil {
-			return time.Time{}, "", fmt.Errorf("%s: %v", what, err)
+		// Twelve digits are read first as UTCTime text, which producers are seen to write
+		// under this tag; YYYYMMDDhhmm (no seconds) only when that reading fails.
+		if len(s) == 12 || (len(s) == 13 && s[12] == 'Z') {
+			if t, zoned, ok := parseUTCTime(s); ok {
+				note := fmt.Sprintf("%s: GeneralizedTime %q holds 12-digit UTCTime text; read as YYMMDDhhmmss with the RFC 5280 century window (50-99 is 19xx)", what, s)
+				if !zoned {
+					note += "; it has no zone, " + cstNote
+				}
+				return t, KindUTCTime, note, nil
+			}
 		}
-		return t, KindGeneralizedTime, nil
+		if t, zoned, ok := parseGeneralizedTime(s); ok {
+			note := ""
+			switch {
+			case !zoned:
+				note = fmt.Sprintf("%s: GeneralizedTime %q has no zone; %s", what, s, cstNote)
+			case len(s) != len("20060102150405Z") || s[len(s)-1] != 'Z':
+				note = fmt.Sprintf("%s: GeneralizedTime %q is not in the DER form YYYYMMDDHHMMSSZ; read as written", what, s)
+			}
+			return t, KindGeneralizedTime, note, nil
+		}
+		if t, zoned, ok := parseTextTime(s); ok && strings.ContainsAny(s, "-:") {
+			note := fmt.Sprintf("%s: GeneralizedTime holds the text %q, not YYYYMMDDHHMMSSZ; read as written", what, s)
+			if !zoned {
+				note += ", with no zone, " + cstNote
+			}
+			return t, KindText, note, nil
+		}
+		return time.Time{}, "", "", fmt.Errorf("%s: malformed GeneralizedTime %q", what, clip(s))
 	}
-	return time.Time{}, "", fmt.Errorf("%s: expected a UTCTime or GeneralizedTime, found %s", what, tagName(e.tag))
+	return time.Time{}, "", "", fmt.Errorf("%s: expected a UTCTime or GeneralizedTime, found %s", what, tagName(e.tag))
 }
 
-func parseUTCTime(s string) (time.Time, error) {
-	for _, layout := range []string{"060102150405Z0700", "0601021504Z0700", "060102150405", "0601021504"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
+// parseUTCTime reads YYMMDDhhmm[ss] with Z, an offset or no zone (then China Standard Time).
+// The century follows RFC 5280 §4.1.2.5.1: YY of 50 to 99 is 19YY, 00 to 49 is 20YY.
+func parseUTCTime(s string) (t time.Time, zoned, ok bool) {
+	for _, l := range []struct {
+		layout string
+		zoned  bool
+	}{{"060102150405Z0700", true}, {"0601021504Z0700", true}, {"060102150405", false}, {"0601021504", false}} {
+		if p, err := time.ParseInLocation(l.layout, s, cst); err == nil {
+			// Go reads 69-99 as 19xx and 00-68 as 20xx; RFC 5280 moves 50-68 to the 1900s.
+			if y := p.Year(); y >= 2050 && y < 2069 {
+				p = p.AddDate(-100, 0, 0)
+			}
+			return p.UTC(), l.zoned, true
 		}
 	}
-	return time.Time{}, fmt.Errorf("malformed UTCTime %q", clip(s))
+	return time.Time{}, false, false
 }
 
-func parseGeneralizedTime(s string) (time.Time, error) {
-	for _, layout := range []string{"20060102150405Z0700", "20060102150405.999999999Z0700",
-		"20060102150405", "20060102150405.999999999", "200601021504Z0700", "200601021504"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
+// parseGeneralizedTime reads YYYYMMDDhhmm[ss[.f]] with Z, an offset or no zone (then China
+// Standard Time).
+func parseGeneralizedTime(s string) (t time.Time, zoned, ok bool) {
+	for _, l := range []struct {
+		layout string
+		zoned  bool
+	}{{"20060102150405Z0700", true}, {"20060102150405.999999999Z0700", true}, {"20060102150405", false},
+		{"20060102150405.999999999", false}, {"200601021504Z0700", true}, {"200601021504", false}} {
+		if p, err := time.ParseInLocation(l.layout, s, cst); err == nil {
+			return p.UTC(), l.zoned, true
 		}
 	}
-	return time.Time{}, fmt.Errorf("malformed GeneralizedTime %q", clip(s))
+	return time.Time{}, false, false
 }
 
-// beijing is China Standard Time, used for text times that carry no zone.
-var beijing = time.FixedZone("CST", 8*3600)
-
-// parseTextTime reads the free-form times some v1 producers put in timeInfo.
-func parseTextTime(s string) (time.Time, bool) {
+// parseTextTime reads the free-form times some v1 producers put in timeInfo; zoned is false
+// when the text names no zone (it is then read as China Standard Time).
+func parseTextTime(s string) (t time.Time, zoned, ok bool) {
 	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999",
-		"2006-01-02 15:04:05", "20060102150405Z0700", "20060102150405.999999999Z0700", "20060102150405"} {
-		if t, err := time.ParseInLocation(layout, s, beijing); err == nil {
-			return t.UTC(), true
+	for _, l := range []struct {
+		layout string
+		zoned  bool
+	}{{time.RFC3339Nano, true}, {"2006-01-02T15:04:05.999999999", false}, {"2006-01-02 15:04:05.999999999Z07:00", true},
+		{"2006-01-02 15:04:05.999999999", false}, {"20060102150405Z0700", true}, {"20060102150405.999999999Z0700", true},
+		{"20060102150405", false}, {"2006/01/02 15:04:05", false}} {
+		if p, err := time.ParseInLocation(l.layout, s, cst); err == nil {
+			return p.UTC(), l.zoned, true
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, false, false
 }
 
 func clip(s string) string {

@@ -8,8 +8,20 @@
 // original bytes (SES_SealInfo, TBS_Sign; the v1 maker message is assembled from the original
 // encodings of its three parts) and signatures are checked over those bytes, never over a
 // re-encoding. Strings are accepted under any string tag, times with or without seconds,
-// fraction or zone, signature values as DER, raw 64-byte r||s, or DER with non-minimal
-// INTEGERs; every such leniency is recorded in Notes or in the check's detail.
+// fraction or zone, signature values as DER, raw 64-byte r||s, or DER with non-minimal or
+// negative INTEGERs; every such leniency is recorded in Notes or in the check's detail.
+//
+// The quirks of the producers listed in SES.md §5 item 17 are read the same way, each named:
+// BIT STRINGs of whole bytes that claim 1 to 7 unused bits (all bytes are taken, and the
+// signature or digest over them decides); a GM/T 0031 layout whose header and TBS_Sign say
+// version 4 (the layout is told by shape, the maker's message is the v1 one); text times
+// inside a BIT STRING; GeneralizedTime without a zone, or holding 12-digit UTCTime text.
+// A time written without a zone is read as China Standard Time (UTC+8); UTCTime years follow
+// RFC 5280 (50 to 99 are 19xx).
+//
+// What is refused: a header ID other than "ES" and a header version outside 1, 2, 4 and 5.
+// Extensions marked critical are kept in UnknownCritical for the verifier to fail, as no
+// standard defines one.
 //
 // # Writing
 //

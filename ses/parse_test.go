@@ -105,6 +105,9 @@ func TestDecodeSM2Value(t *testing.T) {
 	lenient := []byte{0x30, 0x47, 0x02, 0x22, 0x00, 0x00}
 	lenient = append(lenient, r...)
 	lenient = append(append(lenient, 0x02, 0x21, 0x00), s...)
+	// s with its top bit set and no 00 pad: a negative INTEGER, read as unsigned.
+	neg := append(append([]byte{0x30, 0x44, 0x02, 0x20}, r...), 0x02, 0x20)
+	neg = append(neg, s...)
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -116,7 +119,8 @@ func TestDecodeSM2Value(t *testing.T) {
 		{"non-minimal DER", lenient, ses.EncLenientDER, ""},
 		{"zero r", make([]byte, 64), "", "zero"},
 		{"three integers", []byte{0x30, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01}, "", "expected SEQUENCE{INTEGER r, INTEGER s}"},
-		{"negative", []byte{0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01}, "", "negative"},
+		{"negative r", neg, ses.EncLenientDER, ""},
+		{"empty INTEGER", []byte{0x30, 0x04, 0x02, 0x00, 0x02, 0x00}, "", "empty"},
 		{"too long", append([]byte{0x30, 0x26, 0x02, 0x21, 0x01}, append(bytes.Repeat([]byte{1}, 32), 0x02, 0x01, 0x01)...), "", "longer than 32"},
 		{"trailing", append(bytes.Clone(der), 0), "", "after the SEQUENCE"},
 	} {

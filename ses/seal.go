@@ -15,9 +15,14 @@ type Seal struct {
 	Info      SealInfo
 	MakerCert []byte // DER of the seal maker's certificate
 	SignAlg   asn1.ObjectIdentifier
-	SignValue []byte // the maker's signature, as stored in the BIT STRING
-	TimeStamp []byte // v5 [0] timeStamp, nil when absent
-	Notes     []string
+	SignValue []byte   // the maker's signature, as stored in the BIT STRING
+	TimeStamp []byte   // v5 [0] timeStamp, nil when absent
+	Notes     []string // every deviation from the standard that was read leniently, in words
+
+	// UnknownCritical lists the extensions of SES_SealInfo marked critical. The standard
+	// defines no seal extension, so none is understood: as in X.509, a verifier must not
+	// accept a seal carrying one.
+	UnknownCritical []asn1.ObjectIdentifier
 
 	// certTLV and algTLV are the original encodings of the maker certificate and the
 	// algorithm, from which the v1 message is assembled (see messages).
@@ -134,15 +139,16 @@ func parseSealElement(e element) (*Seal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Info.Header.ID != "ES" {
-		s.Notes = append(s.Notes, fmt.Sprintf("header ID is %q, expected \"ES\"", s.Info.Header.ID))
+	if err := s.checkHeader(); err != nil {
+		return nil, err
 	}
+	s.UnknownCritical = critical(s.Info.Extensions)
 	return s, nil
 }
 
 func (s *Seal) parseV4(kids []element) error {
 	var err error
-	if s.Info, err = parseSealInfo(kids[0]); err != nil {
+	if err = s.parseInfo(kids[0]); err != nil {
 		return err
 	}
 	if err := s.setMakerCert(kids[1]); err != nil {
@@ -151,9 +157,11 @@ func (s *Seal) parseV4(kids []element) error {
 	if s.SignAlg, err = kids[2].oid("seal signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
-	if s.SignValue, err = kids[3].bits("seal signature"); err != nil {
+	var unused int
+	if s.SignValue, unused, err = kids[3].bits("seal signature"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
+	s.note(unusedNote("seal signature", unused))
 	s.Version = 4
 	if len(kids) == 5 {
 		if kids[4].tag != tagContext0 && kids[4].tag != tagContext0Prim {
@@ -172,10 +180,11 @@ func (s *Seal) parseV4(kids []element) error {
 func (s *Seal) parseV1(kids []element) error {
 	signInfo := kids[1]
 	if signInfo.tag == tagBitString { // non-standard: SES_SignInfo wrapped in a BIT STRING
-		b, err := signInfo.bits("seal sign info")
+		b, unused, err := signInfo.bits("seal sign info")
 		if err != nil {
 			return &FormatError{Msg: err.Error()}
 		}
+		s.note(unusedNote("seal sign info", unused))
 		inner, _, err := readOne(b, "seal sign info")
 		if err != nil {
 			return &FormatError{Msg: err.Error()}
@@ -186,8 +195,7 @@ func (s *Seal) parseV1(kids []element) error {
 	if signInfo.tag != tagSequence {
 		return formatErr("seal: 2 elements but the second is %s, expected SES_SignInfo (a SEQUENCE)", tagName(signInfo.tag))
 	}
-	var err error
-	if s.Info, err = parseSealInfo(kids[0]); err != nil {
+	if err := s.parseInfo(kids[0]); err != nil {
 		return err
 	}
 	si, err := signInfo.sequence("seal sign info")
@@ -203,9 +211,11 @@ func (s *Seal) parseV1(kids []element) error {
 	if s.SignAlg, err = si[1].oid("seal signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
-	if s.SignValue, _, err = si[2].bytesLenient("seal signature"); err != nil {
+	var unused int
+	if s.SignValue, _, unused, err = si[2].bytesLenient("seal signature"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
+	s.note(unusedNote("seal signature", unused))
 	s.Version = 1
 	s.certTLV, s.algTLV = si[0].full, si[1].full
 	return nil
@@ -240,7 +250,7 @@ func (s *Seal) messages() (own []byte, other func() []byte) {
 func explicitBits(e element) []byte {
 	if e.tag == tagContext0 {
 		if inner, rest, err := readOne(e.content, "timeStamp"); err == nil && len(rest) == 0 {
-			if b, err := inner.bits("timeStamp"); err == nil {
+			if b, _, err := inner.bits("timeStamp"); err == nil {
 				return b
 			}
 			if inner.tag == tagOctetString {
@@ -280,87 +290,175 @@ func appendLength(out []byte, n int) []byte {
 	return append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
-func parseSealInfo(e element) (SealInfo, error) {
+// note records a deviation read leniently; "" is no deviation.
+func (s *Seal) note(n string) {
+	if n != "" {
+		s.Notes = append(s.Notes, n)
+	}
+}
+
+// knownVersions are the seal header versions this package reads. 1 is GM/T 0031-2014 as
+// ofdrw and dms360 write it; 2 is what some GM/T 0031 producers write (ofdrw issue 249) for
+// the same layout; 4 is GB/T 38540-2020; 5 is the v5 layout ofdrw labels GM/T 0031-2025.
+// The layout is told by shape, never by this number (a v1 layout saying 4 exists in the
+// wild and is read as v1, noted), but a number outside this set is a seal of a format
+// nobody has described, and reading it as one of these would be a guess.
+var knownVersions = map[int]bool{1: true, 2: true, 4: true, 5: true}
+
+// checkHeader applies the header rules of GB/T 38540 §6.3 a: ID "ES" and a known version.
+func (s *Seal) checkHeader() error {
+	h := &s.Info.Header
+	if h.ID != "ES" {
+		return formatErr("seal header: ID is %q, expected \"ES\"", clip(h.ID))
+	}
+	if !knownVersions[h.Version] {
+		return formatErr("seal header: version %d is not a known seal version (1, 2, 4 or 5)", h.Version)
+	}
+	switch {
+	case s.Version == 1 && h.Version >= 4:
+		s.note(fmt.Sprintf("seal has the GM/T 0031 v1 layout but its header says version %d; read as v1 by its shape, the maker's message being the v1 one (non-standard)", h.Version))
+	case s.Version >= 4 && h.Version < 4:
+		s.note(fmt.Sprintf("seal has the GB/T 38540 layout but its header says version %d; read by its shape (non-standard)", h.Version))
+	}
+	return nil
+}
+
+// unwrapContext0 returns the ExtensionDatas inside a [0]: EXPLICIT (A0 30 ..., as ofdrw and
+// the tongz sample write TBS_Sign's), or IMPLICIT (the ExtData entries directly), noted.
+func unwrapContext0(e element, where string) (element, string) {
+	inner, rest, err := readOne(e.content, "extDatas")
+	if err == nil && len(rest) == 0 && inner.tag == tagSequence && holdsSequences(inner) {
+		if where == "TBS_Sign" {
+			return inner, ""
+		}
+		return inner, where + " extDatas are tagged [0], which the standard does not do; read as EXPLICIT"
+	}
+	return element{tag: tagSequence, content: e.content}, where + " extDatas are tagged [0] IMPLICIT, not EXPLICIT; read as such"
+}
+
+// holdsSequences tells whether e is empty or opens with a SEQUENCE, as an ExtensionDatas does.
+func holdsSequences(e element) bool {
+	if len(e.content) == 0 {
+		return true
+	}
+	first, _, err := readOne(e.content, "")
+	return err == nil && first.tag == tagSequence
+}
+
+// critical returns the IDs of the extensions marked critical.
+func critical(exts []Extension) []asn1.ObjectIdentifier {
+	var out []asn1.ObjectIdentifier
+	for _, x := range exts {
+		if x.Critical {
+			out = append(out, x.ID)
+		}
+	}
+	return out
+}
+
+func (s *Seal) parseInfo(e element) error {
+	var notes []string
+	var err error
+	s.Info, notes, err = parseSealInfo(e)
+	s.Notes = append(s.Notes, notes...)
+	return err
+}
+
+func parseSealInfo(e element) (SealInfo, []string, error) {
 	var si SealInfo
+	var notes []string
 	si.Raw = e.full
 	kids, err := e.sequence("seal info")
 	if err != nil {
-		return si, &FormatError{Msg: err.Error()}
+		return si, notes, &FormatError{Msg: err.Error()}
 	}
 	if len(kids) != 4 && len(kids) != 5 {
-		return si, formatErr("seal info: %d elements, expected 4 or 5 (header, esID, property, picture, extensions)", len(kids))
+		return si, notes, formatErr("seal info: %d elements, expected 4 or 5 (header, esID, property, picture, extensions)", len(kids))
 	}
 	h, err := kids[0].sequence("seal header")
 	if err != nil {
-		return si, &FormatError{Msg: err.Error()}
+		return si, notes, &FormatError{Msg: err.Error()}
 	}
 	if len(h) != 3 {
-		return si, formatErr("seal header: %d elements, expected 3 (ID, version, Vid)", len(h))
+		return si, notes, formatErr("seal header: %d elements, expected 3 (ID, version, Vid)", len(h))
 	}
 	if si.Header.ID, err = h[0].str("seal header ID"); err != nil {
-		return si, &FormatError{Msg: err.Error()}
+		return si, notes, &FormatError{Msg: err.Error()}
 	}
 	if si.Header.Version, err = h[1].integer("seal header version"); err != nil {
-		return si, &FormatError{Msg: err.Error()}
+		return si, notes, &FormatError{Msg: err.Error()}
 	}
 	if si.Header.VID, err = h[2].str("seal header Vid"); err != nil {
-		return si, &FormatError{Msg: err.Error()}
+		return si, notes, &FormatError{Msg: err.Error()}
 	}
 	if si.ESID, err = kids[1].str("seal esID"); err != nil {
-		return si, &FormatError{Msg: err.Error()}
+		return si, notes, &FormatError{Msg: err.Error()}
 	}
-	if si.Property, err = parseProperty(kids[2]); err != nil {
-		return si, err
+	if si.Property, notes, err = parseProperty(kids[2]); err != nil {
+		return si, notes, err
 	}
 	if si.Picture, err = parsePicture(kids[3]); err != nil {
-		return si, err
+		return si, notes, err
 	}
 	if len(kids) == 5 {
-		si.Extensions = parseExtensions(kids[4])
+		ext := kids[4]
+		switch ext.tag {
+		case tagSequence:
+		case tagContext0:
+			var note string
+			ext, note = unwrapContext0(ext, "seal info")
+			notes = append(notes, note)
+		default:
+			return si, notes, formatErr("seal info: fifth element is %s, expected extDatas (a SEQUENCE OF ExtData)", tagName(ext.tag))
+		}
+		var n []string
+		si.Extensions, n = parseExtensions(ext, "seal info")
+		notes = append(notes, n...)
 	}
-	return si, nil
+	return si, notes, nil
 }
 
-func parseProperty(e element) (Property, error) {
+func parseProperty(e element) (Property, []string, error) {
 	var p Property
+	var notes []string
 	kids, err := e.sequence("seal property")
 	if err != nil {
-		return p, &FormatError{Msg: err.Error()}
+		return p, nil, &FormatError{Msg: err.Error()}
 	}
 	var list element
 	var times []element
 	switch {
 	case len(kids) == 7 && kids[2].tag == tagInteger: // v4: type, name, certListType, certList, 3 times
 		if p.CertListType, err = kids[2].integer("seal certListType"); err != nil {
-			return p, &FormatError{Msg: err.Error()}
+			return p, nil, &FormatError{Msg: err.Error()}
 		}
 		list, times = kids[3], kids[4:7]
 	case len(kids) == 6: // v1: type, name, certList, 3 times
 		list, times = kids[2], kids[3:6]
 	default:
-		return p, formatErr("seal property: %d elements, expected 7 (v4) or 6 (v1)", len(kids))
+		return p, nil, formatErr("seal property: %d elements, expected 7 (v4) or 6 (v1)", len(kids))
 	}
 	if p.Type, err = kids[0].integer("seal type"); err != nil {
-		return p, &FormatError{Msg: err.Error()}
+		return p, nil, &FormatError{Msg: err.Error()}
 	}
 	if p.Name, err = kids[1].str("seal name"); err != nil {
-		return p, &FormatError{Msg: err.Error()}
+		return p, nil, &FormatError{Msg: err.Error()}
 	}
 	entries, err := list.sequence("seal certList")
 	if err != nil {
-		return p, &FormatError{Msg: err.Error()}
+		return p, nil, &FormatError{Msg: err.Error()}
 	}
 	for i, c := range entries {
 		switch {
 		case p.CertListType == 2:
 			d, err := c.sequence("seal certList digest")
 			if err != nil || len(d) != 2 {
-				return p, formatErr("seal certList: entry %d is not a CertDigestObj {type, value}", i+1)
+				return p, nil, formatErr("seal certList: entry %d is not a CertDigestObj {type, value}", i+1)
 			}
 			typ, err1 := d[0].str("seal certList digest type")
 			val, err2 := d[1].octets("seal certList digest value")
 			if err1 != nil || err2 != nil {
-				return p, formatErr("seal certList: entry %d is not a CertDigestObj {PrintableString, OCTET STRING}", i+1)
+				return p, nil, formatErr("seal certList: entry %d is not a CertDigestObj {PrintableString, OCTET STRING}", i+1)
 			}
 			p.CertDigests = append(p.CertDigests, CertDigest{Type: typ, Value: val})
 		case c.tag == tagOctetString || c.tag == tagSequence:
@@ -375,14 +473,18 @@ func parseProperty(e element) (Property, error) {
 	dst := []*time.Time{&p.CreateDate, &p.ValidStart, &p.ValidEnd}
 	for i, t := range times {
 		var k TimeKind
-		if *dst[i], k, err = t.time(names[i]); err != nil {
-			return p, &FormatError{Msg: err.Error()}
+		var note string
+		if *dst[i], k, note, err = t.time(names[i]); err != nil {
+			return p, nil, &FormatError{Msg: err.Error()}
+		}
+		if note != "" {
+			notes = append(notes, note)
 		}
 		if p.TimeKind == "" {
 			p.TimeKind = k
 		}
 	}
-	return p, nil
+	return p, notes, nil
 }
 
 func parsePicture(e element) (Picture, error) {
@@ -410,35 +512,54 @@ func parsePicture(e element) (Picture, error) {
 }
 
 // parseExtensions reads ExtensionDatas; entries that do not parse are skipped, as producers
-// in the wild write some that are not ExtData.
-func parseExtensions(e element) []Extension {
+// in the wild write some that are not ExtData, and noted. An entry that does not parse but
+// says critical TRUE in its second place is kept as critical with an empty ID, so that a
+// malformed entry can never hide a critical one.
+func parseExtensions(e element, where string) ([]Extension, []string) {
 	kids, err := e.sequence("extensions")
 	if err != nil {
-		return nil
+		return nil, []string{fmt.Sprintf("%s extensions are %s, not a SEQUENCE OF ExtData; ignored", where, tagName(e.tag))}
 	}
 	var out []Extension
-	for _, k := range kids {
-		f, err := k.sequence("extension")
-		if err != nil || len(f) < 2 || len(f) > 3 {
-			continue
-		}
-		id, err := f[0].oid("extension id")
-		if err != nil {
-			continue
-		}
-		x := Extension{ID: id}
-		last := f[len(f)-1]
-		if last.tag != tagOctetString {
-			continue
-		}
-		x.Value = last.content
-		if len(f) == 3 {
-			if f[1].tag != tagBoolean || len(f[1].content) != 1 {
-				continue
+	var notes []string
+	for i, k := range kids {
+		x, ok := parseExtension(k)
+		if !ok {
+			notes = append(notes, fmt.Sprintf("%s extension %d is not an ExtData {OID, BOOLEAN, OCTET STRING}; skipped", where, i+1))
+			if x.Critical {
+				out = append(out, x)
 			}
-			x.Critical = f[1].content[0] != 0
+			continue
 		}
 		out = append(out, x)
 	}
-	return out
+	return out, notes
+}
+
+func parseExtension(k element) (Extension, bool) {
+	var x Extension
+	f, err := k.sequence("extension")
+	if err != nil || len(f) == 0 {
+		return x, false
+	}
+	if len(f) >= 2 && f[1].tag == tagBoolean && len(f[1].content) == 1 {
+		x.Critical = f[1].content[0] != 0
+	}
+	if len(f) < 2 || len(f) > 3 {
+		return x, false
+	}
+	id, err := f[0].oid("extension id")
+	if err != nil {
+		return x, false
+	}
+	x.ID = id
+	last := f[len(f)-1]
+	if last.tag != tagOctetString {
+		return x, false
+	}
+	x.Value = last.content
+	if len(f) == 3 && (f[1].tag != tagBoolean || len(f[1].content) != 1) {
+		return x, false
+	}
+	return x, true
 }

@@ -15,9 +15,9 @@ type Signature struct {
 	TBS       TBSSign
 	Cert      []byte // the signer's certificate, DER (v4: outside TBS_Sign, v1: inside)
 	SignAlg   asn1.ObjectIdentifier
-	Value     []byte // the signer's signature, as stored in the BIT STRING
-	TimeStamp []byte // v4 [0] timeStamp token, nil when absent
-	Notes     []string
+	Value     []byte   // the signer's signature, as stored in the BIT STRING
+	TimeStamp []byte   // v4 [0] timeStamp token, nil when absent
+	Notes     []string // every deviation from the standard that was read leniently, in words
 }
 
 // TBSSign is TBS_Sign.
@@ -31,6 +31,9 @@ type TBSSign struct {
 	DataHash     []byte
 	PropertyInfo string
 	Extensions   []Extension
+	// UnknownCritical lists the TBS_Sign extensions marked critical. The standard defines
+	// none, so none is understood: as in X.509, a verifier must not accept the signature.
+	UnknownCritical []asn1.ObjectIdentifier
 }
 
 // ParseSignature parses a DER SES_Signature, v1 or v4/v5, told apart by shape.
@@ -78,16 +81,34 @@ func (s *Signature) parseV4(kids []element) error {
 	if err := s.parseTBSCommon(tbs); err != nil {
 		return err
 	}
-	if s.TBS.Time, s.TBS.TimeKind, err = tbs[2].time("TBS_Sign timeInfo"); err != nil {
+	var note string
+	if tbs[2].tag == tagBitString || tbs[2].tag == tagOctetString {
+		// The v1 convention in a v4 layout: a time inside a string.
+		raw, _, unused, err := tbs[2].bytesLenient("TBS_Sign timeInfo")
+		if err != nil {
+			return &FormatError{Msg: err.Error()}
+		}
+		s.note(unusedNote("TBS_Sign timeInfo", unused))
+		s.note(fmt.Sprintf("TBS_Sign timeInfo is %s as in GM/T 0031, not a GeneralizedTime (non-standard)", tagName(tbs[2].tag)))
+		s.TBS.TimeRaw = raw
+		s.TBS.Time, s.TBS.TimeKind, note = decodeV1Time(raw)
+		if s.TBS.Time.IsZero() {
+			s.note(fmt.Sprintf("timeInfo (%d bytes) holds no time this verifier can read", len(raw)))
+		}
+	} else if s.TBS.Time, s.TBS.TimeKind, note, err = tbs[2].time("TBS_Sign timeInfo"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
+	s.note(note)
 	if len(tbs) == 6 {
 		if tbs[5].tag != tagContext0 {
 			return formatErr("TBS_Sign: sixth element is %s, expected [0] extDatas", tagName(tbs[5].tag))
 		}
-		if inner, rest, err := readOne(tbs[5].content, "TBS_Sign extDatas"); err == nil && len(rest) == 0 {
-			s.TBS.Extensions = parseExtensions(inner)
-		}
+		inner, note := unwrapContext0(tbs[5], "TBS_Sign")
+		s.note(note)
+		var notes []string
+		s.TBS.Extensions, notes = parseExtensions(inner, "TBS_Sign")
+		s.Notes = append(s.Notes, notes...)
+		s.TBS.UnknownCritical = critical(s.TBS.Extensions)
 	}
 	if err := s.setCert(kids[1]); err != nil {
 		return err
@@ -95,9 +116,11 @@ func (s *Signature) parseV4(kids []element) error {
 	if s.SignAlg, err = kids[2].oid("signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
-	if s.Value, err = kids[3].bits("signature value"); err != nil {
+	var unused int
+	if s.Value, unused, err = kids[3].bits("signature value"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
+	s.note(unusedNote("signature value", unused))
 	if len(kids) == 5 {
 		if kids[4].tag != tagContext0 && kids[4].tag != tagContext0Prim {
 			return formatErr("signature: fifth element is %s, expected [0] timeStamp", tagName(kids[4].tag))
@@ -123,15 +146,21 @@ func (s *Signature) parseV1(kids []element) error {
 	if err := s.parseTBSCommon(tbs); err != nil {
 		return err
 	}
-	raw, octet, err := tbs[2].bytesLenient("TBS_Sign timeInfo")
+	if s.TBS.Version >= 4 {
+		s.note(fmt.Sprintf("TBS_Sign has the GM/T 0031 v1 layout but says version %d; read as v1 by its shape (non-standard)", s.TBS.Version))
+	}
+	raw, octet, unused, err := tbs[2].bytesLenient("TBS_Sign timeInfo")
 	if err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
 	if octet {
 		s.Notes = append(s.Notes, "timeInfo is an OCTET STRING, not a BIT STRING (non-standard)")
 	}
+	s.note(unusedNote("TBS_Sign timeInfo", unused))
 	s.TBS.TimeRaw = raw
-	s.TBS.Time, s.TBS.TimeKind = decodeV1Time(raw)
+	var note string
+	s.TBS.Time, s.TBS.TimeKind, note = decodeV1Time(raw)
+	s.note(note)
 	if s.TBS.Time.IsZero() {
 		s.Notes = append(s.Notes, fmt.Sprintf("timeInfo (%d bytes) holds no time this verifier can read", len(raw)))
 	}
@@ -141,9 +170,11 @@ func (s *Signature) parseV1(kids []element) error {
 	if s.SignAlg, err = tbs[6].oid("signature algorithm"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
-	if s.Value, err = kids[1].bits("signature value"); err != nil {
+	var unused2 int
+	if s.Value, unused2, err = kids[1].bits("signature value"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
+	s.note(unusedNote("signature value", unused2))
 	s.Version = 1
 	return nil
 }
@@ -170,35 +201,52 @@ func (s *Signature) parseTBSCommon(tbs []element) error {
 		return formatErr("embedded seal: %v", err)
 	}
 	var octet bool
-	if s.TBS.DataHash, octet, err = tbs[3].bytesLenient("TBS_Sign dataHash"); err != nil {
+	var unused int
+	if s.TBS.DataHash, octet, unused, err = tbs[3].bytesLenient("TBS_Sign dataHash"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
 	if octet {
 		s.Notes = append(s.Notes, "dataHash is an OCTET STRING, not a BIT STRING (non-standard)")
 	}
+	s.note(unusedNote("TBS_Sign dataHash", unused))
 	if s.TBS.PropertyInfo, err = tbs[4].str("TBS_Sign propertyInfo"); err != nil {
 		return &FormatError{Msg: err.Error()}
+	}
+	if strings.TrimSpace(s.TBS.PropertyInfo) == "" {
+		s.note(fmt.Sprintf("TBS_Sign propertyInfo is %q: it names nothing that was signed (non-standard)", s.TBS.PropertyInfo))
 	}
 	return nil
 }
 
+// note records a deviation read leniently; "" is no deviation.
+func (s *Signature) note(n string) {
+	if n != "" {
+		s.Notes = append(s.Notes, n)
+	}
+}
+
 // decodeV1Time reads the producer-specific content of a v1 timeInfo: a DER UTCTime or
-// GeneralizedTime, or text such as "2020-01-25T07:31:56.377Z" or "2020-01-25 15:31:56"
-// (text without a zone is read as Beijing time).
-func decodeV1Time(raw []byte) (time.Time, TimeKind) {
+// GeneralizedTime, or text such as "2020-01-25T07:31:56.377Z" or "2022-03-24 08:54:12"
+// (text without a zone is read as China Standard Time). The note names what was read.
+func decodeV1Time(raw []byte) (time.Time, TimeKind, string) {
 	if e, rest, err := readOne(raw, "timeInfo"); err == nil && len(rest) == 0 {
-		if t, k, err := e.time("timeInfo"); err == nil {
-			return t, k
+		if t, k, note, err := e.time("TBS_Sign timeInfo"); err == nil {
+			return t, k, note
 		}
 	}
 	s := string(raw)
 	if !isIA5(s) {
-		return time.Time{}, ""
+		return time.Time{}, "", ""
 	}
-	if t, ok := parseTextTime(strings.TrimRight(s, "\x00")); ok {
-		return t, KindText
+	text := strings.TrimRight(s, "\x00")
+	if t, zoned, ok := parseTextTime(text); ok {
+		note := fmt.Sprintf("TBS_Sign timeInfo is the text %q in a BIT STRING (producer-specific)", clip(text))
+		if !zoned {
+			note += "; it has no zone, " + cstNote
+		}
+		return t, KindText, note
 	}
-	return time.Time{}, ""
+	return time.Time{}, "", ""
 }
 
 // Sniff tells by shape alone, without parsing, whether data looks like a seal signature

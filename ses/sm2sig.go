@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
 	"golang.org/x/crypto/cryptobyte"
@@ -29,13 +30,14 @@ type SigEncoding string
 const (
 	EncDER        SigEncoding = "DER"
 	EncRawRS      SigEncoding = "raw r||s"
-	EncLenientDER SigEncoding = "DER with non-minimal INTEGERs"
+	EncLenientDER SigEncoding = "DER with non-minimal or negative INTEGERs"
 )
 
 // SM2Value is a decoded SM2 signature value: r and s left-padded to 32 bytes.
 type SM2Value struct {
 	R, S     [32]byte
 	Encoding SigEncoding
+	quirks   []string // what exactly was lenient, for Note
 }
 
 // DER returns the strict DER SM2Signature.
@@ -67,21 +69,39 @@ func (v SM2Value) Note() string {
 	case EncRawRS:
 		return "signature is 64 raw bytes, accepted as r||s"
 	case EncLenientDER:
-		return "signature is DER with non-minimal INTEGERs, accepted"
+		return "signature is DER with " + strings.Join(v.quirks, " and ") + ", accepted (never written by this software)"
 	}
 	return ""
 }
 
 // DecodeSM2Value accepts the signature encodings met in the wild: strict DER
-// SEQUENCE{r, s}; raw 64-byte r||s; DER whose INTEGERs carry extra leading zeros.
+// SEQUENCE{r, s}; raw 64-byte r||s; DER whose INTEGERs carry extra leading zeros or are
+// negative (read as unsigned). Only strict DER is ever emitted (DER, SignSM2).
 func DecodeSM2Value(sig []byte) (SM2Value, error) {
-	var v SM2Value
 	if len(sig) == 64 && sig[0] != 0x30 {
+		var v SM2Value
 		copy(v.R[:], sig[:32])
 		copy(v.S[:], sig[32:])
 		v.Encoding = EncRawRS
 		return v, checkRange(v)
 	}
+	v, err := decodeDER(sig)
+	if err != nil && len(sig) == 64 {
+		// 64 bytes opening with 0x30 that are no DER: raw r||s whose r happens to start so.
+		v = SM2Value{Encoding: EncRawRS}
+		copy(v.R[:], sig[:32])
+		copy(v.S[:], sig[32:])
+		return v, checkRange(v)
+	}
+	return v, err
+}
+
+// decodeDER reads SEQUENCE{INTEGER r, INTEGER s}. A negative INTEGER (top bit set, no 00
+// pad: a producer that forgot the sign) is read as its unsigned magnitude, and extra
+// leading zeros are skipped; both are named in the value's note. The value is still
+// checked by the signature verification, which decides.
+func decodeDER(sig []byte) (SM2Value, error) {
+	var v SM2Value
 	e, rest, err := readOne(sig, "SM2 signature")
 	if err != nil {
 		return v, err
@@ -99,11 +119,17 @@ func DecodeSM2Value(sig []byte) (SM2Value, error) {
 	v.Encoding = EncDER
 	for i, dst := range [][]byte{v.R[:], v.S[:]} {
 		c := kids[i].content
-		if len(c) == 0 || c[0]&0x80 != 0 {
-			return v, errors.New("SM2 signature: r or s is empty or negative")
+		name := [2]string{"r", "s"}[i]
+		if len(c) == 0 {
+			return v, fmt.Errorf("SM2 signature: INTEGER %s is empty", name)
+		}
+		if c[0]&0x80 != 0 {
+			v.Encoding = EncLenientDER
+			v.quirks = append(v.quirks, "a negative INTEGER "+name+" read as unsigned")
 		}
 		if len(c) > 1 && c[0] == 0 && c[1]&0x80 == 0 {
 			v.Encoding = EncLenientDER
+			v.quirks = append(v.quirks, "a non-minimal INTEGER "+name)
 		}
 		for len(c) > 0 && c[0] == 0 {
 			c = c[1:]

@@ -2,8 +2,10 @@ package verifier
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/eseal/eseal/internal/testvectors"
@@ -11,7 +13,11 @@ import (
 )
 
 type expSeal struct {
-	SealSignatureValid *bool `json:"sealSignatureValid"`
+	SealSignatureValid *bool    `json:"sealSignatureValid"`
+	OverInfo           *bool    `json:"sealSigOver_DER_SealInfo"`
+	OverSeq            *bool    `json:"sealSigOver_DER_SEQ_SealInfo_cert_alg"`
+	SigEncoding        string   `json:"sigEncoding"`
+	SigNotes           []string `json:"sigNotes"`
 }
 
 type expSES struct {
@@ -23,6 +29,8 @@ type expSES struct {
 	SignTimeWithinSealValidity       *bool    `json:"signTimeWithinSealValidity"`
 	SignTimeWithinSignerCertValidity *bool    `json:"signTimeWithinSignerCertValidity"`
 	TBSVersion                       int      `json:"tbsVersion"`
+	SigEncoding                      string   `json:"sigEncoding"`
+	SigNotes                         []string `json:"sigNotes"`
 }
 
 type expOFDSig struct {
@@ -92,6 +100,7 @@ func TestConformance(t *testing.T) {
 					t.Fatalf("kind %q, want seal", r.Kind)
 				}
 				want(t, r.Seal.Checks, CheckSealSignature, e.Seal.SealSignatureValid)
+				checkSealDetail(t, r.Seal.Checks, e.Seal)
 				if st := status(r.Seal.Checks, CheckFormat); st != Passed {
 					t.Errorf("format %s", st)
 				}
@@ -127,7 +136,19 @@ func TestConformance(t *testing.T) {
 					}
 					refsOK := len(es.ReferencesBad) == 0
 					want(t, s.Checks, CheckReferences, &refsOK)
-					if es.SES != nil && es.SES.SignatureValid != nil {
+					if d := detail(s.Checks, CheckReferences); refsOK && !strings.Contains(d, fmt.Sprintf("all %d references match", es.ReferencesOK)) {
+						t.Errorf("references: %q, want all %d", d, es.ReferencesOK)
+					}
+					switch {
+					case es.SES == nil || es.SES.SignatureValid == nil:
+					case typ == "Sign":
+						// GB/T 35275 SignedData: no seal, so only the signature and the digest.
+						if st := status(s.Checks, CheckFormat); st != Passed {
+							t.Errorf("format %s: %s", st, detail(s.Checks, CheckFormat))
+						}
+						want(t, s.Checks, CheckSignatureValue, es.SES.SignatureValid)
+						want(t, s.Checks, CheckDataHash, es.SES.DocHashMatches)
+					default:
 						checkSES(t, s, es.SES)
 						want(t, s.Checks, CheckDataHash, es.SES.DocHashMatches)
 					}
@@ -148,7 +169,15 @@ func checkSES(t *testing.T, s SignatureReport, e *expSES) {
 		t.Errorf("version %d, want %d", s.Version, e.TBSVersion)
 	}
 	want(t, s.Checks, CheckSignatureValue, e.SignatureValid)
-	want(t, s.Checks, CheckSealSignature, e.Seal.SealSignatureValid)
+	if e.Seal == nil {
+		t.Errorf("the expectations of a seal signature give no seal")
+	} else {
+		want(t, s.Checks, CheckSealSignature, e.Seal.SealSignatureValid)
+		checkSealDetail(t, s.Checks, e.Seal)
+	}
+	if e.SignatureValid != nil && *e.SignatureValid {
+		checkEncoding(t, detail(s.Checks, CheckSignatureValue), e.SigEncoding, e.SigNotes)
+	}
 	in := e.SignerCertInSealCertList
 	if in == nil {
 		in = e.SignerCertDigestInSealCertList
@@ -192,4 +221,41 @@ func detail(checks []Check, name string) string {
 		}
 	}
 	return ""
+}
+
+// checkSealDetail asserts that a valid seal signature verified over the message the
+// expectations name, in the encoding they name.
+func checkSealDetail(t *testing.T, checks []Check, e *expSeal) {
+	t.Helper()
+	if e.SealSignatureValid == nil || !*e.SealSignatureValid {
+		return
+	}
+	d := detail(checks, CheckSealSignature)
+	if e.OverInfo != nil && *e.OverInfo && !strings.Contains(d, "over DER(SES_SealInfo)") {
+		t.Errorf("seal signature: %q, want over DER(SES_SealInfo)", d)
+	}
+	if e.OverSeq != nil && *e.OverSeq && !strings.Contains(d, "over DER(SEQUENCE{SES_SealInfo, cert, alg})") {
+		t.Errorf("seal signature: %q, want over DER(SEQUENCE{SES_SealInfo, cert, alg})", d)
+	}
+	checkEncoding(t, d, e.SigEncoding, e.SigNotes)
+}
+
+// checkEncoding asserts that a signature's detail names its encoding as the expectations do.
+func checkEncoding(t *testing.T, d, enc string, notes []string) {
+	t.Helper()
+	switch {
+	case enc == "raw r||s":
+		if !strings.Contains(d, "64 raw bytes, accepted as r||s") {
+			t.Errorf("%q does not name the raw r||s encoding", d)
+		}
+	case enc == "DER" && len(notes) == 0:
+		if strings.Contains(d, "accepted") {
+			t.Errorf("%q names a leniency for a strict DER value", d)
+		}
+	}
+	for _, n := range notes {
+		if strings.HasPrefix(n, "negative INTEGER") && !strings.Contains(d, "a "+n+" read as unsigned") {
+			t.Errorf("%q does not name the %s", d, n)
+		}
+	}
 }

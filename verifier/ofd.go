@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/emmansun/gmsm/pkcs7"
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/ofd"
 	"github.com/eseal/eseal/ses"
@@ -55,7 +53,7 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 	}
 	var r SignatureReport
 	var c *checks
-	if strings.EqualFold(typ, "Sign") {
+	if strings.EqualFold(typ, "Sign") && ses.Sniff(s.SignedValue) != "signature" {
 		r, c = v.verifyPlainSignature(s)
 	} else {
 		var sig *ses.Signature
@@ -65,6 +63,7 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 		}
 	}
 	r.ID, r.Location, r.Type = s.ID, s.Location, typ
+	noteCarriage(c, s)
 	checkReferences(c, s)
 	r.Checks = c.list
 	r.Indication, r.SubIndication = c.indication()
@@ -89,6 +88,7 @@ func ofdSealExtras(c *checks, s *ofd.Signature, sig *ses.Signature) {
 			}
 		}
 	}
+	explainDataHash(c, s, sig)
 }
 
 func checkReferences(c *checks, s *ofd.Signature) {
@@ -120,9 +120,14 @@ func (v *Verifier) verifyPlainSignature(s *ofd.Signature) (SignatureReport, *che
 	}
 	c.skip(CheckTimestamp, "no timestamp")
 	c.skip(CheckRevocation, "not checked")
-	if p7, err := pkcs7.Parse(s.SignedValue); err == nil {
-		c.pass(CheckFormat, "GB/T 35275 SM2 SignedData")
-		v.checkSignedData(c, &r, p7, s.XML)
+	if isSignedData(s.SignedValue) {
+		sd, note, err := parseSignedData(s.SignedValue)
+		if err != nil {
+			c.fail(CheckFormat, FormatFailure, s.SignedValuePath+": "+err.Error())
+			return r, c
+		}
+		c.pass(CheckFormat, join(fmt.Sprintf("GB/T 35275 SM2 SignedData with %d signer(s)", len(sd.signers)), note))
+		v.checkSignedData(c, &r, sd, s.XML)
 		return r, c
 	}
 	val, err := ses.DecodeSM2Value(s.SignedValue)
@@ -147,44 +152,6 @@ func (v *Verifier) verifyPlainSignature(s *ofd.Signature) (SignatureReport, *che
 	c.indet(CheckSignatureValue, NoCertificateChainFound, "a bare SM2 signature carries no certificate, and none of the configured certificates verifies it")
 	c.indet(CheckChain, NoCertificateChainFound, "the signature names no certificate")
 	return r, c
-}
-
-func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, p7 *pkcs7.PKCS7, xml []byte) {
-	signer := p7.GetOnlySigner()
-	if signer != nil {
-		r.Signer = certInfo(signer)
-	}
-	detached := len(p7.Content) == 0
-	try := func(content []byte) error {
-		if detached {
-			p7.Content = content
-		}
-		return p7.Verify()
-	}
-	sum := sm3.Sum(xml)
-	switch {
-	case try(xml) == nil:
-		c.pass(CheckSignatureValue, "the SignedData signature verifies")
-		if detached || bytes.Equal(p7.Content, xml) {
-			c.pass(CheckDataHash, "the signed content is Signature.xml")
-		} else {
-			c.fail(CheckDataHash, HashFailure, "the SignedData holds content other than this Signature.xml")
-		}
-	case try(sum[:]) == nil:
-		c.pass(CheckSignatureValue, "the SignedData signature verifies")
-		c.pass(CheckDataHash, "the signed content is SM3 of Signature.xml")
-	default:
-		err := try(xml)
-		c.fail(CheckSignatureValue, SigCryptoFailure, "the SignedData does not verify over Signature.xml nor over its SM3 digest: "+err.Error())
-	}
-	if signer == nil {
-		c.fail(CheckSignerCertTime, FormatFailure, "the SignedData holds no single signer certificate")
-		return
-	}
-	if r.SigningTime == "" {
-		c.skip(CheckSignerCertTime, "the SignedData carries no signing time")
-	}
-	v.checkChains(c, []namedCert{{"signer", signer, false}}, v.now())
 }
 
 func clip(s string) string {

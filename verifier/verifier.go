@@ -132,7 +132,9 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 		r.Indication, r.SubIndication = c.indication()
 		return r, c, nil
 	}
-	r.Version = sig.Version
+	// The version the signature declares (TBS_Sign); the layout it was read by, which can
+	// differ (a v1 layout saying 4), is named in the format detail.
+	r.Version = sig.TBS.Version
 	seal := sig.TBS.Seal
 	notes := append(append([]string{}, sig.Notes...), seal.Notes...)
 	c.pass(CheckFormat, join(fmt.Sprintf("%s v%d seal signature", standard(sig.Version), sig.Version), notes...))
@@ -201,6 +203,7 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 		}
 	}
 
+	checkCritical(c, sig, seal)
 	chainTime := when
 	if chainTime.IsZero() {
 		chainTime = now
@@ -287,6 +290,7 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	v.checkSealSignature(c, seal, mc)
 	now := v.now()
 	checkSealWindow(c, seal, now, "now")
+	checkCritical(c, nil, seal)
 	chains := v.checkChainsAt(c, mc.named("seal maker"), now, true)
 	v.checkSealMaker(c, seal, mc, nil, nil, chainOf(chains, "seal maker"))
 	checkTimestamp(c, seal.TimeStamp, "the seal is checked at the current time")
