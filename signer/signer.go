@@ -78,6 +78,14 @@ type KeyStore interface {
 	Close() error
 }
 
+// Readier is implemented by key stores that can tell whether they serve
+// right now (an HSM whose login was lost, say). Ready returns nil when they
+// do, else an error of Kind ErrUnavailable (or ErrClosed) saying why; the
+// appliance's readiness probe reports it.
+type Readier interface {
+	Ready() error
+}
+
 // ContextSigner is implemented by signers whose operation may wait (for an
 // HSM session, say). Callers that hold a request context should prefer it;
 // plain Sign uses the backend's default wait bound.

@@ -28,6 +28,14 @@
 // session is closed under a running call. One retry per operation: a
 // second incident during the retry is returned as an error.
 //
+// A PIN the token refuses on re-login (CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
+// CKR_PIN_EXPIRED and relatives) is not offered again on the next request:
+// that would lock the token's user PIN within a few requests. The store
+// reports itself unavailable (Ready, and signer.ErrUnavailable on every
+// request, without touching the token) and logs in again only when an
+// operator calls Relogin, or after a back-off of LoginRetryMin that doubles
+// with each refusal up to LoginRetryMax.
+//
 // # Mechanisms
 //
 // A Profile gives the key type, curve, key-generation and signing
@@ -60,19 +68,25 @@ type Store struct {
 	signMec []*p11.Mechanism
 	genMec  []*p11.Mechanism
 
-	mu       sync.Mutex // guards slot, login, loggedIn; serialises recovery
-	slot     uint
-	login    p11.SessionHandle
-	haveLog  bool
-	epoch    sync.RWMutex  // read: an operation holds sessions; write: recovery
-	gen      atomic.Uint64 // bumped by every recovery
-	genMu    sync.Mutex    // serialises Generate/Delete
-	pool     chan *session
-	size     int
-	handles  sync.Map // label -> keyRef
-	pubs     sync.Map // label -> crypto.PublicKey
-	closed   atomic.Bool
-	recovers atomic.Uint64
+	mu        sync.Mutex // guards slot, login, haveLog and the login state below; serialises recovery
+	slot      uint
+	login     p11.SessionHandle
+	haveLog   bool
+	refused   p11.Error   // the token's answer to the last login when it refused the PIN, else 0
+	refusals  int         // refused logins in a row
+	nextLogin time.Time   // no automatic login before this while refused
+	lastErr   error       // why the last recovery failed; nil once one succeeds
+	down      atomic.Bool // refused != 0 || lastErr != nil, read without s.mu
+	now       func() time.Time
+	epoch     sync.RWMutex  // read: an operation holds sessions; write: recovery
+	gen       atomic.Uint64 // bumped by every recovery
+	genMu     sync.Mutex    // serialises Generate/Delete
+	pool      chan *session
+	size      int
+	handles   sync.Map // label -> keyRef
+	pubs      sync.Map // label -> crypto.PublicKey
+	closed    atomic.Bool
+	recovers  atomic.Uint64
 }
 
 type session struct {
@@ -84,7 +98,10 @@ type keyRef struct {
 	gen uint64
 }
 
-var _ signer.KeyStore = (*Store)(nil)
+var (
+	_ signer.KeyStore = (*Store)(nil)
+	_ signer.Readier  = (*Store)(nil)
+)
 
 // Open loads the module (once per process), finds the token by label,
 // checks the profile's mechanisms, logs in on a persistent session and
@@ -99,7 +116,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, prof: prof, mod: mod, ctx: mod.ctx, log: cfg.Logger, wait: cfg.WaitTimeout}
+	s := &Store{cfg: cfg, prof: prof, mod: mod, ctx: mod.ctx, log: cfg.Logger, wait: cfg.WaitTimeout, now: time.Now}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

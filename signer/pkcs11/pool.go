@@ -81,6 +81,9 @@ func (s *Store) release(sess *session, close bool) {
 // do runs fn on a worker session; on a recoverable error it recovers and
 // runs fn once more.
 func (s *Store) do(ctx context.Context, op, label string, fn func(sh p11.SessionHandle) error) error {
+	if err := s.gate(op, label); err != nil {
+		return err
+	}
 	var last error
 	for attempt := 0; attempt < 2; attempt++ {
 		s.epoch.RLock()

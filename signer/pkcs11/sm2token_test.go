@@ -76,21 +76,50 @@ func TestSM2Token(t *testing.T) {
 	}
 }
 
+// TestSM2TokenConcurrentAndRecovery: 64 goroutines sign on a pool of 4
+// sessions; then the token closes every session (the login with them) and
+// 64 goroutines find out at once: one recovery, one C_Login, and every
+// signature still made and valid.
 func TestSM2TokenConcurrentAndRecovery(t *testing.T) {
 	e := sm2Token(t)
 	ctx := context.Background()
 	s := openStore(t, e, "sansec", 4)
+	f := &loginFaultCtx{p11Ctx: s.ctx} // no faults: it counts C_Login
+	s.ctx = f
 	label := genKey(t, s, "sm2-conc")
-	sg, _ := s.Signer(ctx, label)
+	sg, err := s.Signer(ctx, label)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub := sg.Public().(*ecdsa.PublicKey)
-	hammer(t, s, 64, 4, func(g, i int) error {
+	sign := func(g, i int) error {
 		m := fmt.Appendf(nil, "doc %d/%d", g, i)
 		sig, err := sg.Sign(rand.Reader, m, sm2.DefaultSM2SignerOpts)
 		if err == nil && !sm2.VerifyASN1WithSM2(pub, nil, m, sig) {
 			err = errors.New("bad signature")
 		}
 		return err
-	})
+	}
+	hammer(t, s, 64, 4, sign)
+	if n := f.count(); n != 0 {
+		t.Fatalf("C_Login calls while healthy = %d, want 0", n)
+	}
+
+	// Recovery: the token drops every session, ours and the login.
+	before := s.recovers.Load()
+	if err := s.ctx.CloseAllSessions(s.slot); err != nil {
+		t.Fatal(err)
+	}
+	hammer(t, s, 64, 4, sign)
+	if got := s.recovers.Load() - before; got != 1 {
+		t.Fatalf("recoveries after CloseAllSessions = %d, want 1", got)
+	}
+	if n := f.count(); n != 1 {
+		t.Fatalf("C_Login calls for the recovery = %d, want 1", n)
+	}
+	if err := s.Ready(); err != nil {
+		t.Fatalf("Ready after recovery: %v", err)
+	}
 }
 
 // TestSM2TokenRemoved: the token goes away (errors, no hang) and comes
