@@ -229,7 +229,7 @@ func TestPINLayerOverPKCS11(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Delete(ctx, label)
-	if _, err := p.Signer(ctx, label); !errors.Is(err, signer.ErrWrongPIN) {
+	if _, err := p.Signer(ctx, label); !errors.Is(err, signer.ErrPINRequired) {
 		t.Fatalf("no PIN: %v", err)
 	}
 	for i := range 5 {
