@@ -68,7 +68,7 @@ func (s *Store) relogin() error {
 	if err != nil {
 		return signer.Errorf(signer.ErrUnavailable, op, "", err, "opening the login session on token %q", s.cfg.TokenLabel)
 	}
-	err = s.ctx.Login(sh, p11.CKU_USER, s.cfg.PIN)
+	err = s.ctx.Login(sh, p11.CKU_USER, s.cfg.PIN.value())
 	if err != nil && !isCKR(err, p11.CKR_USER_ALREADY_LOGGED_IN) {
 		_ = s.ctx.CloseSession(sh)
 		if isCKR(err, p11.CKR_PIN_INCORRECT, p11.CKR_PIN_INVALID, p11.CKR_PIN_LEN_RANGE) {

@@ -180,7 +180,7 @@ func TestSM2TokenErrors(t *testing.T) {
 		{"wrong token PIN", "sansec", e.pin + "0", signer.ErrConfig, []string{"PIN", "rejected", e.label}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: c.pin, Profile: c.profile})
+			s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(c.pin), Profile: c.profile})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded")
@@ -200,7 +200,7 @@ func TestSM2TokenErrors(t *testing.T) {
 		})
 	}
 	// A custom profile whose sign mechanism the token rejects at C_SignInit.
-	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, CustomProfile: &Profile{
+	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), CustomProfile: &Profile{
 		Name: "bad-output", Algorithm: signer.SM2, KeyType: 0x80000004, KeyGenMech: 0x80008001, SignMech: 0x80008105, Output: DER,
 	}})
 	if err != nil {
@@ -257,7 +257,7 @@ func TestPINLayerOverPKCS11(t *testing.T) {
 func TestSM2TokenReopen(t *testing.T) {
 	e := sm2Token(t)
 	ctx := context.Background()
-	cfg := Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: "sansec", Sessions: 2}
+	cfg := Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: "sansec", Sessions: 2}
 	a, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
