@@ -429,6 +429,15 @@ func (p *Protected) SignerWithPIN(ctx context.Context, label string, pin []byte)
 	return p.KeyStore.Signer(ctx, label)
 }
 
+// Ready implements Readier for the KeyStore underneath: nil when it does
+// not tell.
+func (p *Protected) Ready() error {
+	if r, ok := p.KeyStore.(Readier); ok {
+		return r.Ready()
+	}
+	return nil
+}
+
 // Delete deletes the key and its PIN record.
 func (p *Protected) Delete(ctx context.Context, label string) error {
 	if err := p.KeyStore.Delete(ctx, label); err != nil {

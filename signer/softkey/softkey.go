@@ -60,7 +60,10 @@ type Store struct {
 	closed bool
 }
 
-var _ signer.KeyStore = (*Store)(nil)
+var (
+	_ signer.KeyStore = (*Store)(nil)
+	_ signer.Readier  = (*Store)(nil)
+)
 
 // New returns a Store over kv (give it its own keyspace, e.g.
 // store.MustSpace(db, "softkey")) with the given KEK (16 bytes, copied;
@@ -322,6 +325,16 @@ func (s *Store) Delete(ctx context.Context, label string) error {
 		k.(*Key).destroy()
 	}
 	s.log.InfoContext(ctx, "key deleted", "key", label)
+	return nil
+}
+
+// Ready implements signer.Readier: the software store serves until Close.
+func (s *Store) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return signer.Errorf(signer.ErrClosed, "softkey.Ready", "", nil, "key store closed")
+	}
 	return nil
 }
 
