@@ -318,10 +318,10 @@ func Sign(rand io.Reader, r *SignRequest, signer crypto.Signer) ([]byte, error) 
 var signerChecks = &checkedSigners{max: 4096}
 
 // checkedSigners is a bounded set of checked (signer type, public key, certificate)
-// triples, keyed by their SM3 digest. When it is full it is emptied: the signers in use are
+// triples. When it is full it is emptied: the signers in use are
 // then checked once more, which costs one verification each.
 type checkedSigners struct {
-	m        sync.Map // [32]byte -> struct{}
+	m        sync.Map // type name, 0, public point, certificate -> struct{}
 	n        atomic.Int64
 	max      int64
 	verifies atomic.Uint64 // first-signature verifications run (for tests)
@@ -330,7 +330,7 @@ type checkedSigners struct {
 // pendingCheck is a signer whose key matched its certificate and whose first signature is
 // yet to be verified.
 type pendingCheck struct {
-	key [32]byte
+	key string
 	pub *ecdsa.PublicKey
 }
 
@@ -341,17 +341,11 @@ func (c *checkedSigners) lookup(signer crypto.Signer, cert []byte) (pendingCheck
 	if !ok || pub == nil || pub.X == nil || pub.Y == nil {
 		return pendingCheck{}, false, fmt.Errorf("sign: the signer's public key is %T, not an SM2 key", signer.Public())
 	}
-	h := sm3.New()
-	h.Write([]byte(reflect.TypeOf(signer).String()))
-	h.Write([]byte{0})
 	var pt [65]byte
 	pt[0] = 4
 	pub.X.FillBytes(pt[1:33])
 	pub.Y.FillBytes(pt[33:])
-	h.Write(pt[:])
-	h.Write(cert)
-	var key [32]byte
-	h.Sum(key[:0])
+	key := reflect.TypeOf(signer).String() + "\x00" + string(pt[:]) + string(cert)
 	if _, ok := c.m.Load(key); ok {
 		return pendingCheck{}, true, nil
 	}
