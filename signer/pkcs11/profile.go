@@ -153,6 +153,15 @@ const (
 	DefaultWaitTimeout = 5 * time.Second
 )
 
+// Automatic re-login after a refused PIN is spaced out: the first retry
+// waits LoginRetryMin, each further refusal doubles the wait, up to
+// LoginRetryMax. A token counts wrong PINs and locks its user PIN after a
+// few, so the store never offers the same refused PIN faster than this.
+const (
+	LoginRetryMin = time.Minute
+	LoginRetryMax = time.Hour
+)
+
 // Config selects a token and says how to use it.
 type Config struct {
 	// Module is the path of the PKCS#11 library.

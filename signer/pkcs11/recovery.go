@@ -12,15 +12,6 @@ import (
 	"github.com/eseal/eseal/signer"
 )
 
-// Automatic re-login after a refused PIN is spaced out: the first retry
-// waits LoginRetryMin, each further refusal doubles the wait, up to
-// LoginRetryMax. A token counts wrong PINs and locks its user PIN after a
-// few, so the store never offers the same refused PIN faster than this.
-const (
-	LoginRetryMin = time.Minute
-	LoginRetryMax = time.Hour
-)
-
 // pinRefused reports whether err is the token refusing the PIN itself (as
 // opposed to the token being away), and returns the raw code.
 func pinRefused(err error) (p11.Error, bool) {
