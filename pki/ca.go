@@ -253,6 +253,9 @@ func (ca *CA) initialise(ctx context.Context) error {
 	b := ca.kv.NewBatch()
 	defer b.Close()
 	err = errors.Join(
+		// Created only once, even by processes starting together.
+		b.Expect(keyVersion, nil),
+		b.Expect(keySeq, nil),
 		b.Set(keyVersion, []byte(stateVersion)),
 		b.Set(keyRoot, rootDER),
 		b.Set(keyMaker, makerDER),
@@ -264,6 +267,9 @@ func (ca *CA) initialise(ctx context.Context) error {
 	)
 	if err == nil {
 		err = b.Commit(ctx)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return errorf(ErrUnavailable, op, "", err, "another process created the CA at the same time; open it again")
 	}
 	if err != nil {
 		return errorf(ErrUnavailable, op, "", err, "writing the new CA")

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
+	"math/big"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/eseal/eseal/signer"
+	"github.com/eseal/eseal/store"
 )
 
 // Issued is a certificate issued by this CA.
@@ -145,11 +148,6 @@ func (ca *CA) issue(ctx context.Context, op string, iss *issuance) (*Issued, err
 	if err != nil {
 		return nil, errorf(ErrUnavailable, op, "", err, "serial")
 	}
-	seq, err := getU64(ctx, ca.kv, keySeq)
-	if err != nil {
-		return nil, errorf(ErrCorrupt, op, "", err, "sequence counter")
-	}
-	seq++
 	r := iss.req
 	tmpl := ca.leafTemplate(serial, r.Holder.subject(), iss.pub, r.NotBefore, r.NotAfter)
 	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.root, iss.pub, ca.rootSigner)
@@ -163,18 +161,62 @@ func (ca *CA) issue(ctx context.Context, op string, iss *issuance) (*Issued, err
 	if err := cert.CheckSignatureFrom(ca.root); err != nil {
 		return nil, errorf(ErrCorrupt, op, "", err, "new certificate does not verify under the root")
 	}
-	b := ca.kv.NewBatch()
-	defer b.Close()
-	err = errors.Join(
-		setJSON(b, certKey(serial), certRecord{V: 1, Seq: seq, Kind: KindSigner, KeyLabel: r.KeyLabel, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, DER: der}),
-		b.Set(keySeq, u64(seq)),
-	)
-	if err == nil {
-		err = b.Commit(ctx)
-	}
+	seq, err := ca.record(ctx, op, serial, certRecord{V: 1, Kind: KindSigner, KeyLabel: r.KeyLabel, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, DER: der})
 	if err != nil {
-		return nil, errorf(ErrUnavailable, op, "", err, "writing certificate %d", seq)
+		return nil, err
 	}
 	ca.log.InfoContext(ctx, "signer certificate issued", "seq", seq, "serial", serialKey(serial), "key", r.KeyLabel)
 	return &Issued{Seq: seq, Kind: KindSigner, KeyLabel: r.KeyLabel, Certificate: cert}, nil
+}
+
+// maxSeqTries bounds record's retries when other writers take sequence
+// numbers at the same time.
+const maxSeqTries = 16
+
+// record stores a newly issued certificate under its serial with the next
+// sequence number, and returns that number. Both are allocated by
+// compare-and-swap: the batch commits only if the sequence counter is still
+// the one read and no certificate has the serial yet, so two processes over
+// one store never issue the same sequence number or serial. When only the
+// counter moved, the next number is taken and the commit tried again (the
+// sequence number is not inside the certificate).
+func (ca *CA) record(ctx context.Context, op string, serial *big.Int, rec certRecord) (uint64, error) {
+	for range maxSeqTries {
+		old, err := ca.kv.Get(ctx, keySeq)
+		if errors.Is(err, store.ErrNotFound) {
+			old, err = nil, nil
+		}
+		if err != nil {
+			return 0, errorf(ErrUnavailable, op, "", err, "reading the sequence counter")
+		}
+		if old != nil && len(old) != 8 {
+			return 0, errorf(ErrCorrupt, op, "", nil, "sequence counter is %d bytes, not 8", len(old))
+		}
+		var seq uint64 = 1
+		if old != nil {
+			seq = binary.BigEndian.Uint64(old) + 1
+		}
+		rec.Seq = seq
+		b := ca.kv.NewBatch()
+		err = errors.Join(
+			b.Expect(keySeq, old),
+			b.Expect(certKey(serial), nil),
+			setJSON(b, certKey(serial), rec),
+			b.Set(keySeq, u64(seq)),
+		)
+		if err == nil {
+			err = b.Commit(ctx)
+		}
+		b.Close()
+		if err == nil {
+			return seq, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return 0, errorf(ErrUnavailable, op, "", err, "writing certificate %d", seq)
+		}
+		if _, gerr := ca.kv.Get(ctx, certKey(serial)); gerr == nil {
+			return 0, errorf(ErrUnavailable, op, "", err, "serial %s was taken by another writer; issue again", serialKey(serial))
+		}
+	}
+	return 0, errorf(ErrUnavailable, op, "", store.ErrConflict, "sequence counter kept changing under %d tries", maxSeqTries)
 }

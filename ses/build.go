@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -246,8 +249,21 @@ func (r *SignRequest) Validate() error {
 
 // Sign builds a DER SES_Signature in the seal's version (v1, v4 or v5) and has signer sign
 // TBS_Sign. The seal is embedded byte for byte.
+//
+// Sign checks what it signs, as MakeSeal does, but once per signer rather than per
+// signature: the signer's public key must be the one in SignerCert, and the first signature
+// of each signer (by its type, public key and certificate) is verified under SignerCert
+// before it is returned. A signer whose key does not match its certificate, or a device or
+// mechanism profile that returns invalid signatures, fails at the first signature.
 func Sign(rand io.Reader, r *SignRequest, signer crypto.Signer) ([]byte, error) {
 	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if signer == nil {
+		return nil, errors.New("sign: no signer")
+	}
+	ck, checked, err := signerChecks.lookup(signer, r.SignerCert)
+	if err != nil {
 		return nil, err
 	}
 	version := r.Seal.Version
@@ -280,6 +296,11 @@ func Sign(rand io.Reader, r *SignRequest, signer crypto.Signer) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
+	if !checked {
+		if err := signerChecks.verifyFirst(ck, tbs, sig); err != nil {
+			return nil, err
+		}
+	}
 	var b cryptobyte.Builder
 	b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
 		b.AddBytes(tbs)
@@ -290,4 +311,67 @@ func Sign(rand io.Reader, r *SignRequest, signer crypto.Signer) ([]byte, error) 
 		addBits(b, sig)
 	})
 	return b.Bytes()
+}
+
+// signerChecks remembers the signers whose key matched their certificate and whose first
+// signature verified, so that Sign checks each signer once.
+var signerChecks = &checkedSigners{max: 4096}
+
+// checkedSigners is a bounded set of checked (signer type, public key, certificate)
+// triples. When it is full it is emptied: the signers in use are
+// then checked once more, which costs one verification each.
+type checkedSigners struct {
+	m        sync.Map // type name, 0, public point, certificate -> struct{}
+	n        atomic.Int64
+	max      int64
+	verifies atomic.Uint64 // first-signature verifications run (for tests)
+}
+
+// pendingCheck is a signer whose key matched its certificate and whose first signature is
+// yet to be verified.
+type pendingCheck struct {
+	key string
+	pub *ecdsa.PublicKey
+}
+
+// lookup reports whether signer with cert was already checked. If not, it checks that the
+// signer's public key is the certificate's and returns what verifyFirst needs.
+func (c *checkedSigners) lookup(signer crypto.Signer, cert []byte) (pendingCheck, bool, error) {
+	pub, ok := signer.Public().(*ecdsa.PublicKey)
+	if !ok || pub == nil || pub.X == nil || pub.Y == nil {
+		return pendingCheck{}, false, fmt.Errorf("sign: the signer's public key is %T, not an SM2 key", signer.Public())
+	}
+	var pt [65]byte
+	pt[0] = 4
+	pub.X.FillBytes(pt[1:33])
+	pub.Y.FillBytes(pt[33:])
+	key := reflect.TypeOf(signer).String() + "\x00" + string(pt[:]) + string(cert)
+	if _, ok := c.m.Load(key); ok {
+		return pendingCheck{}, true, nil
+	}
+	sc, err := smx509.ParseCertificate(cert)
+	if err != nil {
+		return pendingCheck{}, false, fmt.Errorf("sign: signer certificate does not parse: %v", err)
+	}
+	cpub, ok := sc.PublicKey.(*ecdsa.PublicKey)
+	if !ok || !cpub.Equal(pub) {
+		return pendingCheck{}, false, errors.New("sign: the signer's public key is not the one in the signer certificate (wrong key or wrong certificate configured)")
+	}
+	return pendingCheck{key: key, pub: cpub}, false, nil
+}
+
+// verifyFirst verifies a signer's first signature over tbs and remembers the signer when it
+// verifies.
+func (c *checkedSigners) verifyFirst(p pendingCheck, tbs, sig []byte) error {
+	c.verifies.Add(1)
+	if _, ok, err := VerifySM2(p.pub, tbs, sig); err != nil || !ok {
+		return errors.New("sign: the signer's first signature does not verify under the signer certificate (misconfigured device or mechanism profile?); nothing was returned")
+	}
+	if _, loaded := c.m.LoadOrStore(p.key, struct{}{}); !loaded {
+		if c.n.Add(1) > c.max {
+			c.m.Clear()
+			c.n.Store(0)
+		}
+	}
+	return nil
 }

@@ -40,6 +40,9 @@ const (
 	ErrCorrupt
 	// ErrClosed: the key store was closed.
 	ErrClosed
+	// ErrPINRequired: no PIN was given for a key that needs one (not a
+	// try: it does not count towards the lock).
+	ErrPINRequired
 )
 
 var kindNames = map[Kind]string{
@@ -56,6 +59,7 @@ var kindNames = map[Kind]string{
 	ErrInvalidInput: "invalid input",
 	ErrCorrupt:      "corrupt key material",
 	ErrClosed:       "closed",
+	ErrPINRequired:  "PIN required",
 }
 
 // Error implements error.
@@ -95,6 +99,8 @@ func (k Kind) Code() string {
 		return "KEY_CORRUPT"
 	case ErrClosed:
 		return "SIGNER_CLOSED"
+	case ErrPINRequired:
+		return "PIN_REQUIRED"
 	}
 	return "SIGNER_ERROR"
 }

@@ -139,6 +139,10 @@ func (g *Guard) load(ctx context.Context, op, label string) (*pinRecord, error) 
 	if err != nil {
 		return nil, Errorf(ErrUnavailable, op, label, err, "reading PIN record")
 	}
+	return decodeRecord(op, label, b)
+}
+
+func decodeRecord(op, label string, b []byte) (*pinRecord, error) {
 	r := new(pinRecord)
 	if err := json.Unmarshal(b, r); err != nil || r.V != 1 || r.KDF != kdfName || r.Iter < 1 || len(r.Salt) < 16 || len(r.Hash) != 32 {
 		return nil, Errorf(ErrCorrupt, op, label, nil, "PIN record unreadable")
@@ -207,7 +211,7 @@ func (g *Guard) Verify(ctx context.Context, label string, pin []byte) error {
 		return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs; an administrator must unlock it", r.Failures)
 	}
 	if len(pin) == 0 {
-		return Errorf(ErrWrongPIN, op, label, nil, "no PIN given")
+		return Errorf(ErrPINRequired, op, label, nil, "no PIN given (not counted as a try)")
 	}
 	var mac [32]byte
 	if g.ttl > 0 {
@@ -230,47 +234,84 @@ func (g *Guard) Verify(ctx context.Context, label string, pin []byte) error {
 	return g.settle(ctx, op, label, r.Salt, ok, mac)
 }
 
-// settle records the outcome under the per-label lock, re-reading the
-// record so that concurrent tries are all counted.
-func (g *Guard) settle(ctx context.Context, op, label string, salt []byte, ok bool, mac [32]byte) error {
-	defer g.lock(label)()
-	r, err := g.load(ctx, op, label)
-	if err != nil {
+// errUnchanged ends an update that has nothing to write.
+var errUnchanged = errors.New("unchanged")
+
+// update applies fn to the PIN record of label by compare-and-swap, so
+// that concurrent writers (other goroutines, other processes over the same
+// store) never lose a count. fn may run more than once.
+func (g *Guard) update(ctx context.Context, op, label string, fn func(r *pinRecord) error) error {
+	_, err := store.Update(ctx, g.kv, []byte(label), func(old []byte) ([]byte, error) {
+		if old == nil {
+			return nil, Errorf(ErrNoPIN, op, label, nil, "no protection password set")
+		}
+		r, err := decodeRecord(op, label, old)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(r); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, Errorf(ErrCorrupt, op, label, err, "encoding PIN record")
+		}
+		return b, nil
+	})
+	if err == nil || errors.Is(err, errUnchanged) {
+		return nil
+	}
+	if KindOf(err) != 0 {
 		return err
 	}
-	if subtle.ConstantTimeCompare(r.Salt, salt) != 1 {
-		// The PIN changed while we hashed; judge against the new one.
-		return Errorf(ErrWrongPIN, op, label, nil, "PIN changed during verification; try again")
-	}
-	if r.Locked {
-		return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs; an administrator must unlock it", r.Failures)
+	return Errorf(ErrUnavailable, op, label, err, "writing PIN record")
+}
+
+// settle records the outcome of a try in the stored record (see update),
+// judged against the record as it is then: a PIN changed meanwhile, or a
+// lock set meanwhile, wins.
+func (g *Guard) settle(ctx context.Context, op, label string, salt []byte, ok bool, mac [32]byte) error {
+	var failures int
+	var locked bool
+	err := g.update(ctx, op, label, func(r *pinRecord) error {
+		if subtle.ConstantTimeCompare(r.Salt, salt) != 1 {
+			// The PIN changed while we hashed; judge against the new one.
+			return Errorf(ErrWrongPIN, op, label, nil, "PIN changed during verification; try again")
+		}
+		if r.Locked {
+			return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs; an administrator must unlock it", r.Failures)
+		}
+		if ok {
+			if r.Failures == 0 {
+				return errUnchanged
+			}
+			r.Failures = 0
+			return nil
+		}
+		r.Failures++
+		if r.Failures >= g.max {
+			r.Locked = true
+		}
+		failures, locked = r.Failures, r.Locked
+		return nil
+	})
+	if err != nil {
+		g.cache.Delete(label)
+		return err
 	}
 	if ok {
-		if r.Failures != 0 {
-			r.Failures = 0
-			if err := g.save(ctx, op, label, r); err != nil {
-				return err
-			}
-		}
 		if g.ttl > 0 {
 			g.cache.Store(label, cacheEntry{mac: mac, until: g.now().Add(g.ttl)})
 		}
 		return nil
 	}
 	g.cache.Delete(label)
-	r.Failures++
-	if r.Failures >= g.max {
-		r.Locked = true
+	if locked {
+		g.log.WarnContext(ctx, "key locked after wrong PINs", "key", label, "failures", failures)
+		return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs; an administrator must unlock it", failures)
 	}
-	if err := g.save(ctx, op, label, r); err != nil {
-		return err
-	}
-	if r.Locked {
-		g.log.WarnContext(ctx, "key locked after wrong PINs", "key", label, "failures", r.Failures)
-		return Errorf(ErrLocked, op, label, Kind(ErrWrongPIN), "locked after %d wrong PINs; an administrator must unlock it", r.Failures)
-	}
-	g.log.InfoContext(ctx, "wrong PIN", "key", label, "failures", r.Failures)
-	return Errorf(ErrWrongPIN, op, label, nil, "%d tries left before the key locks", g.max-r.Failures)
+	g.log.InfoContext(ctx, "wrong PIN", "key", label, "failures", failures)
+	return Errorf(ErrWrongPIN, op, label, nil, "%d tries left before the key locks", g.max-failures)
 }
 
 // Unlock implements PINStore (admin).
@@ -279,13 +320,11 @@ func (g *Guard) Unlock(ctx context.Context, label string) error {
 	if err := CheckLabel(op, label); err != nil {
 		return err
 	}
-	defer g.lock(label)()
-	r, err := g.load(ctx, op, label)
+	err := g.update(ctx, op, label, func(r *pinRecord) error {
+		r.Locked, r.Failures = false, 0
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	r.Locked, r.Failures = false, 0
-	if err := g.save(ctx, op, label, r); err != nil {
 		return err
 	}
 	g.log.InfoContext(ctx, "key unlocked by administrator", "key", label)
@@ -346,8 +385,9 @@ func pbkdf2SM3(password, salt []byte, iter int) []byte {
 	return t[:]
 }
 
-// Protected puts the PIN check in front of a KeyStore: Signer without a
-// PIN is refused; SignerWithPIN verifies the PIN first.
+// Protected puts the PIN check in front of a KeyStore: Generate and Signer
+// without a PIN are refused (ErrPINRequired); GenerateWithPIN sets the PIN
+// with the key, SignerWithPIN verifies the PIN first.
 type Protected struct {
 	KeyStore
 	PINs PINStore
@@ -370,9 +410,15 @@ func (p *Protected) GenerateWithPIN(ctx context.Context, label string, alg Algor
 	return ki, nil
 }
 
+// Generate refuses: a protected key is made together with its PIN
+// (GenerateWithPIN), never without one.
+func (p *Protected) Generate(ctx context.Context, label string, alg Algorithm) (KeyInfo, error) {
+	return KeyInfo{}, Errorf(ErrPINRequired, "signer.Generate", label, nil, "a protected key needs a PIN: use GenerateWithPIN")
+}
+
 // Signer refuses: a protected key is only handed out against its PIN.
 func (p *Protected) Signer(ctx context.Context, label string) (crypto.Signer, error) {
-	return nil, Errorf(ErrWrongPIN, "signer.Signer", label, nil, "a PIN is required for this key")
+	return nil, Errorf(ErrPINRequired, "signer.Signer", label, nil, "a PIN is required for this key")
 }
 
 // SignerWithPIN verifies pin and then returns the key's signer.
@@ -381,6 +427,15 @@ func (p *Protected) SignerWithPIN(ctx context.Context, label string, pin []byte)
 		return nil, err
 	}
 	return p.KeyStore.Signer(ctx, label)
+}
+
+// Ready implements Readier for the KeyStore underneath: nil when it does
+// not tell.
+func (p *Protected) Ready() error {
+	if r, ok := p.KeyStore.(Readier); ok {
+		return r.Ready()
+	}
+	return nil
 }
 
 // Delete deletes the key and its PIN record.

@@ -122,8 +122,14 @@ func TestPINLifecycle(t *testing.T) {
 			if err := g.Verify(ctx, "seal1", []byte("abcdefgh")); err != nil {
 				t.Fatalf("new PIN: %v", err)
 			}
-			if err := g.Verify(ctx, "seal1", nil); !errors.Is(err, ErrWrongPIN) {
-				t.Fatalf("empty PIN: %v", err)
+			before, _ := g.Status(ctx, "seal1")
+			for _, empty := range [][]byte{nil, {}} {
+				if err := g.Verify(ctx, "seal1", empty); !errors.Is(err, ErrPINRequired) || errors.Is(err, ErrWrongPIN) {
+					t.Fatalf("empty PIN: %v, want ErrPINRequired only", err)
+				}
+			}
+			if after, _ := g.Status(ctx, "seal1"); after != before {
+				t.Fatalf("a missing PIN counted as a try: %+v -> %+v", before, after)
 			}
 			if err := g.Verify(ctx, "bad/label", []byte("abcdefgh")); !errors.Is(err, ErrInvalidInput) {
 				t.Fatalf("bad label: %v", err)
@@ -191,12 +197,17 @@ func TestPINConfig(t *testing.T) {
 
 type fakeStore struct {
 	KeyStore
-	signers int
+	signers, generated int
 }
 
 func (f *fakeStore) Signer(ctx context.Context, label string) (crypto.Signer, error) {
 	f.signers++
 	return nil, nil
+}
+
+func (f *fakeStore) Generate(ctx context.Context, label string, alg Algorithm) (KeyInfo, error) {
+	f.generated++
+	return KeyInfo{Label: label, Algorithm: alg}, nil
 }
 
 func TestProtected(t *testing.T) {
@@ -205,8 +216,23 @@ func TestProtected(t *testing.T) {
 	fs := &fakeStore{}
 	p := &Protected{KeyStore: fs, PINs: g}
 	_ = g.SetPIN(ctx, "k", []byte("123456"))
-	if _, err := p.Signer(ctx, "k"); !errors.Is(err, ErrWrongPIN) {
+	if _, err := p.Signer(ctx, "k"); !errors.Is(err, ErrPINRequired) || errors.Is(err, ErrWrongPIN) {
 		t.Fatalf("Signer without PIN: %v", err)
+	}
+	// Protected hands out no Generate that skips the PIN, through the
+	// type or through the KeyStore interface.
+	var ks KeyStore = p
+	if _, err := ks.Generate(ctx, "k2", SM2); !errors.Is(err, ErrPINRequired) || fs.generated != 0 {
+		t.Fatalf("Generate without PIN: %v (generated %d)", err, fs.generated)
+	}
+	if st, _ := g.Status(ctx, "k"); st.Failures != 0 {
+		t.Fatalf("Signer without PIN counted as a try: %+v", st)
+	}
+	if _, err := p.GenerateWithPIN(ctx, "k3", SM2, []byte("654321")); err != nil || fs.generated != 1 {
+		t.Fatalf("GenerateWithPIN: %v (generated %d)", err, fs.generated)
+	}
+	if st, _ := g.Status(ctx, "k3"); !st.Set {
+		t.Fatal("GenerateWithPIN set no PIN")
 	}
 	if _, err := p.SignerWithPIN(ctx, "k", []byte("000000")); !errors.Is(err, ErrWrongPIN) {
 		t.Fatalf("wrong PIN: %v", err)
@@ -272,5 +298,98 @@ func TestSM2Option(t *testing.T) {
 				t.Fatalf("got gm=%v uid=%q", IsGMSign(c.o), SM2UID(c.o))
 			}
 		})
+	}
+}
+
+func TestPINRequiredKind(t *testing.T) {
+	if ErrPINRequired.Code() != "PIN_REQUIRED" || ErrPINRequired.Error() != "PIN required" {
+		t.Fatalf("ErrPINRequired: %q %q", ErrPINRequired.Code(), ErrPINRequired.Error())
+	}
+	seen := map[string]Kind{}
+	for k := ErrKeyNotFound; k <= ErrPINRequired; k++ {
+		if prev, dup := seen[k.Code()]; dup || k.Code() == "SIGNER_ERROR" {
+			t.Fatalf("kind %d has code %q (also kind %d)", k, k.Code(), prev)
+		}
+		seen[k.Code()] = k
+	}
+}
+
+// TestPINFailuresSurviveRestart: four wrong PINs, the store closed and
+// opened again (a restart), the count is still four and the fifth wrong
+// PIN locks the key.
+func TestPINFailuresSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "db")
+	open := func() (*store.Pebble, *Guard) {
+		db, err := store.Open(dir, &store.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := NewGuard(store.MustSpace(db, "pin"), GuardOptions{Iterations: MinPINIterations})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, g
+	}
+	db, g := open()
+	if err := g.SetPIN(ctx, "k", []byte("123456")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if err := g.Verify(ctx, "k", []byte("000000")); !errors.Is(err, ErrWrongPIN) {
+			t.Fatalf("wrong PIN %d: %v", i+1, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, g = open()
+	defer db.Close()
+	st, err := g.Status(ctx, "k")
+	if err != nil || st.Failures != 4 || st.Locked {
+		t.Fatalf("after restart: %+v %v, want 4 failures, not locked", st, err)
+	}
+	if err := g.Verify(ctx, "k", []byte("000000")); !errors.Is(err, ErrLocked) || errors.Is(err, ErrWrongPIN) {
+		t.Fatalf("fifth wrong PIN after restart: %v, want ErrLocked only", err)
+	}
+	if err := g.Verify(ctx, "k", []byte("123456")); !errors.Is(err, ErrLocked) {
+		t.Fatalf("right PIN on a locked key: %v", err)
+	}
+}
+
+// TestPINTriesCountedAcrossGuards: two Guards over one store (two
+// processes, say) take wrong PINs at once; compare-and-swap counts every
+// one.
+func TestPINTriesCountedAcrossGuards(t *testing.T) {
+	ctx := context.Background()
+	kv := testKV(t)
+	var gs []*Guard
+	for range 2 {
+		g, err := NewGuard(kv, GuardOptions{Iterations: MinPINIterations, MaxTries: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs = append(gs, g)
+	}
+	if err := gs[0].SetPIN(ctx, "k", []byte("123456")); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			if err := gs[i%2].Verify(ctx, "k", []byte("000000")); !errors.Is(err, ErrWrongPIN) {
+				t.Errorf("wrong PIN: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if st, _ := gs[1].Status(ctx, "k"); st.Failures != 40 {
+		t.Fatalf("failures = %d after 40 wrong PINs through two guards", st.Failures)
+	}
+	if err := gs[1].Unlock(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := gs[0].Verify(ctx, "k", []byte("123456")); err != nil {
+		t.Fatal(err)
 	}
 }

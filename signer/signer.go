@@ -11,6 +11,8 @@
 // The PIN layer (Guard, Protected) sits above any KeyStore and enforces the
 // seal's protection password (art. 18 of the measures): a salted slow hash is
 // stored, five wrong tries in a row lock the key until an admin unlocks it.
+// The failure count lives in the store, updated by compare-and-swap, so it
+// survives a restart and is shared by every process over the same store.
 //
 // # SM2 signing convention
 //
@@ -78,6 +80,14 @@ type KeyStore interface {
 	Close() error
 }
 
+// Readier is implemented by key stores that can tell whether they serve
+// right now (an HSM whose login was lost, say). Ready returns nil when they
+// do, else an error of Kind ErrUnavailable (or ErrClosed) saying why; the
+// appliance's readiness probe reports it.
+type Readier interface {
+	Ready() error
+}
+
 // ContextSigner is implemented by signers whose operation may wait (for an
 // HSM session, say). Callers that hold a request context should prefer it;
 // plain Sign uses the backend's default wait bound.
@@ -101,7 +111,8 @@ type PINStore interface {
 	SetPIN(ctx context.Context, label string, pin []byte) error
 	// ChangePIN replaces the PIN when old is right (counts as a try).
 	ChangePIN(ctx context.Context, label string, old, pin []byte) error
-	// Verify checks pin: nil, ErrWrongPIN, ErrLocked or ErrNoPIN.
+	// Verify checks pin: nil, ErrWrongPIN, ErrLocked, ErrNoPIN (no PIN set)
+	// or ErrPINRequired (none given).
 	Verify(ctx context.Context, label string, pin []byte) error
 	// Unlock clears the lock and the failure count (admin).
 	Unlock(ctx context.Context, label string) error

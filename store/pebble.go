@@ -5,11 +5,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// File modes of the data directory and its files.
+const (
+	DirMode  os.FileMode = 0o700
+	FileMode os.FileMode = 0o600
 )
 
 // Options configure Open. The zero value is the production default.
@@ -25,6 +34,7 @@ type Options struct {
 // Pebble is the on-disk store. It implements DB.
 type Pebble struct {
 	mu   sync.RWMutex // held for reading by every op, for writing by Close
+	wmu  sync.RWMutex // held for reading by plain writes, for writing by conditional ones
 	db   *pebble.DB
 	wo   *pebble.WriteOptions
 	dir  string
@@ -45,7 +55,10 @@ func Open(dir string, opts *Options) (*Pebble, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	po := &pebble.Options{Logger: pebbleLogger{lg.With("component", "store", "dir", dir)}}
+	if err := privateDir(dir); err != nil {
+		return nil, err
+	}
+	po := &pebble.Options{Logger: pebbleLogger{lg.With("component", "store", "dir", dir)}, FS: privateFS{vfs.Default}}
 	if opts.CacheSize > 0 {
 		c := pebble.NewCache(opts.CacheSize)
 		defer c.Unref()
@@ -53,6 +66,10 @@ func Open(dir string, opts *Options) (*Pebble, error) {
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	if err := tighten(dir); err != nil {
+		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	wo := pebble.Sync
@@ -107,6 +124,8 @@ func (p *Pebble) Set(ctx context.Context, key, value []byte) error {
 		return err
 	}
 	defer p.leave()
+	p.wmu.RLock()
+	defer p.wmu.RUnlock()
 	if err := p.db.Set(key, value, p.wo); err != nil {
 		return fmt.Errorf("store: set: %w", err)
 	}
@@ -119,8 +138,57 @@ func (p *Pebble) Delete(ctx context.Context, key []byte) error {
 		return err
 	}
 	defer p.leave()
+	p.wmu.RLock()
+	defer p.wmu.RUnlock()
 	if err := p.db.Delete(key, p.wo); err != nil {
 		return fmt.Errorf("store: delete: %w", err)
+	}
+	return nil
+}
+
+// CompareAndSwap implements Swapper. It is atomic with respect to every
+// other write of this Pebble (they wait while it compares).
+func (p *Pebble) CompareAndSwap(ctx context.Context, key, old, value []byte) error {
+	if err := p.enter(ctx); err != nil {
+		return err
+	}
+	defer p.leave()
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if err := p.expect(key, old); err != nil {
+		return err
+	}
+	var err error
+	if value == nil {
+		err = p.db.Delete(key, p.wo)
+	} else {
+		err = p.db.Set(key, value, p.wo)
+	}
+	if err != nil {
+		return fmt.Errorf("store: compare-and-swap: %w", err)
+	}
+	return nil
+}
+
+// expect checks that key holds old (absent when old is nil). Caller holds
+// p.wmu for writing.
+func (p *Pebble) expect(key, old []byte) error {
+	v, closer, err := p.db.Get(key)
+	found := err == nil
+	if err != nil && !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("store: compare-and-swap: %w", err)
+	}
+	same := false
+	if found {
+		same = old != nil && bytes.Equal(v, old)
+		if err := closer.Close(); err != nil {
+			return fmt.Errorf("store: compare-and-swap: %w", err)
+		}
+	} else {
+		same = old == nil
+	}
+	if !same {
+		return fmt.Errorf("store: key %q: %w", key, ErrConflict)
 	}
 	return nil
 }
@@ -184,6 +252,9 @@ func (p *Pebble) Checkpoint(ctx context.Context, dir string) error {
 	if err := p.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("store: checkpoint to %s: %w", dir, err)
 	}
+	if err := tighten(dir); err != nil {
+		return fmt.Errorf("store: checkpoint to %s: %w", dir, err)
+	}
 	return nil
 }
 
@@ -206,6 +277,7 @@ func (p *Pebble) Close() error {
 type pebbleBatch struct {
 	p      *Pebble
 	ops    []batchOp
+	expect []batchOp // conditions: key must hold value (absent when value is nil)
 	closed bool
 }
 
@@ -230,6 +302,18 @@ func (b *pebbleBatch) Delete(key []byte) error {
 	return nil
 }
 
+func (b *pebbleBatch) Expect(key, old []byte) error {
+	if b.closed {
+		return errors.New("store: batch closed")
+	}
+	var v []byte
+	if old != nil {
+		v = append([]byte{}, old...)
+	}
+	b.expect = append(b.expect, batchOp{key: bytes.Clone(key), value: v})
+	return nil
+}
+
 func (b *pebbleBatch) Len() int { return len(b.ops) }
 
 func (b *pebbleBatch) Commit(ctx context.Context) error {
@@ -240,6 +324,18 @@ func (b *pebbleBatch) Commit(ctx context.Context) error {
 		return err
 	}
 	defer b.p.leave()
+	if len(b.expect) > 0 {
+		b.p.wmu.Lock()
+		defer b.p.wmu.Unlock()
+		for _, e := range b.expect {
+			if err := b.p.expect(e.key, e.value); err != nil {
+				return err
+			}
+		}
+	} else {
+		b.p.wmu.RLock()
+		defer b.p.wmu.RUnlock()
+	}
 	pb := b.p.db.NewBatch()
 	defer pb.Close()
 	for _, op := range b.ops {
@@ -257,13 +353,13 @@ func (b *pebbleBatch) Commit(ctx context.Context) error {
 		return fmt.Errorf("store: batch commit: %w", err)
 	}
 	b.closed = true
-	b.ops = nil
+	b.ops, b.expect = nil, nil
 	return nil
 }
 
 func (b *pebbleBatch) Close() error {
 	b.closed = true
-	b.ops = nil
+	b.ops, b.expect = nil, nil
 	return nil
 }
 
@@ -281,4 +377,99 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 func (l pebbleLogger) Fatalf(format string, args ...any) {
 	l.l.Error(fmt.Sprintf(format, args...), "fatal", true)
 	os.Exit(1)
+}
+
+// privateDir creates dir with DirMode, or checks that an existing one lets
+// neither group nor others in.
+func privateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, DirMode); err != nil {
+			return fmt.Errorf("store: open: creating %s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, DirMode); err != nil {
+			return fmt.Errorf("store: open: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: open: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("store: open: %s is not a directory", dir)
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("store: open: data directory %s has mode %#o, which lets group or others read or write it; run chmod 700 %s (and chmod 600 the files in it)", dir, m, dir)
+	}
+	return nil
+}
+
+// tighten sets DirMode on dir and FileMode on the regular files in it.
+func tighten(dir string) error {
+	if err := os.Chmod(dir, DirMode); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		name := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type().IsRegular():
+			err = os.Chmod(name, FileMode)
+		case e.IsDir():
+			err = tighten(name)
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) { // Pebble may remove obsolete files meanwhile
+			return err
+		}
+	}
+	return nil
+}
+
+// privateFS is Pebble's file system with every file it creates made
+// FileMode and every directory DirMode (Pebble asks for 0666 and 0755).
+type privateFS struct{ vfs.FS }
+
+func (f privateFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	return private(f.FS.Create(name, category))(name)
+}
+
+func (f privateFS) OpenReadWrite(name string, category vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
+	return private(f.FS.OpenReadWrite(name, category, opts...))(name)
+}
+
+func (f privateFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	return private(f.FS.ReuseForWrite(oldname, newname, category))(newname)
+}
+
+func (f privateFS) MkdirAll(dir string, _ os.FileMode) error {
+	return chmodAfter(dir, DirMode, f.FS.MkdirAll(dir, DirMode))
+}
+
+func (f privateFS) Lock(name string) (io.Closer, error) {
+	c, err := f.FS.Lock(name)
+	return c, chmodAfter(name, FileMode, err)
+}
+
+// private sets FileMode on a file just opened; on failure it closes it.
+func private(file vfs.File, err error) func(name string) (vfs.File, error) {
+	return func(name string) (vfs.File, error) {
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(name, FileMode); err != nil {
+			_ = file.Close()
+			return nil, err
+		}
+		return file, nil
+	}
+}
+
+func chmodAfter(name string, mode os.FileMode, err error) error {
+	if err != nil {
+		return err
+	}
+	return os.Chmod(name, mode)
 }

@@ -69,6 +69,11 @@ func (s *Space) Delete(ctx context.Context, key []byte) error {
 	return s.kv.Delete(ctx, s.Key(key))
 }
 
+// CompareAndSwap implements Swapper.
+func (s *Space) CompareAndSwap(ctx context.Context, key, old, value []byte) error {
+	return s.kv.CompareAndSwap(ctx, s.Key(key), old, value)
+}
+
 // Scan implements Reader; keys given to fn are relative to the space.
 func (s *Space) Scan(ctx context.Context, prefix []byte, fn func(key, value []byte) error) error {
 	n := len(s.prefix)
@@ -87,6 +92,7 @@ type spaceBatch struct {
 
 func (b *spaceBatch) Set(key, value []byte) error      { return b.b.Set(b.s.Key(key), value) }
 func (b *spaceBatch) Delete(key []byte) error          { return b.b.Delete(b.s.Key(key)) }
+func (b *spaceBatch) Expect(key, old []byte) error     { return b.b.Expect(b.s.Key(key), old) }
 func (b *spaceBatch) Len() int                         { return b.b.Len() }
 func (b *spaceBatch) Commit(ctx context.Context) error { return b.b.Commit(ctx) }
 func (b *spaceBatch) Close() error                     { return b.b.Close() }

@@ -12,7 +12,7 @@
 // so one space name can never be a prefix of another's keys.
 //
 // Spaces in use (add yours here): "softkey" (signer/softkey: wrapped SM2
-// keys), "pin" (signer.Guard: PIN records).
+// keys), "pin" (signer.Guard: PIN records), "pki" (the built-in CA).
 //
 // # Durability and concurrency
 //
@@ -20,12 +20,32 @@
 // All methods are safe for concurrent use. Use after Close returns ErrClosed.
 // Values passed to Scan callbacks are valid only during the call; values
 // returned by Get are the caller's to keep.
+//
+// # Compare-and-swap
+//
+// A read-modify-write of one key that must not lose a concurrent writer's
+// change uses CompareAndSwap (or Update, its retry loop): the write happens
+// only if the key still holds the value that was read, else it fails with
+// ErrConflict. A Batch may carry the same conditions (Expect) on several
+// keys, committed all or none. Pebble implements both under a lock, which is
+// enough within one process; an etcd transaction (If Value(key) = old, or
+// CreateRevision(key) = 0 for absent; Then the writes) implements the same
+// contract across machines. Counters and records whose update depends only
+// on the value read (PIN failure counts, certificate sequence numbers) are
+// safe under it.
+//
+// # Files
+//
+// The data directory is created 0700 and its files 0600; Open refuses a
+// directory that group or others may read or enter. Checkpoints get the
+// same modes.
 package store
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 )
 
 // ErrNotFound is returned by Get when the key is absent.
@@ -33,6 +53,12 @@ var ErrNotFound = errors.New("store: key not found")
 
 // ErrClosed is returned by every operation after Close.
 var ErrClosed = errors.New("store: closed")
+
+// ErrConflict is returned by CompareAndSwap, Update (after its retries) and
+// a Batch's Commit with Expect conditions when a key no longer holds the
+// value the caller read: another writer changed it. Match it with
+// errors.Is.
+var ErrConflict = errors.New("store: changed by another writer since it was read")
 
 // ErrStop may be returned by a Scan callback to end the scan early without
 // an error.
@@ -55,23 +81,72 @@ type Writer interface {
 	Delete(ctx context.Context, key []byte) error
 }
 
+// Swapper updates one key only if nobody changed it since it was read.
+type Swapper interface {
+	// CompareAndSwap writes value under key only if the key's current
+	// value equals old, byte for byte; old nil means the key must be
+	// absent (a present key's value, as Get returns it, is never nil).
+	// value nil deletes the key. It fails with ErrConflict, writing
+	// nothing, when the current value differs.
+	CompareAndSwap(ctx context.Context, key, old, value []byte) error
+}
+
 // Batch collects writes that Commit applies atomically: all or none.
 // A Batch is not safe for concurrent use. Close releases it; closing a
 // committed batch is allowed and closing twice is harmless.
 type Batch interface {
 	Set(key, value []byte) error
 	Delete(key []byte) error
+	// Expect makes Commit conditional: it writes nothing and fails with
+	// ErrConflict unless key then holds old (absent when old is nil), as
+	// for CompareAndSwap.
+	Expect(key, old []byte) error
 	// Len is the number of writes collected.
 	Len() int
 	Commit(ctx context.Context) error
 	Close() error
 }
 
-// KV is a readable, writable keyspace with atomic batches.
+// KV is a readable, writable keyspace with compare-and-swap and atomic
+// batches.
 type KV interface {
 	Reader
 	Writer
+	Swapper
 	NewBatch() Batch
+}
+
+// MaxUpdateTries bounds Update's retries under contention.
+const MaxUpdateTries = 1000
+
+// Update applies fn to the value of key in a compare-and-swap loop and
+// returns the value written. fn gets the current value (nil when the key is
+// absent) and returns the new one (nil deletes the key); it may run several
+// times, so it must depend on old only and have no side effects. An error
+// from fn ends the loop and is returned as is. After MaxUpdateTries
+// conflicts, or when ctx ends, Update gives up.
+func Update(ctx context.Context, kv KV, key []byte, fn func(old []byte) ([]byte, error)) ([]byte, error) {
+	for range MaxUpdateTries {
+		old, err := kv.Get(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			old, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		v, err := fn(bytes.Clone(old))
+		if err != nil {
+			return nil, err
+		}
+		err = kv.CompareAndSwap(ctx, key, old, v)
+		if err == nil {
+			return v, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("store: update: gave up after %d conflicting writers: %w", MaxUpdateTries, ErrConflict)
 }
 
 // DB is a whole store: a KV with backup and lifecycle.

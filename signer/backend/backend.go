@@ -66,7 +66,7 @@ func (c *Config) Validate() error {
 }
 
 func (p PKCS11Config) config(pin string) pkcs11.Config {
-	return pkcs11.Config{Module: p.Module, TokenLabel: p.TokenLabel, PIN: pin, Profile: p.Profile,
+	return pkcs11.Config{Module: p.Module, TokenLabel: p.TokenLabel, PIN: pkcs11.NewSecret(pin), Profile: p.Profile,
 		CustomProfile: p.Custom, Sessions: p.Sessions, WaitTimeout: p.WaitTimeout}
 }
 
@@ -78,6 +78,7 @@ func Open(cfg Config, kv store.KV, log *slog.Logger) (signer.KeyStore, error) {
 	}
 	if cfg.Backend == "pkcs11" {
 		pin, ok := os.LookupEnv(cfg.PKCS11.PINEnv)
+		_ = os.Unsetenv(cfg.PKCS11.PINEnv) // read once; children do not inherit it
 		if !ok || pin == "" {
 			return nil, signer.Errorf(signer.ErrConfig, "backend", "", nil, "environment variable %s (HSM user PIN) is not set", cfg.PKCS11.PINEnv)
 		}

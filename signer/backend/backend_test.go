@@ -62,3 +62,33 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretsLeaveEnv: the KEK and HSM PIN variables are unset once read.
+func TestSecretsLeaveEnv(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "db"), &store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Setenv("ESEAL_TEST_ENV_KEK", "00112233445566778899aabbccddeeff")
+	ks, err := Open(Config{SoftKey: SoftKeyConfig{KEKEnv: "ESEAL_TEST_ENV_KEK"}}, store.MustSpace(db, "softkey"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks.Close()
+	if _, ok := os.LookupEnv("ESEAL_TEST_ENV_KEK"); ok {
+		t.Fatal("KEK variable still set after Open")
+	}
+	t.Setenv("ESEAL_TEST_ENV_PIN", "12345678")
+	// The module does not exist: Open fails, but the PIN was read.
+	_, err = Open(Config{Backend: "pkcs11", PKCS11: PKCS11Config{PINEnv: "ESEAL_TEST_ENV_PIN", Module: filepath.Join(t.TempDir(), "none.so"), TokenLabel: "t", Profile: "sansec"}}, nil, slog.New(slog.DiscardHandler))
+	if err == nil {
+		t.Fatal("Open with a missing module succeeded")
+	}
+	if strings.Contains(err.Error(), "12345678") {
+		t.Fatalf("error shows the PIN: %v", err)
+	}
+	if _, ok := os.LookupEnv("ESEAL_TEST_ENV_PIN"); ok {
+		t.Fatal("PIN variable still set after Open")
+	}
+}

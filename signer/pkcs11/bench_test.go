@@ -51,7 +51,7 @@ func BenchmarkSM2TokenPool(b *testing.B) {
 func benchPool(b *testing.B, e tokenEnv, profile string, input []byte, opts crypto.SignerOpts) {
 	ctx := context.Background()
 	for _, c := range benchConcurrency {
-		s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: profile, Sessions: c})
+		s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: profile, Sessions: c})
 		if err != nil {
 			b.Fatal(err)
 		}

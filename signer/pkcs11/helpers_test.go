@@ -63,7 +63,7 @@ func sm2Token(t testing.TB) tokenEnv {
 
 func openStore(t testing.TB, e tokenEnv, profile string, sessions int) *Store {
 	t.Helper()
-	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: profile, Sessions: sessions, WaitTimeout: 2 * time.Second})
+	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: profile, Sessions: sessions, WaitTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,20 @@ func (k memKV) Delete(_ context.Context, key []byte) error {
 	return nil
 }
 
+func (k memKV) CompareAndSwap(_ context.Context, key, old, value []byte) error {
+	defer k.lock()()
+	cur, ok := k.m[string(key)]
+	if ok != (old != nil) || ok && !bytes.Equal(cur, old) {
+		return store.ErrConflict
+	}
+	if value == nil {
+		delete(k.m, string(key))
+	} else {
+		k.m[string(key)] = bytes.Clone(value)
+	}
+	return nil
+}
+
 func (k memKV) Scan(_ context.Context, prefix []byte, fn func(key, value []byte) error) error {
 	var keys []string
 	for s := range k.m {

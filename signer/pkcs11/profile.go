@@ -153,6 +153,15 @@ const (
 	DefaultWaitTimeout = 5 * time.Second
 )
 
+// Automatic re-login after a refused PIN is spaced out: the first retry
+// waits LoginRetryMin, each further refusal doubles the wait, up to
+// LoginRetryMax. A token counts wrong PINs and locks its user PIN after a
+// few, so the store never offers the same refused PIN faster than this.
+const (
+	LoginRetryMin = time.Minute
+	LoginRetryMax = time.Hour
+)
+
 // Config selects a token and says how to use it.
 type Config struct {
 	// Module is the path of the PKCS#11 library.
@@ -160,9 +169,9 @@ type Config struct {
 	// TokenLabel selects the token (never the slot number: slot IDs are
 	// not stable).
 	TokenLabel string
-	// PIN is the user PIN. It is kept in memory for re-login and never
-	// logged.
-	PIN string
+	// PIN is the user PIN (NewSecret). It is kept in memory for re-login
+	// and prints as [redacted] however the Config is formatted.
+	PIN Secret
 	// Profile names a built-in profile (see LookupProfile); ignored when
 	// CustomProfile is set.
 	Profile string
@@ -217,3 +226,60 @@ func (c *Config) Validate() error {
 	_, err := c.profile()
 	return err
 }
+
+// redacted is what a Secret prints as.
+const redacted = "[redacted]"
+
+// Secret holds a PIN so that it never prints: String, GoString, Format
+// (every verb, including %+v and %#v of a struct holding it) and
+// MarshalText give "[redacted]". It keeps the value behind a pointer, so
+// even a struct that holds it in an unexported field (where fmt calls no
+// methods) prints an address, never the PIN. The zero Secret is empty.
+type Secret struct{ p *string }
+
+// NewSecret wraps s.
+func NewSecret(s string) Secret { return Secret{p: &s} }
+
+// IsZero reports whether no PIN was given.
+func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
+
+// value is the PIN itself, for C_Login only.
+func (s Secret) value() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
+
+// String implements fmt.Stringer.
+func (Secret) String() string { return redacted }
+
+// GoString implements fmt.GoStringer.
+func (Secret) GoString() string { return redacted }
+
+// Format implements fmt.Formatter for every verb.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// MarshalText implements encoding.TextMarshaler (JSON, slog).
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// String describes the configuration, with the PIN redacted.
+func (c Config) String() string {
+	prof := c.Profile
+	if c.CustomProfile != nil {
+		prof = "custom " + c.CustomProfile.Name
+	}
+	pin := "none"
+	if !c.PIN.IsZero() {
+		pin = redacted
+	}
+	return fmt.Sprintf("pkcs11.Config{Module: %q, TokenLabel: %q, PIN: %s, Profile: %q, Sessions: %d, WaitTimeout: %v}",
+		c.Module, c.TokenLabel, pin, prof, c.Sessions, c.WaitTimeout)
+}
+
+// GoString implements fmt.GoStringer (%#v), with the PIN redacted.
+func (c Config) GoString() string { return c.String() }
+
+// Format implements fmt.Formatter: every verb prints String, so no verb
+// can reach the PIN.
+func (c Config) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }

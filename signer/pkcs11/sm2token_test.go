@@ -76,21 +76,50 @@ func TestSM2Token(t *testing.T) {
 	}
 }
 
+// TestSM2TokenConcurrentAndRecovery: 64 goroutines sign on a pool of 4
+// sessions; then the token closes every session (the login with them) and
+// 64 goroutines find out at once: one recovery, one C_Login, and every
+// signature still made and valid.
 func TestSM2TokenConcurrentAndRecovery(t *testing.T) {
 	e := sm2Token(t)
 	ctx := context.Background()
 	s := openStore(t, e, "sansec", 4)
+	f := &loginFaultCtx{p11Ctx: s.ctx} // no faults: it counts C_Login
+	s.ctx = f
 	label := genKey(t, s, "sm2-conc")
-	sg, _ := s.Signer(ctx, label)
+	sg, err := s.Signer(ctx, label)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub := sg.Public().(*ecdsa.PublicKey)
-	hammer(t, s, 64, 4, func(g, i int) error {
+	sign := func(g, i int) error {
 		m := fmt.Appendf(nil, "doc %d/%d", g, i)
 		sig, err := sg.Sign(rand.Reader, m, sm2.DefaultSM2SignerOpts)
 		if err == nil && !sm2.VerifyASN1WithSM2(pub, nil, m, sig) {
 			err = errors.New("bad signature")
 		}
 		return err
-	})
+	}
+	hammer(t, s, 64, 4, sign)
+	if n := f.count(); n != 0 {
+		t.Fatalf("C_Login calls while healthy = %d, want 0", n)
+	}
+
+	// Recovery: the token drops every session, ours and the login.
+	before := s.recovers.Load()
+	if err := s.ctx.CloseAllSessions(s.slot); err != nil {
+		t.Fatal(err)
+	}
+	hammer(t, s, 64, 4, sign)
+	if got := s.recovers.Load() - before; got != 1 {
+		t.Fatalf("recoveries after CloseAllSessions = %d, want 1", got)
+	}
+	if n := f.count(); n != 1 {
+		t.Fatalf("C_Login calls for the recovery = %d, want 1", n)
+	}
+	if err := s.Ready(); err != nil {
+		t.Fatalf("Ready after recovery: %v", err)
+	}
 }
 
 // TestSM2TokenRemoved: the token goes away (errors, no hang) and comes
@@ -151,7 +180,7 @@ func TestSM2TokenErrors(t *testing.T) {
 		{"wrong token PIN", "sansec", e.pin + "0", signer.ErrConfig, []string{"PIN", "rejected", e.label}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: c.pin, Profile: c.profile})
+			s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(c.pin), Profile: c.profile})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded")
@@ -171,7 +200,7 @@ func TestSM2TokenErrors(t *testing.T) {
 		})
 	}
 	// A custom profile whose sign mechanism the token rejects at C_SignInit.
-	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, CustomProfile: &Profile{
+	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), CustomProfile: &Profile{
 		Name: "bad-output", Algorithm: signer.SM2, KeyType: 0x80000004, KeyGenMech: 0x80008001, SignMech: 0x80008105, Output: DER,
 	}})
 	if err != nil {
@@ -200,7 +229,7 @@ func TestPINLayerOverPKCS11(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Delete(ctx, label)
-	if _, err := p.Signer(ctx, label); !errors.Is(err, signer.ErrWrongPIN) {
+	if _, err := p.Signer(ctx, label); !errors.Is(err, signer.ErrPINRequired) {
 		t.Fatalf("no PIN: %v", err)
 	}
 	for i := range 5 {
@@ -228,7 +257,7 @@ func TestPINLayerOverPKCS11(t *testing.T) {
 func TestSM2TokenReopen(t *testing.T) {
 	e := sm2Token(t)
 	ctx := context.Background()
-	cfg := Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: "sansec", Sessions: 2}
+	cfg := Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: "sansec", Sessions: 2}
 	a, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)

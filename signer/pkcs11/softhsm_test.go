@@ -174,7 +174,7 @@ func TestSoftHSMRecovery(t *testing.T) {
 
 func TestBusy(t *testing.T) {
 	e := softHSM(t)
-	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: "ecdsa-p256", Sessions: 1, WaitTimeout: 100 * time.Millisecond})
+	s, err := Open(Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: "ecdsa-p256", Sessions: 1, WaitTimeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +219,11 @@ func TestOpenErrors(t *testing.T) {
 			signer.ErrConfig, []string{"/nonexistent/libpkcs11.so", "does not exist"}},
 		{"module is not PKCS#11", Config{Module: "/etc/hostname", TokenLabel: "t", Profile: "ecdsa-p256"},
 			signer.ErrConfig, []string{"/etc/hostname", "cannot load"}},
-		{"token label does not exist", Config{Module: e.module, TokenLabel: "no-such-token", PIN: e.pin, Profile: "ecdsa-p256"},
+		{"token label does not exist", Config{Module: e.module, TokenLabel: "no-such-token", PIN: NewSecret(e.pin), Profile: "ecdsa-p256"},
 			signer.ErrConfig, []string{`no token labelled "no-such-token"`, e.module, e.label}},
-		{"unknown profile", Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: "sm9"},
+		{"unknown profile", Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: "sm9"},
 			signer.ErrConfig, []string{`unknown mechanism profile "sm9"`, "sansec"}},
-		{"wrong mechanism profile", Config{Module: e.module, TokenLabel: e.label, PIN: e.pin, Profile: "sansec"},
+		{"wrong mechanism profile", Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: "sansec"},
 			signer.ErrMechanism, []string{"0x80008001", "0x80008104", `"sansec"`, e.label}},
 		{"no module", Config{TokenLabel: "t", Profile: "ecdsa-p256"}, signer.ErrConfig, []string{"module path"}},
 		{"no label", Config{Module: e.module, Profile: "ecdsa-p256"}, signer.ErrConfig, []string{"token label"}},

@@ -20,7 +20,8 @@ const KEKSize = 16
 // when non-empty, otherwise the environment variable named env. Either
 // holds 32 hex digits (surrounding white space ignored); a file may also
 // hold exactly 16 raw bytes. The file must not be readable by group or
-// others (mode 0600 or stricter). There is no built-in default.
+// others (mode 0600 or stricter). The environment variable is unset once
+// read. There is no built-in default.
 //
 // The caller should zero the returned slice when done (New copies it).
 func LoadKEK(file, env string) ([]byte, error) {
@@ -52,6 +53,9 @@ func LoadKEK(file, env string) ([]byte, error) {
 		return k, nil
 	case env != "":
 		v, ok := os.LookupEnv(env)
+		// Read once: the variable leaves the environment (and so the
+		// environment of any child process) as soon as it is read.
+		_ = os.Unsetenv(env)
 		if !ok || v == "" {
 			return nil, signer.Errorf(signer.ErrConfig, op, "", nil, "environment variable %s is not set", env)
 		}

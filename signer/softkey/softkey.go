@@ -55,12 +55,15 @@ type Store struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	mu     sync.Mutex // serialises Generate/Delete/Close
-	keys   sync.Map   // label -> *Key (unwrapped)
+	mu     sync.Mutex // serialises Generate/Delete/Close and the caching of unwrapped keys
+	keys   sync.Map   // label -> *Key (unwrapped); written only under mu
 	closed bool
 }
 
-var _ signer.KeyStore = (*Store)(nil)
+var (
+	_ signer.KeyStore = (*Store)(nil)
+	_ signer.Readier  = (*Store)(nil)
+)
 
 // New returns a Store over kv (give it its own keyspace, e.g.
 // store.MustSpace(db, "softkey")) with the given KEK (16 bytes, copied;
@@ -99,6 +102,8 @@ type record struct {
 	Nonce   []byte           `json:"nonce"`
 	Wrapped []byte           `json:"wrapped"`
 	Created time.Time        `json:"created"`
+
+	raw []byte // the stored bytes this record was read from
 }
 
 func aad(label string, alg signer.Algorithm, pub []byte) []byte {
@@ -175,7 +180,7 @@ func (s *Store) load(ctx context.Context, op, label string) (*record, *ecdsa.Pub
 	if err != nil {
 		return nil, nil, signer.Errorf(signer.ErrUnavailable, op, label, err, "reading store")
 	}
-	r := new(record)
+	r := &record{raw: b}
 	if err := json.Unmarshal(b, r); err != nil || r.V != 1 {
 		return nil, nil, signer.Errorf(signer.ErrCorrupt, op, label, nil, "key record unreadable")
 	}
@@ -247,6 +252,25 @@ func (s *Store) Signer(ctx context.Context, label string) (crypto.Signer, error)
 		zeroKey(priv)
 		return nil, signer.Errorf(signer.ErrCorrupt, op, label, nil, "private key does not match stored public key")
 	}
+	// Publish the key only if the record we unwrapped is still the one
+	// stored, under the lock Delete holds from removing the record to
+	// dropping the cached key: a key that a concurrent Delete removed is
+	// never cached again nor handed out after Delete returns.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		zeroKey(priv)
+		return nil, signer.Errorf(signer.ErrClosed, op, label, nil, "key store closed")
+	}
+	cur, err := s.kv.Get(ctx, []byte(label))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		zeroKey(priv)
+		return nil, signer.Errorf(signer.ErrUnavailable, op, label, err, "reading store")
+	}
+	if err != nil || !bytes.Equal(cur, r.raw) {
+		zeroKey(priv)
+		return nil, signer.Errorf(signer.ErrKeyNotFound, op, label, nil, "key was deleted or replaced while it was being loaded")
+	}
 	k, loaded := s.keys.LoadOrStore(label, &Key{label: label, priv: priv})
 	if loaded {
 		zeroKey(priv)
@@ -301,6 +325,16 @@ func (s *Store) Delete(ctx context.Context, label string) error {
 		k.(*Key).destroy()
 	}
 	s.log.InfoContext(ctx, "key deleted", "key", label)
+	return nil
+}
+
+// Ready implements signer.Readier: the software store serves until Close.
+func (s *Store) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return signer.Errorf(signer.ErrClosed, "softkey.Ready", "", nil, "key store closed")
+	}
 	return nil
 }
 
