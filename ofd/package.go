@@ -64,6 +64,8 @@ type Package struct {
 	used    int64                  // decompressed bytes charged against MaxTotalSize
 	cache   map[string][]byte      // internal reads
 	digests map[string]digestEntry // SM3 of files, by path
+
+	cov coverageCache // see Coverage
 }
 
 type digestEntry struct {
@@ -100,10 +102,12 @@ func Open(data []byte, lim Limits) (*Package, error) {
 			continue
 		}
 		tries++
-		p, err := openSpan(data, end, lim)
+		p, err := openSpan(data, i, end, lim)
 		if err != nil {
-			if errors.Is(err, ErrLimit) {
-				// A limit error is definitive: don't look for another archive.
+			var amb ambiguityError
+			if errors.Is(err, ErrLimit) || errors.As(err, &amb) {
+				// A limit error or an ambiguous archive is definitive: don't
+				// look for another archive.
 				return nil, err
 			}
 			if firstErr == nil {
@@ -119,6 +123,9 @@ func Open(data []byte, lim Limits) (*Package, error) {
 				firstErr = newErr(ErrFormat, "", "the ZIP archive is damaged or truncated (only an archive nested inside it could be found)", nil)
 			}
 			continue
+		}
+		if err := checkSurrounding(data[:p.before], data[end:]); err != nil {
+			return nil, err
 		}
 		if _, ok := p.files["OFD.xml"]; ok {
 			return p, nil
@@ -139,8 +146,9 @@ func Open(data []byte, lim Limits) (*Package, error) {
 	return nil, newErr(ErrFormat, "", "not an OFD package: no ZIP end-of-central-directory record was found (the file is not a ZIP archive, or it is truncated)", nil)
 }
 
-// openSpan opens the ZIP that ends at data[end].
-func openSpan(data []byte, end int, lim Limits) (*Package, error) {
+// openSpan opens the ZIP whose end record is at data[eocd] and that ends at
+// data[end].
+func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 	span := data[:end]
 	base, err := checkEntryCount(span, lim.MaxEntries)
 	if err != nil {
@@ -152,6 +160,9 @@ func openSpan(data []byte, end int, lim Limits) (*Package, error) {
 	}
 	if len(zr.File) > lim.MaxEntries {
 		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
+	}
+	if err := checkLayout(data, eocd, end, zr.File); err != nil {
+		return nil, err
 	}
 	p := &Package{
 		lim:     lim,

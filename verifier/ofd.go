@@ -14,31 +14,34 @@ import (
 )
 
 // VerifyOFD verifies every signature of an OFD package. A broken part of one signature fails
-// that signature and never the others; an error is returned only when the package itself
-// cannot be read.
+// that signature and never the others. A package that cannot be read as one unambiguous OFD
+// package gives a report whose only entry, for the package as a whole, fails format. An
+// error is returned only when a limit stops the package from being checked.
 func (v *Verifier) VerifyOFD(data []byte, lim ofd.Limits) (*Report, error) {
 	pkg, err := ofd.Open(data, lim)
 	if err != nil {
-		return nil, err
+		return openFailure(err)
 	}
 	sigs, err := pkg.Signatures()
 	if err != nil {
-		return nil, err
+		return openFailure(err)
 	}
-	r := &Report{Kind: "ofd", Signatures: []SignatureReport{}}
+	r := &Report{Kind: "ofd", Signatures: []SignatureReport{}, UnsignedFiles: pkg.UnsignedFiles(sigs), Warnings: packageWarnings(pkg)}
 	if len(sigs) == 0 {
 		r.Indication = NoSignature
-		return r, nil
+		return limitReport(r), nil
 	}
+	sigs, folded := uniqueSignatures(sigs)
+	r.Warnings = append(r.Warnings, folded...)
 	for _, s := range sigs {
-		sr := v.verifyOFDSignature(s)
+		sr := v.verifyOFDSignature(pkg, s)
 		r.Signatures = append(r.Signatures, sr)
 		r.Indication = worst(r.Indication, sr.Indication)
 	}
-	return r, nil
+	return limitReport(r), nil
 }
 
-func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
+func (v *Verifier) verifyOFDSignature(pkg *ofd.Package, s *ofd.Signature) SignatureReport {
 	typ := s.Type
 	if typ == "" {
 		typ = "Seal"
@@ -62,24 +65,23 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 		r, c, sig = v.verifySignature(s.SignedValue, s.XML, ofdSignatureChecks)
 		if sig != nil {
 			ofdSealExtras(c, s, sig)
+			checkSealFile(c, pkg, s, sig)
 		}
 	}
 	r.ID, r.Location, r.Type = s.ID, s.Location, typ
 	checkReferences(c, s)
+	checkCoverage(c, pkg, s)
 	r.Checks = c.list
 	r.Indication, r.SubIndication = c.indication()
 	return r
 }
 
 // ofdSealExtras adds what only an OFD carriage can tell: propertyInfo names this
-// Signature.xml, and a separate Seal.esl equals the seal embedded in the signature.
+// Signature.xml (a note), and the signature's warnings.
 func ofdSealExtras(c *checks, s *ofd.Signature, sig *ses.Signature) {
 	var notes []string
 	if want := "/" + s.Location; sig.TBS.PropertyInfo != want && strings.TrimPrefix(sig.TBS.PropertyInfo, "/") != s.Location {
 		notes = append(notes, fmt.Sprintf("propertyInfo is %q, not this signature's path %q", clip(sig.TBS.PropertyInfo), want))
-	}
-	if s.Seal != nil && !bytes.Equal(s.Seal, sig.TBS.Seal.Raw) {
-		notes = append(notes, s.SealPath+" differs from the seal embedded in the signature")
 	}
 	notes = append(notes, s.Warnings...)
 	if len(notes) > 0 {
@@ -97,13 +99,19 @@ func checkReferences(c *checks, s *ofd.Signature) {
 		return
 	}
 	var bad []string
+	n := 0
 	for _, ref := range s.References {
 		if !ref.OK {
-			bad = append(bad, ref.FileRef+": "+ref.Problem)
+			if n++; n <= 10 {
+				bad = append(bad, clip(ref.FileRef)+": "+ref.Problem)
+			}
 		}
 	}
-	if len(bad) > 0 {
-		c.fail(CheckReferences, HashFailure, fmt.Sprintf("%d of %d references fail: %s", len(bad), len(s.References), strings.Join(bad, "; ")))
+	if n > 0 {
+		if n > len(bad) {
+			bad = append(bad, fmt.Sprintf("and %d more", n-len(bad)))
+		}
+		c.fail(CheckReferences, HashFailure, fmt.Sprintf("%d of %d references fail: %s", n, len(s.References), strings.Join(bad, "; ")))
 		return
 	}
 	c.pass(CheckReferences, fmt.Sprintf("all %d references match (%s)", len(s.References), s.CheckMethod))
