@@ -452,3 +452,32 @@ func TestUnsignedFilesAndWarnings(t *testing.T) {
 		t.Errorf("%s, unsigned %v", r.Indication, r.UnsignedFiles)
 	}
 }
+
+// A package readers may read in two ways is reported, not refused: its one entry, for the
+// package as a whole, fails format and names the entry.
+func TestAmbiguousPackageFailsFormat(t *testing.T) {
+	orig, err := os.ReadFile(filepath.Join(testvectors.Dir(t), "esl-demo/test.ofd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readEntry(t, orig, "Doc_0/Pages/Page_0/Content.xml")
+	forged := rezip(t, orig, nil, map[string][]byte{"doc_0/pages/page_0/content.xml": append(page, "<!-- other -->"...)})
+	r, err := New(Options{}).VerifyFile("forged.ofd", forged, nil, ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != "ofd" || r.Indication != TotalFailed || len(r.Signatures) != 1 {
+		t.Fatalf("%s %s with %d entries", r.Kind, r.Indication, len(r.Signatures))
+	}
+	s := r.Signatures[0]
+	if s.SubIndication != FormatFailure || status(s.Checks, CheckFormat) != Failed || s.ID != "" || s.Location != "" {
+		t.Fatalf("%+v", s)
+	}
+	if d := detail(s.Checks, CheckFormat); !strings.Contains(d, "doc_0/pages/page_0/content.xml") || !strings.Contains(d, "case") {
+		t.Errorf("format detail %q", d)
+	}
+	b, _ := json.Marshal(r)
+	if !bytes.Contains(b, []byte(`"unsigned_files":[],"warnings":[]`)) {
+		t.Errorf("JSON %s", b)
+	}
+}
