@@ -17,9 +17,14 @@ import (
 // Default limits, used for zero fields of Limits.
 const (
 	DefaultMaxEntrySize  = 64 << 20  // 64 MiB per decompressed file
-	DefaultMaxTotalSize  = 512 << 20 // 512 MiB decompressed over the life of a Package
+	DefaultMaxTotalSize  = 256 << 20 // 256 MiB decompressed over the life of a Package
 	DefaultMaxEntries    = 10000     // files in the ZIP central directory
 	DefaultMaxSignatures = 1000      // <Signature> entries over all Signatures.xml files
+
+	DefaultMaxReferences    = 10000  // <Reference> elements in one Signature.xml
+	DefaultMaxAllReferences = 100000 // <Reference> elements over all signatures
+	DefaultMaxStampAnnots   = 10000  // <StampAnnot> elements in one Signature.xml
+	DefaultMaxXMLDepth      = 256    // element nesting in any XML file read
 )
 
 // Limits bound what opening an untrusted package may cost. Zero (or negative)
@@ -34,6 +39,18 @@ type Limits struct {
 	MaxEntries int
 	// MaxSignatures is the largest number of <Signature> entries accepted.
 	MaxSignatures int
+	// MaxReferences is the largest number of <Reference> elements in one
+	// Signature.xml; a signature with more fails with ErrLimit.
+	MaxReferences int
+	// MaxAllReferences bounds the <Reference> elements of all signatures of
+	// the package together (each Signature.xml counted once); signatures read
+	// past it fail with ErrLimit.
+	MaxAllReferences int
+	// MaxStampAnnots is the largest number of <StampAnnot> elements in one
+	// Signature.xml.
+	MaxStampAnnots int
+	// MaxXMLDepth is the deepest element nesting accepted in an XML file.
+	MaxXMLDepth int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -48,6 +65,18 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxSignatures <= 0 {
 		l.MaxSignatures = DefaultMaxSignatures
+	}
+	if l.MaxReferences <= 0 {
+		l.MaxReferences = DefaultMaxReferences
+	}
+	if l.MaxAllReferences <= 0 {
+		l.MaxAllReferences = DefaultMaxAllReferences
+	}
+	if l.MaxStampAnnots <= 0 {
+		l.MaxStampAnnots = DefaultMaxStampAnnots
+	}
+	if l.MaxXMLDepth <= 0 {
+		l.MaxXMLDepth = DefaultMaxXMLDepth
 	}
 	return l
 }
@@ -65,7 +94,9 @@ type Package struct {
 	cache   map[string][]byte      // internal reads
 	digests map[string]digestEntry // SM3 of files, by path
 
-	cov coverageCache // see Coverage
+	cov    coverageCache              // see Coverage
+	parsed map[string]parsedSignature // Signature.xml readings, by path
+	refs   int                        // References charged against MaxAllReferences
 }
 
 type digestEntry struct {
@@ -349,6 +380,11 @@ func (p *Package) read(n string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if looksLikeXML(b) {
+		if d := xmlDepth(b, p.lim.MaxXMLDepth); d > p.lim.MaxXMLDepth {
+			return nil, newErr(ErrLimit, n, fmt.Sprintf("the XML nests elements deeper than the limit of %d", p.lim.MaxXMLDepth), nil)
+		}
+	}
 	p.mu.Lock()
 	p.cache[n] = b
 	p.mu.Unlock()
@@ -467,4 +503,10 @@ func (p *Package) streamSM3(n string) ([]byte, error) {
 		return nil, newErr(ErrFormat, n, "the file decompresses to more bytes than the ZIP directory declares (possible zip bomb)", nil)
 	}
 	return h.Sum(nil), nil
+}
+
+// looksLikeXML reports whether b starts, after a BOM and white space, with "<".
+func looksLikeXML(b []byte) bool {
+	b = bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(b) > 0 && b[0] == '<'
 }

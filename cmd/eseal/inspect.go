@@ -28,7 +28,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	path := paths[0]
-	data, err := os.ReadFile(path)
+	data, err := readInput(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "eseal inspect: %v\n", err)
 		return exitUsage

@@ -48,7 +48,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	var original []byte
 	if *dataPath != "" {
-		if original, err = os.ReadFile(*dataPath); err != nil {
+		if original, err = readInput(*dataPath); err != nil {
 			fmt.Fprintf(stderr, "eseal verify: --data: %v\n", err)
 			return exitUsage
 		}
@@ -58,7 +58,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readInput(p)
 		if err != nil {
 			fmt.Fprintf(stderr, "eseal verify: %v\n", err)
 			status = exitUsage
@@ -149,7 +149,7 @@ func loadCRLs(path string) ([]*smx509.RevocationList, error) {
 }
 
 func loadDER[T any](path, blockType, what string, parse func([]byte) (T, error)) ([]T, error) {
-	data, err := os.ReadFile(path)
+	data, err := readInput(path)
 	if err != nil {
 		return nil, err
 	}
@@ -188,4 +188,59 @@ func pemOrDER(data []byte, blockType string) ([][]byte, error) {
 		return [][]byte{data}, nil
 	}
 	return nil, fmt.Errorf("no %s found (neither PEM nor DER)", blockType)
+}
+
+// maxInputSize bounds every file the commands read. A package of at most this size is
+// verified in bounded time and memory (see the ofd and verifier limits).
+const maxInputSize = 64 << 20
+
+// readInput reads a regular file of at most maxInputSize bytes. Devices, pipes and folders
+// are refused before they are opened, so that "eseal verify /dev/zero" ends at once.
+func readInput(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(path, fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi2, err := f.Stat(); err != nil {
+		return nil, err
+	} else if err := regular(path, fi2); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxInputSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxInputSize {
+		return nil, fmt.Errorf("%s is larger than the limit of %d MiB per input file", path, maxInputSize>>20)
+	}
+	return data, nil
+}
+
+func regular(path string, fi os.FileInfo) error {
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return fmt.Errorf("%s is a folder, not a file", path)
+	case !m.IsRegular():
+		what := "a special file"
+		switch {
+		case m&os.ModeDevice != 0:
+			what = "a device"
+		case m&os.ModeNamedPipe != 0:
+			what = "a pipe"
+		case m&os.ModeSocket != 0:
+			what = "a socket"
+		}
+		return fmt.Errorf("%s is %s, not a regular file: only regular files are read", path, what)
+	case fi.Size() > maxInputSize:
+		return fmt.Errorf("%s is %d bytes, larger than the limit of %d MiB per input file", path, fi.Size(), maxInputSize>>20)
+	}
+	return nil
 }
