@@ -149,13 +149,14 @@ func xmlDepth(b []byte, max int) int {
 			i = skipPast(b, i+2, ">")
 		default:
 			end, selfClosing := scanTag(b, i+1)
-			if !selfClosing {
-				if depth++; depth > deepest {
-					deepest = depth
-					if deepest > max {
-						return deepest
-					}
+			if depth+1 > deepest {
+				deepest = depth + 1 // a parser opens a self-closing element too
+				if deepest > max {
+					return deepest
 				}
+			}
+			if !selfClosing {
+				depth++
 			}
 			i = end
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -192,7 +193,7 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 	if len(zr.File) > lim.MaxEntries {
 		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
 	}
-	if err := checkLayout(data, eocd, end, zr.File); err != nil {
+	if err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim)); err != nil {
 		return nil, err
 	}
 	p := &Package{
@@ -509,4 +510,13 @@ func (p *Package) streamSM3(n string) ([]byte, error) {
 func looksLikeXML(b []byte) bool {
 	b = bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
 	return len(b) > 0 && b[0] == '<'
+}
+
+// layoutBudget bounds the bytes Open may inflate to check where the deflate
+// streams of entries with data descriptors end: four times MaxTotalSize.
+func layoutBudget(l Limits) int64 {
+	if l.MaxTotalSize > math.MaxInt64/4 {
+		return math.MaxInt64
+	}
+	return 4 * l.MaxTotalSize
 }

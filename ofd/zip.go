@@ -3,8 +3,10 @@ package ofd
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"unicode"
@@ -92,7 +94,7 @@ type entryLayout struct {
 // central-directory record, and the local entries, the central directory and
 // its end record follow each other with nothing unaccounted for between them.
 // Open checks the bytes around the ZIP with checkSurrounding.
-func checkLayout(data []byte, eocd, end int, files []*zip.File) error {
+func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) error {
 	span := data[:end]
 	dir, ok := locateDirectory(span, eocd)
 	if !ok {
@@ -110,7 +112,7 @@ func checkLayout(data []byte, eocd, end int, files []*zip.File) error {
 	if err != nil {
 		return err
 	}
-	if err := checkEntries(span, dir, entries); err != nil {
+	if err := checkEntries(span, dir, entries, &budget); err != nil {
 		return err
 	}
 	return nil
@@ -254,7 +256,7 @@ func zip64Offset(extra []byte, usize, csize bool) uint64 {
 
 // checkEntries compares each local header with its central record and checks
 // that the entries tile the archive from its start to the central directory.
-func checkEntries(span []byte, dir directory, entries []entryLayout) error {
+func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int64) error {
 	n := uint64(len(span))
 	for i := range entries {
 		e := &entries[i]
@@ -275,8 +277,8 @@ func checkEntries(span []byte, dir directory, entries []entryLayout) error {
 		if method != e.method || flags&flagDescriptor != e.flags&flagDescriptor {
 			return ambiguous(quoteName(e.name), "the local entry header and the central directory disagree on how the entry is stored")
 		}
-		if e.flags&flagDescriptor != 0 && e.method == zip.Store {
-			return ambiguous(quoteName(e.name), "the entry is stored uncompressed with its size only after the data: a reader streaming the package cannot tell where it ends")
+		if e.flags&flagDescriptor != 0 && e.method != zip.Deflate {
+			return ambiguous(quoteName(e.name), "the entry gives its size only after its data, which is not deflated: a reader streaming the package cannot tell where it ends")
 		}
 		if e.flags&flagDescriptor == 0 {
 			crc := binary.LittleEndian.Uint32(span[h+14:])
@@ -292,6 +294,11 @@ func checkEntries(span []byte, dir directory, entries []entryLayout) error {
 			return ambiguous(quoteName(e.name), "the entry's data runs past the end of the data")
 		}
 		e.end = data + e.csize
+		if e.flags&flagDescriptor != 0 {
+			if err := deflateFills(span[data:e.end], e, budget); err != nil {
+				return err
+			}
+		}
 	}
 	order := make([]int, len(entries))
 	for i := range order {
@@ -371,6 +378,29 @@ func checkSurrounding(before, after []byte) error {
 		if i := findRecord(after, sig); i >= 0 {
 			return ambiguous("", fmt.Sprintf("the %d bytes after the ZIP archive hold a ZIP record (at byte %d after its end): a reader could take them for the package", len(after), i))
 		}
+	}
+	return nil
+}
+
+// deflateFills checks that the deflate stream of an entry whose sizes follow
+// its data (where a streaming reader finds its end) ends exactly where the
+// central directory says the data ends: bytes past the stream's end could
+// hold a local entry that only streaming readers see. The bytes decompressed
+// are charged to budget.
+func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
+	if e.usize > uint64(*budget) {
+		return newErr(ErrLimit, e.name, "checking where the entries end would decompress more than four times the limit for the whole package (possible zip bomb)", nil)
+	}
+	r := bytes.NewReader(comp)
+	fr := flate.NewReader(r)
+	defer fr.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(fr, int64(e.usize)+1))
+	*budget -= n
+	switch {
+	case err != nil || uint64(n) != e.usize:
+		return newErr(ErrFormat, e.name, "the entry's data does not inflate to the size the ZIP directory declares", err)
+	case r.Len() != 0:
+		return ambiguous(quoteName(e.name), fmt.Sprintf("%d bytes after the entry's deflate stream, inside its data, belong to nothing: a reader streaming the package would read them as what follows", r.Len()))
 	}
 	return nil
 }

@@ -367,3 +367,51 @@ func FuzzZIPLayout(f *testing.F) {
 		checkOneReading(t, data, p)
 	})
 }
+
+// An entry whose sizes follow its data ends, for a streaming reader, where its deflate stream
+// ends: bytes hidden after the stream but inside the directory's size would be read by such a
+// reader as the next local entry.
+func TestZIPHiddenAfterDeflateStream(t *testing.T) {
+	es := vectorEntries(t, "esl-demo/test.ofd")
+	i := findEntry(t, es, vectorPage)
+	hidden := craftZip([]rawEntry{{name: vectorPage, data: []byte("<ofd:Page>the attacker's page</ofd:Page>")}})
+	hidden = hidden[:bytes.Index(hidden, []byte("PK\x01\x02"))] // its local entry only
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for j, e := range es {
+		if j != i {
+			w, _ := zw.Create(e.name)
+			w.Write(e.data)
+			continue
+		}
+		comp := append(deflate(e.data), hidden...)
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: e.name, Method: zip.Deflate, Flags: flagDescriptor,
+			CRC32: crc32.ChecksumIEEE(e.data), CompressedSize64: uint64(len(comp)), UncompressedSize64: uint64(len(e.data))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(comp)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// archive/zip reads the page as signed...
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := zr.Open(vectorPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	if err != nil || !bytes.Equal(got, es[i].data) {
+		t.Fatalf("archive/zip does not read the signed page: %v", err)
+	}
+	// ... but the package is refused.
+	_, err = Open(buf.Bytes(), Limits{})
+	if err == nil || !errors.Is(err, ErrFormat) {
+		t.Fatalf("Open: %v", err)
+	}
+	mustContain(t, "error", err.Error(), vectorPage, "deflate stream")
+}
