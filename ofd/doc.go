@@ -55,13 +55,27 @@
 //     decompression stops as soon as the declared size is exceeded, so a zip
 //     bomb yields an error wrapping ErrLimit or ErrFormat, never unbounded
 //     memory.
-//   - MaxTotalSize (512 MiB): decompressed bytes over the life of a Package
+//   - MaxTotalSize (256 MiB): decompressed bytes over the life of a Package
 //     (every ReadFile, Signatures and digest). Files read by Signatures and
-//     digests are cached, so each is decompressed at most twice.
+//     digests are cached, so each is decompressed at most twice. Open may
+//     inflate up to four times as much again to check where the deflate
+//     streams of entries with data descriptors end.
 //   - MaxEntries (10000): entries in the ZIP central directory; checked before
 //     archive/zip allocates them.
 //   - MaxSignatures (1000): <Signature> entries over all Signatures.xml files;
 //     Signatures fails with ErrLimit when exceeded.
+//   - MaxReferences (10000) and MaxStampAnnots (10000): elements of one
+//     Signature.xml, counted by a scan of its bytes before it is parsed; a
+//     signature over either limit gets an Err wrapping ErrLimit.
+//   - MaxAllReferences (100000): References of all signatures together, each
+//     Signature.xml counted once; signatures read past it get an Err wrapping
+//     ErrLimit.
+//   - MaxXMLDepth (256): element nesting in any XML file read, checked before
+//     it is parsed.
+//
+// Entries of Signatures.xml files that name the same Signature.xml share one
+// reading of it (the same XML, References and parts): it is parsed, counted
+// and digested once.
 //
 // # One reading only
 //

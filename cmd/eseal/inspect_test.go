@@ -231,3 +231,57 @@ func TestInputFilesBounded(t *testing.T) {
 		})
 	}
 }
+
+// A package readers may read in two ways fails: exit 1, its format check naming the entry.
+func TestVerifyAmbiguousPackage(t *testing.T) {
+	orig, err := os.ReadFile(filepath.Join(testvectors.Dir(t), "esl-demo/test.ofd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(orig), int64(len(orig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		w, _ := zw.Create(f.Name)
+		w.Write(b)
+	}
+	w, _ := zw.Create("Doc_0/Pages/Page_0/CONTENT.xml")
+	w.Write([]byte("<ofd:Page/>"))
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "two-readings.ofd")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI("verify", path)
+	if code != exitFailed || !strings.Contains(out, "TOTAL_FAILED") || !strings.Contains(out, "CONTENT.xml") || !strings.Contains(out, "failed         format") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCLI("verify", "--json", path)
+	if code != exitFailed || !strings.Contains(out, `"unsigned_files":[],"warnings":[]`) {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// The text report lists the unsigned files and the warnings of a package.
+func TestVerifyShowsUnsignedFilesAndWarnings(t *testing.T) {
+	orig, err := os.ReadFile(filepath.Join(testvectors.Dir(t), "OfdSharp/src/UnitTests/Files/test.ofd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "wrapped.ofd")
+	if err := os.WriteFile(path, append([]byte("%PDF-1.7\n"), orig...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out, errs := runCLI("verify", path)
+	for _, want := range []string{"  unsigned  Doc_0/TPLS/TPL_0/Content.xml\n", "  warning   9 bytes precede the ZIP archive"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s%s", want, out, errs)
+		}
+	}
+}

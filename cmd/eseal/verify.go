@@ -119,6 +119,14 @@ func printReport(w io.Writer, r *verifier.Report) {
 			}
 			printChecks(w, "    ", s.Checks)
 		}
+		if r.Kind == "ofd" {
+			for _, f := range r.UnsignedFiles {
+				fmt.Fprintf(w, "  unsigned  %s\n", f)
+			}
+			for _, m := range r.Warnings {
+				fmt.Fprintf(w, "  warning   %s\n", m)
+			}
+		}
 	}
 }
 
