@@ -1,6 +1,7 @@
 package ofd
 
 import (
+	"encoding/xml"
 	"fmt"
 	"sort"
 	"strings"
@@ -61,8 +62,8 @@ type xmlOFDBodies struct {
 type xmlDocument struct {
 	Pages []struct {
 		Page []struct {
-			ID      string `xml:"ID,attr"`
-			BaseLoc string `xml:"BaseLoc,attr"`
+			ID    string     `xml:"ID,attr"`
+			Attrs []xml.Attr `xml:",any,attr"` // every BaseLoc, however written
 		} `xml:"Page"`
 	} `xml:"Pages"`
 }
@@ -238,12 +239,25 @@ func (p *Package) documentFiles(doc string) ([]string, error) {
 	for _, ps := range x.Pages {
 		for _, pg := range ps.Page {
 			pages++
-			files, err := p.pageFiles(doc, pages, pg.ID, pg.BaseLoc)
-			if err != nil {
-				return nil, err
+			// A page may carry BaseLoc more than once (in other namespaces, or
+			// repeated): readers may take any, so each must be covered.
+			var locs []string
+			for _, a := range pg.Attrs {
+				if a.Name.Local == "BaseLoc" && a.Name.Space != "xmlns" {
+					locs = append(locs, a.Value)
+				}
 			}
-			for _, f := range files {
-				set[f] = true
+			if len(locs) == 0 {
+				locs = append(locs, "")
+			}
+			for _, loc := range locs {
+				files, err := p.pageFiles(doc, pages, pg.ID, loc)
+				if err != nil {
+					return nil, err
+				}
+				for _, f := range files {
+					set[f] = true
+				}
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -149,16 +150,37 @@ func checkNames(files []*zip.File) error {
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry name has a %q segment: readers resolve it differently", seg))
 			}
 		}
-		key := foldName(trimmed)
-		if other, dup := seen[key]; dup {
-			if other == name {
+		for _, key := range nameKeys(trimmed) {
+			if other, dup := seen[key]; dup && other != name {
+				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form or character encoding: readers on case-insensitive systems, or decoding names as GBK, take either", quoteName(other), quoteName(name)))
+			} else if dup {
 				return ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
 			}
-			return ambiguous(quoteName(name), fmt.Sprintf("the entry names %q and %q differ only in case (or Unicode form): readers on case-insensitive systems take either", other, name))
 		}
-		seen[key] = name
+		for _, key := range nameKeys(trimmed) {
+			seen[key] = name
+		}
 	}
 	return nil
+}
+
+// nameKeys returns the keys under which readers may look a name up: its case
+// and Unicode fold and, for a name with non-ASCII bytes that also reads as
+// GB18030 (many Chinese tools write names in GBK without the UTF-8 flag),
+// the fold of that reading.
+func nameKeys(name string) []string {
+	keys := []string{foldName(name)}
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			if g, err := simplifiedchinese.GB18030.NewDecoder().String(name); err == nil && !strings.ContainsRune(g, utf8.RuneError) {
+				if k := foldName(g); k != keys[0] {
+					keys = append(keys, k)
+				}
+			}
+			break
+		}
+	}
+	return keys
 }
 
 // foldName maps names that differ only in case or Unicode normalisation to one key.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/eseal/eseal/internal/testvectors"
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // rawEntry is one entry for craftZip, which writes exactly what it is told, as an attacker would.
@@ -149,6 +150,17 @@ func TestZIPAmbiguity(t *testing.T) {
 		{"names differing in Unicode case folding", func(es []rawEntry) []rawEntry {
 			return append(es, rawEntry{name: "Doc_0/\u212aey.xml", data: []byte("a")}, rawEntry{name: "Doc_0/key.xml", data: []byte("b")})
 		}, []string{"Doc_0/key.xml", "differ only in case"}},
+		{"a name in UTF-8 and the same name in GBK", func(es []rawEntry) []rawEntry {
+			gbk, err := simplifiedchinese.GBK.NewEncoder().String("Doc_0/附件.xml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return append(es, rawEntry{name: "Doc_0/附件.xml", data: []byte("a")}, rawEntry{name: gbk, data: []byte("b")})
+		}, []string{"Doc_0/附件.xml", "character encoding"}},
+		{"names in UTF-8 and in GBK that differ", func(es []rawEntry) []rawEntry {
+			gbk, _ := simplifiedchinese.GBK.NewEncoder().String("Doc_0/附件二.xml")
+			return append(es, rawEntry{name: "Doc_0/附件.xml", data: []byte("a")}, rawEntry{name: gbk, data: []byte("b")})
+		}, nil},
 		{"a NUL in a name", func(es []rawEntry) []rawEntry {
 			return append(es, rawEntry{name: vectorPage + "\x00.bak", data: altered(es)})
 		}, []string{"NUL"}},

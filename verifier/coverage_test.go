@@ -348,6 +348,11 @@ func TestCoverageHoles(t *testing.T) {
 			sp.files["Doc_0/Document.xml"] = testDocument("Pages/Page_0/Content.xml", "Pages/Page_1")
 			sp.files["Doc_0/Pages/Page_1/Content.xml"] = []byte(testPage)
 		}, CheckCoverage, SigConstraintsFailure, []string{"Doc_0/Pages/Page_1/Content.xml"}},
+		{"a page with a second BaseLoc in another namespace", func(sp *signedPkg) {
+			sp.files["Doc_0/Document.xml"] = bytes.Replace(testDocument("Pages/Page_0/Content.xml"), []byte(`BaseLoc=`),
+				[]byte(`xmlns:x="urn:x" x:BaseLoc="Pages/Page_1/Content.xml" BaseLoc=`), 1)
+			sp.files["Doc_0/Pages/Page_1/Content.xml"] = []byte(testPage)
+		}, CheckCoverage, SigConstraintsFailure, []string{"Doc_0/Pages/Page_1/Content.xml"}},
 		{"a page with no file", func(sp *signedPkg) {
 			sp.files["Doc_0/Document.xml"] = testDocument("Pages/Page_0/Content.xml", "Pages/Page_9/Content.xml")
 		}, CheckCoverage, SigConstraintsFailure, []string{"Pages/Page_9/Content.xml"}},
