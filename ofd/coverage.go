@@ -53,6 +53,7 @@ func (c Coverage) OK() bool { return c.Problem == "" }
 // kept, so that a DocBody naming two documents is seen as ambiguous.
 type xmlOFDBodies struct {
 	DocBody []struct {
+		XMLName    xml.Name
 		DocRoot    []string `xml:"DocRoot"`
 		Signatures []string `xml:"Signatures"`
 	} `xml:"DocBody"`
@@ -94,6 +95,13 @@ func (p *Package) docBodies() ([]docBody, error) {
 	out := make([]docBody, 0, len(x.DocBody))
 	for i, body := range x.DocBody {
 		var db docBody
+		if body.XMLName.Space != root.Name.Space {
+			// Readers that match by namespace skip this DocBody, others do
+			// not: they would not agree on which document comes first.
+			db.problem = fmt.Sprintf("DocBody %d of OFD.xml is in the namespace %q, not in that of <OFD> (%q): readers differ on whether it counts", i+1, body.XMLName.Space, root.Name.Space)
+			out = append(out, db)
+			continue
+		}
 		var roots []string
 		for _, r := range body.DocRoot {
 			if r = strings.TrimSpace(r); r != "" {

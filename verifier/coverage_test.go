@@ -174,13 +174,14 @@ func TestCoverageRepointedDocRoot(t *testing.T) {
 			for _, tc := range []struct {
 				how    string
 				change func(string, []byte) []byte
+				want   string
 			}{
 				{"DocRoot re-pointed", func(n string, b []byte) []byte {
 					if n != "OFD.xml" {
 						return b
 					}
 					return bytes.Replace(b, []byte("Doc_0/Document.xml</"), []byte("Doc_1/Document.xml</"), 1)
-				}},
+				}, "Doc_1"},
 				{"a DocBody put first", func(n string, b []byte) []byte {
 					if n != "OFD.xml" {
 						return b
@@ -188,14 +189,23 @@ func TestCoverageRepointedDocRoot(t *testing.T) {
 					i := bytes.Index(b, []byte("<ofd:DocBody"))
 					body := []byte("<ofd:DocBody><ofd:DocInfo><ofd:DocID>x</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot></ofd:DocBody>")
 					return append(append(append([]byte{}, b[:i]...), body...), b[i:]...)
-				}},
+				}, "Doc_1"},
 				{"two DocRoots in the first DocBody", func(n string, b []byte) []byte {
 					if n != "OFD.xml" {
 						return b
 					}
 					i := bytes.Index(b, []byte("<ofd:DocRoot>"))
 					return append(append(append([]byte{}, b[:i]...), []byte("<ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot>")...), b[i:]...)
-				}},
+				}, "Doc_1"},
+				{"the signed document first in another namespace", func(n string, b []byte) []byte {
+					if n != "OFD.xml" {
+						return b
+					}
+					b = bytes.Replace(b, []byte("Doc_0/Document.xml</"), []byte("Doc_1/Document.xml</"), 1)
+					i := bytes.Index(b, []byte("<ofd:DocBody"))
+					body := []byte(`<x:DocBody xmlns:x="urn:x"><x:DocRoot>Doc_0/Document.xml</x:DocRoot><x:Signatures>/Doc_0/Signs/Signatures.xml</x:Signatures></x:DocBody>`)
+					return append(append(append([]byte{}, b[:i]...), body...), b[i:]...)
+				}, "namespace"},
 			} {
 				t.Run(tc.how, func(t *testing.T) {
 					forged := rezip(t, orig, tc.change, copies)
@@ -213,8 +223,8 @@ func TestCoverageRepointedDocRoot(t *testing.T) {
 						if st := status(s.Checks, CheckCoverage); st != Failed || s.Indication != TotalFailed {
 							t.Errorf("signature %s: %s / %s, coverage %s", s.ID, s.Indication, s.SubIndication, st)
 						}
-						if d := detail(s.Checks, CheckCoverage); !strings.Contains(d, "Doc_1") {
-							t.Errorf("coverage does not name the displayed copy: %q", d)
+						if d := detail(s.Checks, CheckCoverage); !strings.Contains(d, tc.want) {
+							t.Errorf("coverage detail lacks %q: %q", tc.want, d)
 						}
 						// Nothing else was touched but OFD.xml, which some signatures protect:
 						// the other checks keep their status.
