@@ -256,6 +256,18 @@ func TestHostilePackagesBounded(t *testing.T) {
 			}
 			return hostileZip(t, path, args...)
 		}, failedOrError},
+		{"4 signatures with distinct 60 MiB TBS", func(path string) int64 {
+			args := []any{"OFD.xml", hOFD, "Doc_0/Document.xml", hDoc, "Doc_0/Pages/Page_0/Content.xml", hPage,
+				"Doc_0/Signs/Signatures.xml", signaturesXML(4, func(i int) string { return fmt.Sprintf("Sign_%d/Signature.xml", i) })}
+			for i := 0; i < 4; i++ {
+				xml := signatureXMLWith(func(w io.Writer) {
+					fmt.Fprintf(w, `<ofd:Reference FileRef="/Doc_0/Document.xml"><ofd:CheckValue>%d</ofd:CheckValue></ofd:Reference>`, i)
+				}, "SignedValue.dat")
+				args = append(args, fmt.Sprintf("Doc_0/Signs/Sign_%d/Signature.xml", i), xml,
+					fmt.Sprintf("Doc_0/Signs/Sign_%d/SignedValue.dat", i), p.signedValue(t, xml, 60<<20+i))
+			}
+			return hostileZip(t, path, args...)
+		}, failedOrError},
 		{"references to 60 MiB files", func(path string) int64 {
 			xml := signatureXMLWith(func(w io.Writer) {
 				for i := 0; i < 10000; i++ {
