@@ -285,3 +285,9 @@ func TestVerifyShowsUnsignedFilesAndWarnings(t *testing.T) {
 		}
 	}
 }
+
+func TestInspectHelp(t *testing.T) {
+	if code, _, errs := runCLI("inspect", "--help"); code != exitOK || !strings.Contains(errs, "-force") || !strings.Contains(errs, "-picture") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+}
