@@ -193,13 +193,14 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 	if len(zr.File) > lim.MaxEntries {
 		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
 	}
-	if err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim)); err != nil {
+	lead, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
+	if err != nil {
 		return nil, err
 	}
 	p := &Package{
 		lim:     lim,
 		files:   make(map[string]*zip.File, len(zr.File)),
-		before:  base,
+		before:  base + lead,
 		after:   int64(len(data) - end),
 		cache:   make(map[string][]byte),
 		digests: make(map[string]digestEntry),

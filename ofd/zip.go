@@ -95,28 +95,30 @@ type entryLayout struct {
 // central-directory record, and the local entries, the central directory and
 // its end record follow each other with nothing unaccounted for between them.
 // Open checks the bytes around the ZIP with checkSurrounding.
-func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) error {
+//
+// It returns how many bytes lie between the start of the archive, as its
+// offsets count, and its first entry: a prefix (such as a self-extractor's)
+// whose producer adjusted the offsets to it. They hold no ZIP record, or the
+// archive is refused.
+func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) (int64, error) {
 	span := data[:end]
 	dir, ok := locateDirectory(span, eocd)
 	if !ok {
-		return ambiguous("", "the ZIP end record does not locate its central directory")
+		return 0, ambiguous("", "the ZIP end record does not locate its central directory")
 	}
 	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
 		if i := findRecord(span[eocd+eocdLen:], sig); i >= 0 {
-			return ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
+			return 0, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
 		}
 	}
 	if err := checkNames(files); err != nil {
-		return err
+		return 0, err
 	}
 	entries, err := readDirectory(span, dir, files)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := checkEntries(span, dir, entries, &budget); err != nil {
-		return err
-	}
-	return nil
+	return checkEntries(span, dir, entries, &budget)
 }
 
 // findRecord returns the index of the first ZIP record signature sig in b, or -1.
@@ -278,29 +280,29 @@ func zip64Offset(extra []byte, usize, csize bool) uint64 {
 
 // checkEntries compares each local header with its central record and checks
 // that the entries tile the archive from its start to the central directory.
-func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int64) error {
+func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int64) (int64, error) {
 	n := uint64(len(span))
 	for i := range entries {
 		e := &entries[i]
 		h := e.header
 		if h > n || n-h < localHeaderLen || binary.LittleEndian.Uint32(span[h:]) != localHeaderSig {
-			return ambiguous(quoteName(e.name), "the central directory points at no local entry header for this entry")
+			return 0, ambiguous(quoteName(e.name), "the central directory points at no local entry header for this entry")
 		}
 		nameLen := uint64(binary.LittleEndian.Uint16(span[h+26:]))
 		extraLen := uint64(binary.LittleEndian.Uint16(span[h+28:]))
 		if n-h-localHeaderLen < nameLen+extraLen {
-			return ambiguous(quoteName(e.name), "the local entry header runs past the end of the data")
+			return 0, ambiguous(quoteName(e.name), "the local entry header runs past the end of the data")
 		}
 		if local := string(span[h+localHeaderLen : h+localHeaderLen+nameLen]); local != e.name {
-			return ambiguous(quoteName(e.name), fmt.Sprintf("the local entry header names %s instead: readers that read local headers take another file", quoteName(local)))
+			return 0, ambiguous(quoteName(e.name), fmt.Sprintf("the local entry header names %s instead: readers that read local headers take another file", quoteName(local)))
 		}
 		flags := binary.LittleEndian.Uint16(span[h+6:])
 		method := binary.LittleEndian.Uint16(span[h+8:])
 		if method != e.method || flags&flagDescriptor != e.flags&flagDescriptor {
-			return ambiguous(quoteName(e.name), "the local entry header and the central directory disagree on how the entry is stored")
+			return 0, ambiguous(quoteName(e.name), "the local entry header and the central directory disagree on how the entry is stored")
 		}
 		if e.flags&flagDescriptor != 0 && e.method != zip.Deflate {
-			return ambiguous(quoteName(e.name), "the entry gives its size only after its data, which is not deflated: a reader streaming the package cannot tell where it ends")
+			return 0, ambiguous(quoteName(e.name), "the entry gives its size only after its data, which is not deflated: a reader streaming the package cannot tell where it ends")
 		}
 		if e.flags&flagDescriptor == 0 {
 			crc := binary.LittleEndian.Uint32(span[h+14:])
@@ -308,17 +310,17 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 			usize := uint64(binary.LittleEndian.Uint32(span[h+22:]))
 			sizesOK := (csize == e.csize || csize == 0xffffffff) && (usize == e.usize || usize == 0xffffffff)
 			if crc != e.crc || !sizesOK {
-				return ambiguous(quoteName(e.name), "the local entry header and the central directory give different sizes or checksums: readers that read local headers take other bytes")
+				return 0, ambiguous(quoteName(e.name), "the local entry header and the central directory give different sizes or checksums: readers that read local headers take other bytes")
 			}
 		}
 		data := h + localHeaderLen + nameLen + extraLen
 		if e.csize > n-data {
-			return ambiguous(quoteName(e.name), "the entry's data runs past the end of the data")
+			return 0, ambiguous(quoteName(e.name), "the entry's data runs past the end of the data")
 		}
 		e.end = data + e.csize
 		if e.flags&flagDescriptor != 0 {
 			if err := deflateFills(span[data:e.end], e, budget); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
@@ -328,20 +330,26 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 	}
 	sort.SliceStable(order, func(a, b int) bool { return entries[order[a]].header < entries[order[b]].header })
 	at := dir.base
+	var lead int64
+	if len(order) > 0 {
+		if first := entries[order[0]].header; first > at && findRecord(span[at:first], localHeaderSig) < 0 {
+			lead, at = int64(first-at), first // a prefix the offsets count in
+		}
+	}
 	var prev *entryLayout
 	for _, i := range order {
 		e := &entries[i]
 		if prev != nil && e.header < at {
-			return ambiguous(quoteName(e.name), fmt.Sprintf("the entry overlaps the entry %s: the same bytes are read as two files", quoteName(prev.name)))
+			return 0, ambiguous(quoteName(e.name), fmt.Sprintf("the entry overlaps the entry %s: the same bytes are read as two files", quoteName(prev.name)))
 		}
 		if prev != nil && prev.flags&flagDescriptor != 0 {
 			if !descriptorFits(span, prev, e.header) {
-				return ambiguous(quoteName(prev.name), "the bytes after this entry's data are not its data descriptor: they belong to no entry")
+				return 0, ambiguous(quoteName(prev.name), "the bytes after this entry's data are not its data descriptor: they belong to no entry")
 			}
 			at = e.header
 		}
 		if e.header != at {
-			return ambiguous(quoteName(e.name), gapMessage(prev, e.header-at))
+			return 0, ambiguous(quoteName(e.name), gapMessage(prev, e.header-at))
 		}
 		at = e.end
 		prev = e
@@ -350,18 +358,18 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 		at = dir.start
 	}
 	if at > dir.start {
-		return ambiguous(quoteName(prev.name), "the entry's data runs into the central directory")
+		return 0, ambiguous(quoteName(prev.name), "the entry's data runs into the central directory")
 	}
 	if at < dir.start {
 		if prev == nil {
-			return ambiguous("", fmt.Sprintf("%d bytes between the start of the ZIP archive and its central directory belong to no entry", dir.start-at))
+			return 0, ambiguous("", fmt.Sprintf("%d bytes between the start of the ZIP archive and its central directory belong to no entry", dir.start-at))
 		}
-		return ambiguous(quoteName(prev.name), fmt.Sprintf("%d bytes after this entry, before the central directory, belong to no entry (a hidden local entry, or data a reader may take)", dir.start-at))
+		return 0, ambiguous(quoteName(prev.name), fmt.Sprintf("%d bytes after this entry, before the central directory, belong to no entry (a hidden local entry, or data a reader may take)", dir.start-at))
 	}
 	if dir.end != dir.eocd {
-		return ambiguous("", fmt.Sprintf("%d bytes between the central directory and its end record belong to no entry", int64(dir.eocd)-int64(dir.end)))
+		return 0, ambiguous("", fmt.Sprintf("%d bytes between the central directory and its end record belong to no entry", int64(dir.eocd)-int64(dir.end)))
 	}
-	return nil
+	return lead, nil
 }
 
 func gapMessage(prev *entryLayout, gap uint64) string {

@@ -26,8 +26,13 @@ type rawEntry struct {
 }
 
 // craftZip writes stored entries, their central directory and end record.
-func craftZip(entries []rawEntry) []byte {
+func craftZip(entries []rawEntry) []byte { return craftZipAt(nil, entries) }
+
+// craftZipAt writes prefix, then the archive with offsets counted from the start of prefix
+// (as self-extractors are written).
+func craftZipAt(prefix []byte, entries []rawEntry) []byte {
 	var buf bytes.Buffer
+	buf.Write(prefix)
 	le := func(v any) { binary.Write(&buf, binary.LittleEndian, v) }
 	offsets := make([]uint32, len(entries))
 	for i, e := range entries {
@@ -426,4 +431,23 @@ func TestZIPHiddenAfterDeflateStream(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	mustContain(t, "error", err.Error(), vectorPage, "deflate stream")
+}
+
+// A prefix the archive's offsets count in (a self-extractor's) is tolerated and reported as
+// bytes before the ZIP, unless it holds a local entry header.
+func TestZIPPrefixInsideOffsets(t *testing.T) {
+	es := vectorEntries(t, "esl-demo/test.ofd")
+	prefix := []byte("MZ self-extractor stub\x00\x01")
+	p, err := Open(craftZipAt(prefix, es), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, a := p.Surrounding(); b != int64(len(prefix)) || a != 0 {
+		t.Fatalf("Surrounding %d, %d", b, a)
+	}
+	hidden := craftZip([]rawEntry{{name: "OFD.xml", data: []byte("<ofd:OFD/>")}})
+	_, err = Open(craftZipAt(append([]byte("stub"), hidden...), es), Limits{})
+	if err == nil || !errors.Is(err, ErrFormat) {
+		t.Fatalf("a prefix holding a local entry: %v", err)
+	}
 }
