@@ -154,7 +154,7 @@ func checkNames(files []*zip.File) error {
 		}
 		for _, key := range nameKeys(trimmed) {
 			if other, dup := seen[key]; dup && other != name {
-				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form or character encoding: readers on case-insensitive systems, or decoding names as GBK, take either", quoteName(other), quoteName(name)))
+				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, or character encoding: some readers take either", quoteName(other), quoteName(name)))
 			} else if dup {
 				return ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
 			}
@@ -185,12 +185,25 @@ func nameKeys(name string) []string {
 	return keys
 }
 
-// foldName maps names that differ only in case or Unicode normalisation to one key.
+// foldName maps names that some reader or file system takes for the same to
+// one key: it folds case and Unicode normalisation, drops invisible format
+// characters (zero-width joiners, soft hyphens, BOMs) and the dots and spaces
+// that Windows drops from the end of each segment.
 func foldName(s string) string {
 	if utf8.ValidString(s) {
 		s = norm.NFC.String(s)
 	}
-	return strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return unicode.ToLower(unicode.ToUpper(r))
+	}, s)
+	segs := strings.Split(s, "/")
+	for i, seg := range segs {
+		segs[i] = strings.TrimRight(seg, ". ")
+	}
+	return strings.Join(segs, "/")
 }
 
 // quoteName gives an entry name for a message: as is when printable, quoted otherwise.

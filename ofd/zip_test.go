@@ -166,6 +166,12 @@ func TestZIPAmbiguity(t *testing.T) {
 			gbk, _ := simplifiedchinese.GBK.NewEncoder().String("Doc_0/附件二.xml")
 			return append(es, rawEntry{name: "Doc_0/附件.xml", data: []byte("a")}, rawEntry{name: gbk, data: []byte("b")})
 		}, nil},
+		{"names differing by a trailing dot", func(es []rawEntry) []rawEntry {
+			return append(es, rawEntry{name: vectorPage + ".", data: altered(es)})
+		}, []string{vectorPage + ".", "trailing dots"}},
+		{"names differing by a zero-width joiner", func(es []rawEntry) []rawEntry {
+			return append(es, rawEntry{name: "Doc_0/Pages/Page_0/Con\u200dtent.xml", data: altered(es)})
+		}, []string{"invisible characters"}},
 		{"a NUL in a name", func(es []rawEntry) []rawEntry {
 			return append(es, rawEntry{name: vectorPage + "\x00.bak", data: altered(es)})
 		}, []string{"NUL"}},

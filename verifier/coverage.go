@@ -27,6 +27,10 @@ func checkCoverage(c *checks, pkg *ofd.Package, s *ofd.Signature) {
 // embeds: a reader may show that file's picture, which nothing signed.
 func checkSealFile(c *checks, pkg *ofd.Package, s *ofd.Signature, sig *ses.Signature) {
 	file, seal := s.SealPath, s.Seal
+	if file != "" && seal == nil && pkg.Has(file) {
+		c.fail(CheckFormat, FormatFailure, join(checkDetail(c, CheckFormat), fmt.Sprintf("the package's seal file %s cannot be read, so it cannot be shown to be the embedded seal", file)))
+		return
+	}
 	if file == "" && s.Location != "" {
 		beside := path.Join(path.Dir(s.Location), "Seal.esl")
 		if pkg.Has(beside) {

@@ -374,6 +374,10 @@ func TestCoverageHoles(t *testing.T) {
 		{"an unnamed Seal.esl beside the signature", func(sp *signedPkg) {
 			sp.files["Doc_0/Signs/Sign_0/Seal.esl"] = other.Raw
 		}, CheckFormat, FormatFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "not the seal embedded"}},
+		{"a Seal.esl too big to read", func(sp *signedPkg) {
+			sp.files["Doc_0/Signs/Sign_0/Seal.esl"] = make([]byte, ofd.DefaultMaxEntrySize+1)
+			sp.extra = `<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>`
+		}, CheckFormat, FormatFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "cannot be read"}},
 		{"a Seal.esl that is the embedded seal", func(sp *signedPkg) {
 			sp.files["Doc_0/Signs/Sign_0/Seal.esl"] = seal.Raw
 			sp.extra = `<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>`
