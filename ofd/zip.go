@@ -58,6 +58,10 @@ func locateDirectory(span []byte, at int) (directory, bool) {
 	size := uint64(binary.LittleEndian.Uint32(span[eocd+12:]))
 	off := uint64(binary.LittleEndian.Uint32(span[eocd+16:]))
 	records := uint64(binary.LittleEndian.Uint16(span[eocd+10:]))
+	if binary.LittleEndian.Uint16(span[eocd+4:]) != 0 || binary.LittleEndian.Uint16(span[eocd+6:]) != 0 ||
+		binary.LittleEndian.Uint16(span[eocd+8:]) != uint16(records) {
+		return directory{}, false // split over disks, or two different entry counts
+	}
 	endOff := eocd
 	if records == 0xffff || size == 0xffffffff || off == 0xffffffff {
 		if eocd >= 20 && binary.LittleEndian.Uint32(span[eocd-20:]) == zip64LocatorSig {
@@ -104,7 +108,7 @@ func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) (i
 	span := data[:end]
 	dir, ok := locateDirectory(span, eocd)
 	if !ok {
-		return 0, ambiguous("", "the ZIP end record does not locate its central directory")
+		return 0, ambiguous("", "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)")
 	}
 	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
 		if i := findRecord(span[eocd+eocdLen:], sig); i >= 0 {
@@ -321,8 +325,15 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 			crc := binary.LittleEndian.Uint32(span[h+14:])
 			csize := uint64(binary.LittleEndian.Uint32(span[h+18:]))
 			usize := uint64(binary.LittleEndian.Uint32(span[h+22:]))
-			sizesOK := (csize == e.csize || csize == 0xffffffff) && (usize == e.usize || usize == 0xffffffff)
-			if crc != e.crc || !sizesOK {
+			if csize == 0xffffffff || usize == 0xffffffff {
+				// zip64: a local header then holds both sizes in its extra field.
+				u, c, ok := zip64Sizes(span[h+localHeaderLen+nameLen : h+localHeaderLen+nameLen+extraLen])
+				if !ok {
+					return 0, ambiguous(quoteName(e.name), "the local entry header defers its sizes to a zip64 field it does not have")
+				}
+				usize, csize = u, c
+			}
+			if crc != e.crc || csize != e.csize || usize != e.usize {
 				return 0, ambiguous(quoteName(e.name), "the local entry header and the central directory give different sizes or checksums: readers that read local headers take other bytes")
 			}
 		}
@@ -446,4 +457,22 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 		return ambiguous(quoteName(e.name), fmt.Sprintf("%d bytes after the entry's deflate stream, inside its data, belong to nothing: a reader streaming the package would read them as what follows", r.Len()))
 	}
 	return nil
+}
+
+// zip64Sizes reads the uncompressed and compressed sizes from the zip64 field
+// of a local header's extra data.
+func zip64Sizes(extra []byte) (usize, csize uint64, ok bool) {
+	for len(extra) >= 4 {
+		id := binary.LittleEndian.Uint16(extra)
+		size := int(binary.LittleEndian.Uint16(extra[2:]))
+		extra = extra[4:]
+		if size > len(extra) {
+			break
+		}
+		if id == zip64ExtraID && size >= 16 {
+			return binary.LittleEndian.Uint64(extra), binary.LittleEndian.Uint64(extra[8:]), true
+		}
+		extra = extra[size:]
+	}
+	return 0, 0, false
 }

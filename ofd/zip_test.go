@@ -457,3 +457,41 @@ func TestZIPPrefixInsideOffsets(t *testing.T) {
 		t.Fatalf("a prefix holding a local entry: %v", err)
 	}
 }
+
+// Archives whose headers disagree with the central directory about sizes, or whose end
+// record gives two entry counts, are refused.
+func TestZIPHeaderDisagreements(t *testing.T) {
+	es := vectorEntries(t, "esl-demo/test.ofd")
+	for _, tc := range []struct {
+		name  string
+		patch func(z []byte)
+		want  string
+	}{
+		{"local sizes larger", func(z []byte) {
+			h := bytes.Index(z, []byte(vectorPage)) - localHeaderLen
+			binary.LittleEndian.PutUint32(z[h+18:], binary.LittleEndian.Uint32(z[h+18:])+40)
+			binary.LittleEndian.PutUint32(z[h+22:], binary.LittleEndian.Uint32(z[h+22:])+40)
+		}, "different sizes"},
+		{"local sizes deferred to a missing zip64 field", func(z []byte) {
+			h := bytes.Index(z, []byte(vectorPage)) - localHeaderLen
+			binary.LittleEndian.PutUint32(z[h+18:], 0xffffffff)
+		}, "zip64"},
+		{"local checksum", func(z []byte) {
+			h := bytes.Index(z, []byte(vectorPage)) - localHeaderLen
+			z[h+14] ^= 1
+		}, "checksums"},
+		{"two entry counts", func(z []byte) {
+			e := bytes.LastIndex(z, []byte("PK\x05\x06"))
+			binary.LittleEndian.PutUint16(z[e+8:], binary.LittleEndian.Uint16(z[e+8:])-1)
+		}, "entry counts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			z := craftZip(es)
+			tc.patch(z)
+			_, err := Open(z, Limits{})
+			if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
