@@ -259,7 +259,7 @@ func TestVerifyAmbiguousPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := runCLI("verify", path)
-	if code != exitFailed || !strings.Contains(out, "TOTAL_FAILED") || !strings.Contains(out, "CONTENT.xml") || !strings.Contains(out, "failed         format") {
+	if code != exitFailed || !strings.Contains(out, "the package as a whole: TOTAL_FAILED / FORMAT_FAILURE") || !strings.Contains(out, "CONTENT.xml") || !strings.Contains(out, "failed         format") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	code, out, _ = runCLI("verify", "--json", path)

@@ -107,7 +107,11 @@ func printReport(w io.Writer, r *verifier.Report) {
 			if s.SubIndication != "" {
 				sub = " / " + s.SubIndication
 			}
-			fmt.Fprintf(w, "  signature %s  %s  type %s v%d: %s%s\n", s.ID, s.Location, s.Type, s.Version, s.Indication, sub)
+			if r.Kind == "ofd" && s.ID == "" && s.Location == "" && s.Type == "" {
+				fmt.Fprintf(w, "  the package as a whole: %s%s\n", s.Indication, sub) // it cannot be read unambiguously
+			} else {
+				fmt.Fprintf(w, "  signature %s  %s  type %s v%d: %s%s\n", s.ID, s.Location, s.Type, s.Version, s.Indication, sub)
+			}
 			if s.SigningTime != "" {
 				fmt.Fprintf(w, "    signed at %s\n", s.SigningTime)
 			}
