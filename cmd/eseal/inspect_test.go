@@ -287,7 +287,8 @@ func TestVerifyShowsUnsignedFilesAndWarnings(t *testing.T) {
 }
 
 func TestInspectHelp(t *testing.T) {
-	if code, _, errs := runCLI("inspect", "--help"); code != exitOK || !strings.Contains(errs, "-force") || !strings.Contains(errs, "-picture") {
-		t.Fatalf("exit %d: %q", code, errs)
+	code, out, errs := runCLI("inspect", "--help")
+	if help := out + errs; code != exitOK || !strings.Contains(help, "-force") || !strings.Contains(help, "-picture") {
+		t.Fatalf("exit %d: %q", code, help)
 	}
 }
