@@ -13,49 +13,58 @@ import (
 // checkCoverage passes when the signature's references cover the Document.xml a reader
 // displays and the content of every page it lists, and the signature belongs to that
 // document (SES.md §4: OFD.xml itself is never signed, so its DocRoot can be re-pointed).
-func checkCoverage(c *checks, pkg *ofd.Package, s *ofd.Signature) {
+// For a seal signature (sig not nil), a seal file the package carries for it must also be
+// the seal it embeds: a reader may show that file's picture.
+func checkCoverage(c *checks, pkg *ofd.Package, s *ofd.Signature, sig *ses.Signature) {
+	var problems []string
 	cov := pkg.Coverage(s)
 	if !cov.OK() {
-		c.fail(CheckCoverage, SigConstraintsFailure, cov.Problem)
+		problems = append(problems, cov.Problem)
+	}
+	sealFile := ""
+	if sig != nil {
+		var problem string
+		if sealFile, problem = checkSealFile(pkg, s, sig); problem != "" {
+			problems = append(problems, problem)
+		}
+	}
+	if len(problems) > 0 {
+		c.fail(CheckCoverage, SigConstraintsFailure, strings.Join(problems, "; "))
 		return
 	}
-	c.pass(CheckCoverage, fmt.Sprintf("the references cover %s, the document a reader displays, and the content of its %d page file(s)", cov.Document, len(cov.Required)-1))
+	d := fmt.Sprintf("the references cover %s, the document a reader displays, and the content of its %d page file(s)", cov.Document, len(cov.Required)-1)
+	if sealFile != "" {
+		d += "; the seal file " + sealFile + " is the seal the signature embeds"
+	}
+	c.pass(CheckCoverage, d)
 }
 
-// checkSealFile fails format when the package carries a seal file for the signature (the one
-// Signature.xml names, or a Seal.esl beside Signature.xml) that is not the seal the signature
-// embeds: a reader may show that file's picture, which nothing signed.
-func checkSealFile(c *checks, pkg *ofd.Package, s *ofd.Signature, sig *ses.Signature) {
+// checkSealFile compares the seal file the package carries for the signature (the one
+// Signature.xml names, or a Seal.esl beside Signature.xml) with the seal the signature
+// embeds. It returns the file's path ("" when there is none) and a problem ("" when they
+// are the same).
+func checkSealFile(pkg *ofd.Package, s *ofd.Signature, sig *ses.Signature) (string, string) {
 	file, seal := s.SealPath, s.Seal
 	if file != "" && seal == nil && pkg.Has(file) {
-		c.fail(CheckFormat, FormatFailure, join(checkDetail(c, CheckFormat), fmt.Sprintf("the package's seal file %s cannot be read, so it cannot be shown to be the embedded seal", file)))
-		return
+		return file, fmt.Sprintf("the package's seal file %s cannot be read, so it cannot be shown to be the seal the signature embeds", file)
 	}
 	if file == "" && s.Location != "" {
 		beside := path.Join(path.Dir(s.Location), "Seal.esl")
 		if pkg.Has(beside) {
 			b, err := pkg.ReadFile(beside)
 			if err != nil {
-				c.fail(CheckFormat, FormatFailure, join(checkDetail(c, CheckFormat), fmt.Sprintf("%s beside the signature cannot be read, so it cannot be shown to be the embedded seal: %v", beside, err)))
-				return
+				return beside, fmt.Sprintf("%s beside the signature cannot be read, so it cannot be shown to be the seal the signature embeds: %v", beside, err)
 			}
 			file, seal = beside, b
 		}
 	}
 	if seal == nil || bytes.Equal(seal, sig.TBS.Seal.Raw) {
-		return
-	}
-	c.fail(CheckFormat, FormatFailure, join(checkDetail(c, CheckFormat),
-		fmt.Sprintf("the package's seal file %s is not the seal embedded in the signature (%d bytes against %d): a reader showing it would show a seal nobody signed with", file, len(seal), len(sig.TBS.Seal.Raw))))
-}
-
-func checkDetail(c *checks, name string) string {
-	for _, k := range c.list {
-		if k.Name == name {
-			return k.Detail
+		if seal == nil {
+			file = ""
 		}
+		return file, ""
 	}
-	return ""
+	return file, fmt.Sprintf("the package's seal file %s is not the seal embedded in the signature (%d bytes against %d): a reader showing it would show a seal nobody signed with", file, len(seal), len(sig.TBS.Seal.Raw))
 }
 
 // packageWarnings names what is suspicious about the package as a whole.

@@ -330,8 +330,8 @@ func (sp signedPkg) build(t testing.TB, p *pki, seal *ses.Seal, at time.Time) []
 	return buf.Bytes()
 }
 
-// Packages signed for the test, each with a hole a reader would show: coverage (or format,
-// for a seal file) names it, and the verdict is TOTAL_FAILED.
+// Packages signed for the test, each with a hole a reader would show: coverage names it, and
+// the verdict is TOTAL_FAILED.
 func TestCoverageHoles(t *testing.T) {
 	p := newPKI(t)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -370,14 +370,14 @@ func TestCoverageHoles(t *testing.T) {
 		{"a Seal.esl that is another seal", func(sp *signedPkg) {
 			sp.files["Doc_0/Signs/Sign_0/Seal.esl"] = other.Raw
 			sp.extra = `<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>`
-		}, CheckFormat, FormatFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "not the seal embedded"}},
+		}, CheckCoverage, SigConstraintsFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "not the seal embedded"}},
 		{"an unnamed Seal.esl beside the signature", func(sp *signedPkg) {
 			sp.files["Doc_0/Signs/Sign_0/Seal.esl"] = other.Raw
-		}, CheckFormat, FormatFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "not the seal embedded"}},
+		}, CheckCoverage, SigConstraintsFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "not the seal embedded"}},
 		{"a Seal.esl too big to read", func(sp *signedPkg) {
 			sp.files["Doc_0/Signs/Sign_0/Seal.esl"] = make([]byte, ofd.DefaultMaxEntrySize+1)
 			sp.extra = `<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>`
-		}, CheckFormat, FormatFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "cannot be read"}},
+		}, CheckCoverage, SigConstraintsFailure, []string{"Doc_0/Signs/Sign_0/Seal.esl", "cannot be read"}},
 		{"a Seal.esl that is the embedded seal", func(sp *signedPkg) {
 			sp.files["Doc_0/Signs/Sign_0/Seal.esl"] = seal.Raw
 			sp.extra = `<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>`

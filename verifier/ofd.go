@@ -58,19 +58,18 @@ func (v *Verifier) verifyOFDSignature(pkg *ofd.Package, s *ofd.Signature) Signat
 	}
 	var r SignatureReport
 	var c *checks
+	var sig *ses.Signature
 	if strings.EqualFold(typ, "Sign") {
 		r, c = v.verifyPlainSignature(s)
 	} else {
-		var sig *ses.Signature
 		r, c, sig = v.verifySignature(s.SignedValue, s.XML, ofdSignatureChecks)
 		if sig != nil {
 			ofdSealExtras(c, s, sig)
-			checkSealFile(c, pkg, s, sig)
 		}
 	}
 	r.ID, r.Location, r.Type = s.ID, s.Location, typ
 	checkReferences(c, s)
-	checkCoverage(c, pkg, s)
+	checkCoverage(c, pkg, s, sig)
 	r.Checks = c.list
 	r.Indication, r.SubIndication = c.indication()
 	return r
