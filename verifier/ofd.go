@@ -42,6 +42,7 @@ func (v *Verifier) VerifyOFD(data []byte, lim ofd.Limits) (*Report, error) {
 }
 
 func (v *Verifier) verifyOFDSignature(pkg *ofd.Package, s *ofd.Signature) SignatureReport {
+	var sig *ses.Signature // the seal signature, when it reads
 	typ := s.Type
 	if typ == "" {
 		typ = "Seal"
@@ -58,7 +59,6 @@ func (v *Verifier) verifyOFDSignature(pkg *ofd.Package, s *ofd.Signature) Signat
 	}
 	var r SignatureReport
 	var c *checks
-	var sig *ses.Signature
 	if strings.EqualFold(typ, "Sign") {
 		r, c = v.verifyPlainSignature(s)
 	} else {
