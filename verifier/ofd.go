@@ -76,11 +76,14 @@ func (v *Verifier) verifyOFDSignature(pkg *ofd.Package, s *ofd.Signature) Signat
 }
 
 // ofdSealExtras adds what only an OFD carriage can tell: propertyInfo names this
-// Signature.xml (a note), and the signature's warnings.
+// Signature.xml, and a separate Seal.esl equals the seal embedded in the signature.
 func ofdSealExtras(c *checks, s *ofd.Signature, sig *ses.Signature) {
 	var notes []string
 	if want := "/" + s.Location; sig.TBS.PropertyInfo != want && strings.TrimPrefix(sig.TBS.PropertyInfo, "/") != s.Location {
 		notes = append(notes, fmt.Sprintf("propertyInfo is %q, not this signature's path %q", clip(sig.TBS.PropertyInfo), want))
+	}
+	if s.Seal != nil && !bytes.Equal(s.Seal, sig.TBS.Seal.Raw) {
+		notes = append(notes, s.SealPath+" differs from the seal embedded in the signature")
 	}
 	notes = append(notes, s.Warnings...)
 	if len(notes) > 0 {
