@@ -26,9 +26,9 @@
 // leading "/" starts at the package root; a relative BaseLoc, SignedValue or
 // Seal path starts at the folder of the file that contains it. The
 // <Signatures> path in OFD.xml and a Reference's FileRef are taken from the
-// root even without a leading "/". Repeated slashes and "." are ignored, a
-// backslash counts as a slash (in ZIP entry names too); a ".." that would
-// leave the root is an error. When a relative path does not
+// root even without a leading "/". In those paths repeated slashes and "."
+// are ignored and a backslash counts as a slash; a ".." that would leave the
+// root is an error. ZIP entry names themselves must be plain (see below). When a relative path does not
 // exist but the same path taken from the root does (a producer forgot the
 // leading slash), the latter is used and a warning is recorded in
 // Signature.Warnings. Resolved paths are returned without a leading slash,
@@ -55,16 +55,62 @@
 //     decompression stops as soon as the declared size is exceeded, so a zip
 //     bomb yields an error wrapping ErrLimit or ErrFormat, never unbounded
 //     memory.
-//   - MaxTotalSize (512 MiB): decompressed bytes over the life of a Package
+//   - MaxTotalSize (256 MiB): decompressed bytes over the life of a Package
 //     (every ReadFile, Signatures and digest). Files read by Signatures and
-//     digests are cached, so each is decompressed at most twice.
+//     digests are cached, so each is decompressed at most twice. Open may
+//     inflate up to four times as much again to check where the deflate
+//     streams of entries with data descriptors end.
 //   - MaxEntries (10000): entries in the ZIP central directory; checked before
 //     archive/zip allocates them.
 //   - MaxSignatures (1000): <Signature> entries over all Signatures.xml files;
 //     Signatures fails with ErrLimit when exceeded.
+//   - MaxReferences (10000) and MaxStampAnnots (10000): elements of one
+//     Signature.xml, counted by a scan of its bytes before it is parsed; a
+//     signature over either limit gets an Err wrapping ErrLimit.
+//   - MaxAllReferences (100000): References of all signatures together, each
+//     Signature.xml counted once; signatures read past it get an Err wrapping
+//     ErrLimit.
+//   - MaxXMLDepth (256): element nesting in any XML file read, checked before
+//     it is parsed.
 //
-// Bytes before or after the ZIP archive are tolerated (Package.Surrounding
-// reports them). A ZIP holding two entries with the same name is refused as
-// ambiguous. Every error names the file concerned and wraps one of ErrFormat,
+// Entries of Signatures.xml files that name the same Signature.xml share one
+// reading of it (the same XML, References and parts): it is parsed, counted
+// and digested once.
+//
+// # One reading only
+//
+// A package must read the same way in every reader, so that no reader can
+// show content that was not hashed. Open fails with an error wrapping
+// ErrFormat, naming the entry, when:
+//
+//   - two entry names differ only in case (or Unicode normalisation);
+//   - a name holds a NUL, a backslash or a control character, starts with
+//     "/", or has an empty, "." or ".." segment;
+//   - a local header's name, storage method, sizes or checksum differ from
+//     its central-directory record, or a stored entry defers its sizes to a
+//     data descriptor;
+//   - the local entries, the central directory and its end record do not
+//     follow each other exactly: a local entry the directory does not list,
+//     bytes no entry accounts for, overlapping entries;
+//   - bytes before the ZIP hold a local entry header, or bytes after it (or
+//     its comment) hold any ZIP record.
+//
+// Other bytes before or after the ZIP archive are tolerated (a producer quirk;
+// Package.Surrounding reports them, so that a verifier can warn of a
+// polyglot).
+//
+// # Coverage
+//
+// Package.Coverage tells whether a signature protects what a reader shows:
+// the Document.xml named by the DocRoot of OFD.xml's first DocBody, which
+// must be the document whose Signatures file lists the signature, and the
+// file of every page that Document.xml lists (a relative page BaseLoc is
+// taken from the document's folder and, where that file exists too, from the
+// root; a BaseLoc naming a folder means its Content.xml). OFD.xml itself is
+// never signed by real producers, so its DocRoot is checked, not trusted.
+// Package.UnsignedFiles lists the files no signature's matching Reference
+// covers, other than the signature files.
+//
+// Every error names the file concerned and wraps one of ErrFormat,
 // ErrNotExist, ErrPath, ErrLimit or ErrUnsupported.
 package ofd

@@ -135,7 +135,7 @@ func TestOpenAndSignatures(t *testing.T) {
 			}},
 		{name: "bytes before and after the zip", data: func(t *testing.T) []byte {
 			z := zipMap(t, basePackage())
-			return append(append([]byte(strings.Repeat("KingGrid header\x00", 100)), z...), []byte("trailer PK\x03\x04 junk")...)
+			return append(append([]byte(strings.Repeat("KingGrid header\x00", 100)), z...), []byte("trailer PK\x07\x08 junk")...)
 		}, check: func(t *testing.T, p *Package, sigs []*Signature, _ error) {
 			expectClean(t, sigs, "1", 4)
 			expectClean(t, sigs, "2", 3)
@@ -439,14 +439,18 @@ func TestOpenAndSignatures(t *testing.T) {
 				out[strings.ReplaceAll(k, "/", `\`)] = v
 			}
 			return zipMap(t, out)
-		}, check: func(t *testing.T, p *Package, sigs []*Signature, _ error) {
-			expectClean(t, sigs, "1", 4)
-			expectClean(t, sigs, "2", 3)
+		}, openErr: ErrFormat, check: func(t *testing.T, _ *Package, _ []*Signature, err error) {
+			mustContain(t, "error", err.Error(), `Doc_0\`, "backslash")
 		}},
 		{name: "duplicate entry names", data: func(t *testing.T) []byte {
-			return makeZip(t, []zipFile{{"OFD.xml", []byte("a")}, {"Doc_0/a.xml", nil}, {"/OFD.xml", []byte("b")}})
+			return makeZip(t, []zipFile{{"OFD.xml", []byte("a")}, {"Doc_0/a.xml", nil}, {"OFD.xml", []byte("b")}})
 		}, openErr: ErrFormat, check: func(t *testing.T, _ *Package, _ []*Signature, err error) {
 			mustContain(t, "error", err.Error(), "OFD.xml", "twice")
+		}},
+		{name: "entry name with a leading slash", data: func(t *testing.T) []byte {
+			return makeZip(t, []zipFile{{"OFD.xml", []byte("a")}, {"Doc_0/a.xml", nil}, {"/OFD.xml", []byte("b")}})
+		}, openErr: ErrFormat, check: func(t *testing.T, _ *Package, _ []*Signature, err error) {
+			mustContain(t, "error", err.Error(), "/OFD.xml", "slash")
 		}},
 		{name: "too many entries", lim: Limits{MaxEntries: 5}, data: pkg(nil), openErr: ErrLimit,
 			check: func(t *testing.T, _ *Package, _ []*Signature, err error) {

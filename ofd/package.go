@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -17,9 +18,14 @@ import (
 // Default limits, used for zero fields of Limits.
 const (
 	DefaultMaxEntrySize  = 64 << 20  // 64 MiB per decompressed file
-	DefaultMaxTotalSize  = 512 << 20 // 512 MiB decompressed over the life of a Package
+	DefaultMaxTotalSize  = 256 << 20 // 256 MiB decompressed over the life of a Package
 	DefaultMaxEntries    = 10000     // files in the ZIP central directory
 	DefaultMaxSignatures = 1000      // <Signature> entries over all Signatures.xml files
+
+	DefaultMaxReferences    = 10000  // <Reference> elements in one Signature.xml
+	DefaultMaxAllReferences = 100000 // <Reference> elements over all signatures
+	DefaultMaxStampAnnots   = 10000  // <StampAnnot> elements in one Signature.xml
+	DefaultMaxXMLDepth      = 256    // element nesting in any XML file read
 )
 
 // Limits bound what opening an untrusted package may cost. Zero (or negative)
@@ -34,6 +40,18 @@ type Limits struct {
 	MaxEntries int
 	// MaxSignatures is the largest number of <Signature> entries accepted.
 	MaxSignatures int
+	// MaxReferences is the largest number of <Reference> elements in one
+	// Signature.xml; a signature with more fails with ErrLimit.
+	MaxReferences int
+	// MaxAllReferences bounds the <Reference> elements of all signatures of
+	// the package together (each Signature.xml counted once); signatures read
+	// past it fail with ErrLimit.
+	MaxAllReferences int
+	// MaxStampAnnots is the largest number of <StampAnnot> elements in one
+	// Signature.xml.
+	MaxStampAnnots int
+	// MaxXMLDepth is the deepest element nesting accepted in an XML file.
+	MaxXMLDepth int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -48,6 +66,18 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxSignatures <= 0 {
 		l.MaxSignatures = DefaultMaxSignatures
+	}
+	if l.MaxReferences <= 0 {
+		l.MaxReferences = DefaultMaxReferences
+	}
+	if l.MaxAllReferences <= 0 {
+		l.MaxAllReferences = DefaultMaxAllReferences
+	}
+	if l.MaxStampAnnots <= 0 {
+		l.MaxStampAnnots = DefaultMaxStampAnnots
+	}
+	if l.MaxXMLDepth <= 0 {
+		l.MaxXMLDepth = DefaultMaxXMLDepth
 	}
 	return l
 }
@@ -64,6 +94,10 @@ type Package struct {
 	used    int64                  // decompressed bytes charged against MaxTotalSize
 	cache   map[string][]byte      // internal reads
 	digests map[string]digestEntry // SM3 of files, by path
+
+	cov    coverageCache              // see Coverage
+	parsed map[string]parsedSignature // Signature.xml readings, by path
+	refs   int                        // References charged against MaxAllReferences
 }
 
 type digestEntry struct {
@@ -100,10 +134,12 @@ func Open(data []byte, lim Limits) (*Package, error) {
 			continue
 		}
 		tries++
-		p, err := openSpan(data, end, lim)
+		p, err := openSpan(data, i, end, lim)
 		if err != nil {
-			if errors.Is(err, ErrLimit) {
-				// A limit error is definitive: don't look for another archive.
+			var amb ambiguityError
+			if errors.Is(err, ErrLimit) || errors.As(err, &amb) {
+				// A limit error or an ambiguous archive is definitive: don't
+				// look for another archive.
 				return nil, err
 			}
 			if firstErr == nil {
@@ -119,6 +155,9 @@ func Open(data []byte, lim Limits) (*Package, error) {
 				firstErr = newErr(ErrFormat, "", "the ZIP archive is damaged or truncated (only an archive nested inside it could be found)", nil)
 			}
 			continue
+		}
+		if err := checkSurrounding(data[:p.before], data[end:]); err != nil {
+			return nil, err
 		}
 		if _, ok := p.files["OFD.xml"]; ok {
 			return p, nil
@@ -139,8 +178,9 @@ func Open(data []byte, lim Limits) (*Package, error) {
 	return nil, newErr(ErrFormat, "", "not an OFD package: no ZIP end-of-central-directory record was found (the file is not a ZIP archive, or it is truncated)", nil)
 }
 
-// openSpan opens the ZIP that ends at data[end].
-func openSpan(data []byte, end int, lim Limits) (*Package, error) {
+// openSpan opens the ZIP whose end record is at data[eocd] and that ends at
+// data[end].
+func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 	span := data[:end]
 	base, err := checkEntryCount(span, lim.MaxEntries)
 	if err != nil {
@@ -153,10 +193,14 @@ func openSpan(data []byte, end int, lim Limits) (*Package, error) {
 	if len(zr.File) > lim.MaxEntries {
 		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
 	}
+	lead, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
+	if err != nil {
+		return nil, err
+	}
 	p := &Package{
 		lim:     lim,
 		files:   make(map[string]*zip.File, len(zr.File)),
-		before:  base,
+		before:  base + lead,
 		after:   int64(len(data) - end),
 		cache:   make(map[string][]byte),
 		digests: make(map[string]digestEntry),
@@ -338,6 +382,11 @@ func (p *Package) read(n string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if looksLikeXML(b) {
+		if d := xmlDepth(b, p.lim.MaxXMLDepth); d > p.lim.MaxXMLDepth {
+			return nil, newErr(ErrLimit, n, fmt.Sprintf("the XML nests elements deeper than the limit of %d", p.lim.MaxXMLDepth), nil)
+		}
+	}
 	p.mu.Lock()
 	p.cache[n] = b
 	p.mu.Unlock()
@@ -456,4 +505,19 @@ func (p *Package) streamSM3(n string) ([]byte, error) {
 		return nil, newErr(ErrFormat, n, "the file decompresses to more bytes than the ZIP directory declares (possible zip bomb)", nil)
 	}
 	return h.Sum(nil), nil
+}
+
+// looksLikeXML reports whether b starts, after a BOM and white space, with "<".
+func looksLikeXML(b []byte) bool {
+	b = bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(b) > 0 && b[0] == '<'
+}
+
+// layoutBudget bounds the bytes Open may inflate to check where the deflate
+// streams of entries with data descriptors end: four times MaxTotalSize.
+func layoutBudget(l Limits) int64 {
+	if l.MaxTotalSize > math.MaxInt64/4 {
+		return math.MaxInt64
+	}
+	return 4 * l.MaxTotalSize
 }

@@ -230,7 +230,7 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s lists the signature ID %q more than once", list, s.ID))
 		}
 		ids[s.ID] = true
-		p.readSignature(s)
+		p.readSignatureOnce(s)
 		sigs = append(sigs, s)
 	}
 	return sigs, nil

@@ -32,7 +32,7 @@ func Kind(name string, data []byte) string {
 
 // VerifyFile verifies one file of any kind. original is the signed data for a bare
 // signature (nil: data_hash is skipped); it is ignored for seals and OFD packages.
-// The error is set only when an OFD package cannot be opened at all.
+// The error is set only when a limit stops an OFD package from being checked.
 func (v *Verifier) VerifyFile(name string, data, original []byte, lim ofd.Limits) (*Report, error) {
 	kind := Kind(name, data)
 	switch kind {
@@ -45,9 +45,11 @@ func (v *Verifier) VerifyFile(name string, data, original []byte, lim ofd.Limits
 		return r, nil
 	case "seal":
 		s, ind := v.VerifySeal(data)
-		return &Report{Path: name, Kind: kind, Indication: ind, Signatures: []SignatureReport{}, Seal: s}, nil
+		return limitReport(&Report{Path: name, Kind: kind, Indication: ind, Signatures: []SignatureReport{}, Seal: s,
+			UnsignedFiles: []string{}, Warnings: []string{}}), nil
 	}
 	s := v.VerifySignature(data, original)
 	s.ID = "1"
-	return &Report{Path: name, Kind: kind, Indication: s.Indication, Signatures: []SignatureReport{s}}, nil
+	return limitReport(&Report{Path: name, Kind: kind, Indication: s.Indication, Signatures: []SignatureReport{s},
+		UnsignedFiles: []string{}, Warnings: []string{}}), nil
 }

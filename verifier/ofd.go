@@ -12,31 +12,35 @@ import (
 )
 
 // VerifyOFD verifies every signature of an OFD package. A broken part of one signature fails
-// that signature and never the others; an error is returned only when the package itself
-// cannot be read.
+// that signature and never the others. A package that cannot be read as one unambiguous OFD
+// package gives a report whose only entry, for the package as a whole, fails format. An
+// error is returned only when a limit stops the package from being checked.
 func (v *Verifier) VerifyOFD(data []byte, lim ofd.Limits) (*Report, error) {
 	pkg, err := ofd.Open(data, lim)
 	if err != nil {
-		return nil, err
+		return openFailure(err)
 	}
 	sigs, err := pkg.Signatures()
 	if err != nil {
-		return nil, err
+		return openFailure(err)
 	}
-	r := &Report{Kind: "ofd", Signatures: []SignatureReport{}}
+	r := &Report{Kind: "ofd", Signatures: []SignatureReport{}, UnsignedFiles: pkg.UnsignedFiles(sigs), Warnings: packageWarnings(pkg)}
 	if len(sigs) == 0 {
 		r.Indication = NoSignature
-		return r, nil
+		return limitReport(r), nil
 	}
+	sigs, folded := uniqueSignatures(sigs)
+	r.Warnings = append(r.Warnings, folded...)
 	for _, s := range sigs {
-		sr := v.verifyOFDSignature(s)
+		sr := v.verifyOFDSignature(pkg, s)
 		r.Signatures = append(r.Signatures, sr)
 		r.Indication = worst(r.Indication, sr.Indication)
 	}
-	return r, nil
+	return limitReport(r), nil
 }
 
-func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
+func (v *Verifier) verifyOFDSignature(pkg *ofd.Package, s *ofd.Signature) SignatureReport {
+	var sig *ses.Signature // the seal signature, when it reads
 	typ := s.Type
 	if typ == "" {
 		typ = "Seal"
@@ -56,7 +60,6 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 	if strings.EqualFold(typ, "Sign") && ses.Sniff(s.SignedValue) != "signature" {
 		r, c = v.verifyPlainSignature(s)
 	} else {
-		var sig *ses.Signature
 		r, c, sig = v.verifySignature(s.SignedValue, s.XML, ofdSignatureChecks)
 		if sig != nil {
 			ofdSealExtras(c, s, sig)
@@ -65,6 +68,7 @@ func (v *Verifier) verifyOFDSignature(s *ofd.Signature) SignatureReport {
 	r.ID, r.Location, r.Type = s.ID, s.Location, typ
 	noteCarriage(c, s)
 	checkReferences(c, s)
+	checkCoverage(c, pkg, s, sig)
 	r.Checks = c.list
 	r.Indication, r.SubIndication = c.indication()
 	return r
@@ -97,13 +101,19 @@ func checkReferences(c *checks, s *ofd.Signature) {
 		return
 	}
 	var bad []string
+	n := 0
 	for _, ref := range s.References {
 		if !ref.OK {
-			bad = append(bad, ref.FileRef+": "+ref.Problem)
+			if n++; n <= 10 {
+				bad = append(bad, clip(ref.FileRef)+": "+ref.Problem)
+			}
 		}
 	}
-	if len(bad) > 0 {
-		c.fail(CheckReferences, HashFailure, fmt.Sprintf("%d of %d references fail: %s", len(bad), len(s.References), strings.Join(bad, "; ")))
+	if n > 0 {
+		if n > len(bad) {
+			bad = append(bad, fmt.Sprintf("and %d more", n-len(bad)))
+		}
+		c.fail(CheckReferences, HashFailure, fmt.Sprintf("%d of %d references fail: %s", n, len(s.References), strings.Join(bad, "; ")))
 		return
 	}
 	c.pass(CheckReferences, fmt.Sprintf("all %d references match (%s)", len(s.References), s.CheckMethod))

@@ -28,7 +28,7 @@ func buildOFD(t testing.TB, sigs []ofdSig) []byte {
 	files := map[string][]byte{
 		"OFD.xml": []byte(`<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD"><ofd:DocBody>` +
 			`<ofd:DocInfo><ofd:DocID>x</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot><ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures></ofd:DocBody></ofd:OFD>`),
-		"Doc_0/Document.xml":               []byte(`<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"/>`),
+		"Doc_0/Document.xml":               []byte(`<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>`),
 		"Doc_0/Pages/Page_0/Content.xml":   []byte(`<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"/>`),
 		"Doc_0/Signs/Signatures.xml":       nil,
 		"Doc_0/Pages/Page_0/Res/image.png": bytes.Repeat([]byte{7}, 300),

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -79,12 +80,25 @@ type Report struct {
 	Indication string            `json:"indication"`
 	Signatures []SignatureReport `json:"signatures"`
 	Seal       *SealReport       `json:"seal"`
-	// UnsignedFiles (OFD only) lists every package file that no signature's references
-	// cover, other than the signature files themselves; empty, never null, for an OFD.
-	UnsignedFiles []string `json:"unsigned_files,omitempty"`
-	// Warnings (OFD only) names what is suspicious about the package without failing a
-	// signature, such as bytes before or after the ZIP; empty, never null, for an OFD.
-	Warnings []string `json:"warnings,omitempty"`
+	// UnsignedFiles lists every package file that no signature's references cover with a
+	// matching digest, other than the signature files themselves. It is written as a list,
+	// never null; it is empty for a bare seal or signature, which has no package.
+	UnsignedFiles []string `json:"unsigned_files"`
+	// Warnings names what is suspicious without failing a signature, such as bytes before
+	// or after the ZIP. It is written as a list, never null.
+	Warnings []string `json:"warnings"`
+}
+
+// MarshalJSON writes the report, with unsigned_files and warnings as lists even when nil.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	if r.UnsignedFiles == nil {
+		r.UnsignedFiles = []string{}
+	}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	return json.Marshal(plain(r))
 }
 
 // SignatureReport is the result for one seal signature.

@@ -264,7 +264,7 @@ func TestReportShape(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(m); got != "indication kind path seal signatures" {
+	if got := keys(m); got != "indication kind path seal signatures unsigned_files warnings" {
 		t.Fatalf("report keys %q", got)
 	}
 	sig := m["signatures"].([]any)[0].(map[string]any)
@@ -288,7 +288,7 @@ func TestReportShape(t *testing.T) {
 	if got := strings.Join(names, " "); got != "format signature_value seal_signature signer_in_seal seal_maker data_hash seal_validity signer_certificate_validity certificate_chain revocation time_proof timestamp" {
 		t.Fatalf("check names %q", got)
 	}
-	if !bytes.Contains(b, []byte(`"signing_time":"2025-02-01T00:00:00Z"`)) || !bytes.Contains(b, []byte(`"seal":null}`)) {
+	if !bytes.Contains(b, []byte(`"signing_time":"2025-02-01T00:00:00Z"`)) || !bytes.Contains(b, []byte(`"seal":null,"unsigned_files":[],"warnings":[]}`)) {
 		t.Fatalf("report %s", b)
 	}
 	// A bare seal: no signatures, the seal with its own checks.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -15,10 +18,14 @@ import (
 	"github.com/eseal/eseal/verifier"
 )
 
+// maxPictures bounds the seal pictures one run of inspect writes.
+const maxPictures = 16
+
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	picture := fs.String("picture", "", "write the seal picture to this file (OFD with several seals: OUT, OUT.2, ...)")
+	picture := fs.String("picture", "", fmt.Sprintf("write the seal picture to this new file, or to standard output for \"-\" (OFD with several seals: OUT, OUT.2, ... at most %d)", maxPictures))
+	force := fs.Bool("force", false, "let --picture replace existing regular files (never symbolic links or devices)")
 	paths, code, ok := parseCommand(fs, inspectSynopsis, args, stdout, stderr)
 	if !ok {
 		return code
@@ -28,27 +35,31 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	path := paths[0]
-	data, err := os.ReadFile(path)
+	data, err := readInput(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "eseal inspect: %v\n", err)
 		return exitUsage
 	}
+	text := stdout
+	if *picture == "-" {
+		text = stderr // standard output carries the picture
+	}
 	var seals []*ses.Seal
 	switch verifier.Kind(path, data) {
 	case "ofd":
-		seals, err = inspectOFD(stdout, path, data)
+		seals, err = inspectOFD(text, path, data)
 	case "seal":
 		var s *ses.Seal
 		if s, err = ses.ParseSeal(data); err == nil {
-			fmt.Fprintf(stdout, "%s: seal\n", path)
-			printSealInfo(stdout, "  ", s)
+			fmt.Fprintf(text, "%s: seal\n", path)
+			printSealInfo(text, "  ", s)
 			seals = append(seals, s)
 		}
 	default:
 		var s *ses.Signature
 		if s, err = ses.ParseSignature(data); err == nil {
-			fmt.Fprintf(stdout, "%s: seal signature\n", path)
-			printSignatureInfo(stdout, "  ", s)
+			fmt.Fprintf(text, "%s: seal signature\n", path)
+			printSignatureInfo(text, "  ", s)
 			seals = append(seals, s.TBS.Seal)
 		}
 	}
@@ -56,24 +67,74 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "eseal inspect: %s: %v\n", path, err)
 		return exitUsage
 	}
-	if *picture != "" {
-		if len(seals) == 0 {
-			fmt.Fprintf(stderr, "eseal inspect: %s holds no seal picture\n", path)
+	if *picture == "" {
+		return exitOK
+	}
+	if len(seals) == 0 {
+		fmt.Fprintf(stderr, "eseal inspect: %s holds no seal picture\n", path)
+		return exitUsage
+	}
+	if *picture == "-" {
+		if _, err := stdout.Write(seals[0].Info.Picture.Data); err != nil {
+			fmt.Fprintf(stderr, "eseal inspect: writing the picture: %v\n", err)
 			return exitUsage
 		}
-		for i, s := range seals {
-			out := *picture
-			if i > 0 {
-				out = fmt.Sprintf("%s.%d", *picture, i+1)
-			}
-			if err := os.WriteFile(out, s.Info.Picture.Data, 0o644); err != nil {
-				fmt.Fprintf(stderr, "eseal inspect: %v\n", err)
-				return exitUsage
-			}
-			fmt.Fprintf(stdout, "picture of seal %q (%s, %d bytes) written to %s\n", s.Info.ESID, s.Info.Picture.Type, len(s.Info.Picture.Data), out)
+		if len(seals) > 1 {
+			fmt.Fprintf(stderr, "picture of the first seal written to standard output; %d more: give a file name to write them all\n", len(seals)-1)
 		}
+		return exitOK
+	}
+	for i, s := range seals {
+		if i == maxPictures {
+			fmt.Fprintf(stderr, "eseal inspect: %d more pictures not written (at most %d per run)\n", len(seals)-i, maxPictures)
+			break
+		}
+		out := *picture
+		if i > 0 {
+			out = fmt.Sprintf("%s.%d", *picture, i+1)
+		}
+		if err := writePicture(out, s.Info.Picture.Data, *force); err != nil {
+			fmt.Fprintf(stderr, "eseal inspect: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprintf(text, "picture of seal %q (%s, %d bytes) written to %s\n", s.Info.ESID, s.Info.Picture.Type, len(s.Info.Picture.Data), out)
 	}
 	return exitOK
+}
+
+// writePicture writes a new file with mode 0644 (less the umask). It never follows a
+// symbolic link and never replaces an existing file unless force is set, and even then only
+// a regular file.
+func writePicture(name string, data []byte, force bool) error {
+	flags := os.O_WRONLY | os.O_CREATE | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+	if !force {
+		flags |= os.O_EXCL
+	} else if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file (a link, folder or device): not replaced", name)
+	}
+	f, err := os.OpenFile(name, flags, 0o644)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s exists: not replaced (--force replaces it)", name)
+	case errors.Is(err, syscall.ELOOP):
+		return fmt.Errorf("%s is a symbolic link: not followed", name)
+	case err != nil:
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file: not written", name)
+	}
+	if err == nil {
+		err = f.Truncate(0)
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func inspectOFD(w io.Writer, path string, data []byte) ([]*ses.Seal, error) {
@@ -87,8 +148,14 @@ func inspectOFD(w io.Writer, path string, data []byte) ([]*ses.Seal, error) {
 	}
 	fmt.Fprintf(w, "%s: OFD package, %d signature(s)\n", path, len(sigs))
 	var seals []*ses.Seal
+	shown := map[string]string{}
 	for _, s := range sigs {
 		fmt.Fprintf(w, "  signature %s  type %s  %s\n", s.ID, s.Type, s.Location)
+		if first, ok := shown[s.Location]; ok && s.Location != "" {
+			fmt.Fprintf(w, "    same Signature.xml as signature %s\n", first)
+			continue
+		}
+		shown[s.Location] = s.ID
 		if s.Provider != "" {
 			fmt.Fprintf(w, "    provider     %s %s %s\n", s.Provider, s.ProviderVersion, s.Company)
 		}

@@ -4,7 +4,7 @@
 // Usage:
 //
 //	eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE] PATH...
-//	eseal inspect [--picture OUT] PATH
+//	eseal inspect [--picture OUT|-] [--force] PATH
 //
 // --help after a command prints its flags.
 //
@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // Synopses of the commands.
 const (
 	verifySynopsis  = "eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE] PATH..."
-	inspectSynopsis = "eseal inspect [--picture OUT] PATH"
+	inspectSynopsis = "eseal inspect [--picture OUT|-] [--force] PATH"
 )
 
 func usage(w io.Writer) {

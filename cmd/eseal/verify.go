@@ -57,7 +57,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	var original []byte
 	if *dataPath != "" {
 		var err error
-		if original, err = os.ReadFile(*dataPath); err != nil {
+		if original, err = readInput(*dataPath); err != nil {
 			fmt.Fprintf(stderr, "eseal verify: --data: %v\n", err)
 			return exitUsage
 		}
@@ -67,7 +67,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readInput(p)
 		if err != nil {
 			fmt.Fprintf(stderr, "eseal verify: %v\n", err)
 			status = exitUsage
@@ -116,7 +116,11 @@ func printReport(w io.Writer, r *verifier.Report) {
 			if s.SubIndication != "" {
 				sub = " / " + s.SubIndication
 			}
-			fmt.Fprintf(w, "  signature %s  %s  type %s v%d: %s%s\n", s.ID, s.Location, s.Type, s.Version, s.Indication, sub)
+			if r.Kind == "ofd" && s.ID == "" && s.Location == "" && s.Type == "" {
+				fmt.Fprintf(w, "  the package as a whole: %s%s\n", s.Indication, sub) // it cannot be read unambiguously
+			} else {
+				fmt.Fprintf(w, "  signature %s  %s  type %s v%d: %s%s\n", s.ID, s.Location, s.Type, s.Version, s.Indication, sub)
+			}
 			if s.SigningTime != "" {
 				fmt.Fprintf(w, "    signed at %s\n", s.SigningTime)
 			}
@@ -127,6 +131,14 @@ func printReport(w io.Writer, r *verifier.Report) {
 				printSeal(w, "    ", s.Seal)
 			}
 			printChecks(w, "    ", s.Checks)
+		}
+		if r.Kind == "ofd" {
+			for _, f := range r.UnsignedFiles {
+				fmt.Fprintf(w, "  unsigned  %s\n", f)
+			}
+			for _, m := range r.Warnings {
+				fmt.Fprintf(w, "  warning   %s\n", m)
+			}
 		}
 	}
 }
@@ -158,7 +170,7 @@ func loadCRLs(path string) ([]*smx509.RevocationList, error) {
 }
 
 func loadDER[T any](path, blockType, what string, parse func([]byte) (T, error)) ([]T, error) {
-	data, err := os.ReadFile(path)
+	data, err := readInput(path)
 	if err != nil {
 		return nil, err
 	}
@@ -197,4 +209,59 @@ func pemOrDER(data []byte, blockType string) ([][]byte, error) {
 		return [][]byte{data}, nil
 	}
 	return nil, fmt.Errorf("no %s found (neither PEM nor DER)", blockType)
+}
+
+// maxInputSize bounds every file the commands read. A package of at most this size is
+// verified in bounded time and memory (see the ofd and verifier limits).
+const maxInputSize = 64 << 20
+
+// readInput reads a regular file of at most maxInputSize bytes. Devices, pipes and folders
+// are refused before they are opened, so that "eseal verify /dev/zero" ends at once.
+func readInput(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(path, fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi2, err := f.Stat(); err != nil {
+		return nil, err
+	} else if err := regular(path, fi2); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxInputSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxInputSize {
+		return nil, fmt.Errorf("%s is larger than the limit of %d MiB per input file", path, maxInputSize>>20)
+	}
+	return data, nil
+}
+
+func regular(path string, fi os.FileInfo) error {
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return fmt.Errorf("%s is a folder, not a file", path)
+	case !m.IsRegular():
+		what := "a special file"
+		switch {
+		case m&os.ModeDevice != 0:
+			what = "a device"
+		case m&os.ModeNamedPipe != 0:
+			what = "a pipe"
+		case m&os.ModeSocket != 0:
+			what = "a socket"
+		}
+		return fmt.Errorf("%s is %s, not a regular file: only regular files are read", path, what)
+	case fi.Size() > maxInputSize:
+		return fmt.Errorf("%s is %d bytes, larger than the limit of %d MiB per input file", path, fi.Size(), maxInputSize>>20)
+	}
+	return nil
 }

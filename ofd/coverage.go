@@ -1,0 +1,355 @@
+package ofd
+
+import (
+	"encoding/xml"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// coverageCache holds what Coverage reads once per package: OFD.xml's bodies
+// and the files of each document.
+type coverageCache struct {
+	once      sync.Once
+	bodies    []docBody
+	bodiesErr error
+
+	mu   sync.Mutex
+	docs map[string]docFiles
+}
+
+type docFiles struct {
+	files []string
+	err   error
+}
+
+// Coverage says whether a signature protects what a reader of the package
+// displays: the Document.xml of the document shown (the DocRoot of OFD.xml's
+// first DocBody) and the Content.xml of every page it lists.
+type Coverage struct {
+	// Document is the resolved Document.xml of the document the signature
+	// belongs to (the DocRoot of the DocBody whose Signatures file lists it).
+	Document string
+	// Displayed is the resolved Document.xml a reader shows: the DocRoot of
+	// OFD.xml's first DocBody.
+	Displayed string
+	// Required lists Document.xml and the page files a reader may display,
+	// sorted. A page whose BaseLoc a reader could take in two ways (from the
+	// document's folder or from the root) requires every file it may mean.
+	Required []string
+	// Missing lists the required files that no Reference of the signature
+	// names, sorted.
+	Missing []string
+	// Problem is "" when the signature covers what is displayed; otherwise a
+	// sentence saying what is not covered or why coverage cannot be decided.
+	Problem string
+}
+
+// OK reports whether the signature covers what a reader displays.
+func (c Coverage) OK() bool { return c.Problem == "" }
+
+// xmlOFDBodies is OFD.xml, read for coverage: every DocRoot of each DocBody is
+// kept, so that a DocBody naming two documents is seen as ambiguous.
+type xmlOFDBodies struct {
+	DocBody []struct {
+		XMLName    xml.Name
+		DocRoot    []string `xml:"DocRoot"`
+		Signatures []string `xml:"Signatures"`
+	} `xml:"DocBody"`
+}
+
+// xmlDocument is Document.xml, read for its pages.
+type xmlDocument struct {
+	Pages []struct {
+		Page []struct {
+			ID    string     `xml:"ID,attr"`
+			Attrs []xml.Attr `xml:",any,attr"` // every BaseLoc, however written
+		} `xml:"Page"`
+	} `xml:"Pages"`
+}
+
+// docBody is one DocBody of OFD.xml with its paths resolved.
+type docBody struct {
+	docRoot string   // resolved Document.xml, "" when unusable (see problem)
+	problem string   // why docRoot is unusable
+	lists   []string // resolved Signatures.xml paths, as Signatures finds them
+}
+
+// docBodies reads OFD.xml's DocBody elements, resolving each DocRoot and each
+// Signatures path the way Signatures does.
+func (p *Package) docBodies() ([]docBody, error) {
+	b, err := p.read("OFD.xml")
+	if err != nil {
+		return nil, err
+	}
+	d := newDecoder(b)
+	root, err := rootElement(d, "OFD.xml", "OFD")
+	if err != nil {
+		return nil, err
+	}
+	var x xmlOFDBodies
+	if err := d.DecodeElement(&x, &root); err != nil {
+		return nil, xmlErr("OFD.xml", err)
+	}
+	out := make([]docBody, 0, len(x.DocBody))
+	for i, body := range x.DocBody {
+		var db docBody
+		if body.XMLName.Space != root.Name.Space {
+			// Readers that match by namespace skip this DocBody, others do
+			// not: they would not agree on which document comes first.
+			db.problem = fmt.Sprintf("DocBody %d of OFD.xml is in the namespace %q, not in that of <OFD> (%q): readers differ on whether it counts", i+1, body.XMLName.Space, root.Name.Space)
+			out = append(out, db)
+			continue
+		}
+		var roots []string
+		for _, r := range body.DocRoot {
+			if r = strings.TrimSpace(r); r != "" {
+				roots = append(roots, r)
+			}
+		}
+		switch len(roots) {
+		case 0:
+			db.problem = fmt.Sprintf("DocBody %d of OFD.xml names no DocRoot", i+1)
+		case 1:
+			n, err := resolve("OFD.xml", roots[0])
+			switch {
+			case err != nil:
+				db.problem = fmt.Sprintf("the DocRoot of DocBody %d in OFD.xml: %s", i+1, errMsg(err))
+			case !p.Has(n):
+				db.problem = fmt.Sprintf("the DocRoot %q of DocBody %d in OFD.xml is missing from the package", roots[0], i+1)
+			default:
+				db.docRoot = n
+			}
+		default:
+			db.problem = fmt.Sprintf("DocBody %d of OFD.xml names %d DocRoots (%q and %q): readers may show either", i+1, len(roots), roots[0], roots[1])
+		}
+		for _, ref := range body.Signatures {
+			ref = strings.TrimSpace(ref)
+			if ref == "" {
+				continue
+			}
+			list, _, err := p.resolveExisting("OFD.xml", ref)
+			if err != nil {
+				continue
+			}
+			if !p.Has(list) && len(roots) > 0 {
+				if dr, err := resolve("OFD.xml", roots[0]); err == nil {
+					if alt, err := resolve(dr, ref); err == nil && p.Has(alt) {
+						list = alt
+					}
+				}
+			}
+			db.lists = append(db.lists, list)
+		}
+		out = append(out, db)
+	}
+	return out, nil
+}
+
+// Coverage reports whether s protects the document a reader displays. s must
+// come from this package's Signatures.
+func (p *Package) Coverage(s *Signature) Coverage {
+	var c Coverage
+	p.cov.once.Do(func() { p.cov.bodies, p.cov.bodiesErr = p.docBodies() })
+	bodies, err := p.cov.bodies, p.cov.bodiesErr
+	if err != nil {
+		c.Problem = "OFD.xml cannot be read: " + errMsg(err)
+		return c
+	}
+	if len(bodies) == 0 {
+		c.Problem = "OFD.xml has no DocBody, so no document is displayed"
+		return c
+	}
+	own := -1
+	for i, b := range bodies {
+		for _, l := range b.lists {
+			if l == s.ListPath {
+				own = i
+				break
+			}
+		}
+		if own >= 0 {
+			break
+		}
+	}
+	first := bodies[0]
+	c.Displayed = first.docRoot
+	if own < 0 {
+		c.Problem = fmt.Sprintf("no DocBody of OFD.xml names %s, the list of this signature", s.ListPath)
+		return c
+	}
+	c.Document = bodies[own].docRoot
+	switch {
+	case first.problem != "":
+		c.Problem = first.problem + ", so the document a reader displays is unknown"
+		return c
+	case bodies[own].problem != "":
+		c.Problem = bodies[own].problem
+		return c
+	case c.Document != c.Displayed:
+		c.Problem = fmt.Sprintf("a reader displays %s (the DocRoot of OFD.xml's first DocBody), but this signature belongs to %s", c.Displayed, c.Document)
+		return c
+	}
+	p.cov.mu.Lock()
+	df, ok := p.cov.docs[c.Document]
+	p.cov.mu.Unlock()
+	if !ok {
+		df.files, df.err = p.documentFiles(c.Document)
+		p.cov.mu.Lock()
+		if p.cov.docs == nil {
+			p.cov.docs = map[string]docFiles{}
+		}
+		p.cov.docs[c.Document] = df
+		p.cov.mu.Unlock()
+	}
+	required, err := df.files, df.err
+	if err != nil {
+		c.Problem = errMsg(err)
+		return c
+	}
+	c.Required = required
+	named := make(map[string]bool, len(s.References))
+	for _, r := range s.References {
+		if r.Path != "" {
+			named[r.Path] = true
+		}
+	}
+	for _, f := range required {
+		if !named[f] {
+			c.Missing = append(c.Missing, f)
+		}
+	}
+	if len(c.Missing) > 0 {
+		c.Problem = fmt.Sprintf("the signature's references do not cover %s, which a reader displays", listFiles(c.Missing, 10))
+	}
+	return c
+}
+
+// documentFiles returns Document.xml and the files of every page it lists,
+// sorted and without duplicates.
+func (p *Package) documentFiles(doc string) ([]string, error) {
+	b, err := p.read(doc)
+	if err != nil {
+		return nil, err
+	}
+	d := newDecoder(b)
+	root, err := rootElement(d, doc, "Document")
+	if err != nil {
+		return nil, err
+	}
+	var x xmlDocument
+	if err := d.DecodeElement(&x, &root); err != nil {
+		return nil, xmlErr(doc, err)
+	}
+	set := map[string]bool{doc: true}
+	pages := 0
+	for _, ps := range x.Pages {
+		for _, pg := range ps.Page {
+			pages++
+			// A page may carry BaseLoc more than once (in other namespaces, or
+			// repeated): readers may take any, so each must be covered.
+			var locs []string
+			for _, a := range pg.Attrs {
+				if a.Name.Local == "BaseLoc" && a.Name.Space != "xmlns" {
+					locs = append(locs, a.Value)
+				}
+			}
+			if len(locs) == 0 {
+				locs = append(locs, "")
+			}
+			for _, loc := range locs {
+				files, err := p.pageFiles(doc, pages, pg.ID, loc)
+				if err != nil {
+					return nil, err
+				}
+				for _, f := range files {
+					set[f] = true
+				}
+			}
+		}
+	}
+	if pages == 0 {
+		return nil, newErr(ErrFormat, doc, "the document lists no pages", nil)
+	}
+	out := make([]string, 0, len(set))
+	for f := range set {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// pageFiles returns every package file a reader may take for a page's
+// BaseLoc: resolved from the document's folder and, for a relative BaseLoc,
+// from the root (readers differ); a BaseLoc naming a folder means its
+// Content.xml. At least one must exist.
+func (p *Package) pageFiles(doc string, n int, id, baseLoc string) ([]string, error) {
+	what := fmt.Sprintf("page %d", n)
+	if id = strings.TrimSpace(id); id != "" {
+		what = fmt.Sprintf("page %d (ID %s)", n, id)
+	}
+	baseLoc = strings.TrimSpace(baseLoc)
+	if baseLoc == "" {
+		return nil, newErr(ErrFormat, doc, what+" has no BaseLoc, so what a reader shows for it is unknown", nil)
+	}
+	var cands []string
+	if r, err := resolve(doc, baseLoc); err == nil {
+		cands = append(cands, r)
+	} else {
+		return nil, newErr(ErrPath, doc, fmt.Sprintf("%s: its BaseLoc: %s", what, errMsg(err)), nil)
+	}
+	if !strings.HasPrefix(baseLoc, "/") {
+		if r, ok := cleanPath(baseLoc); ok && r != "" && r != cands[0] {
+			cands = append(cands, r)
+		}
+	}
+	var out []string
+	for _, c := range cands {
+		switch {
+		case p.Has(c):
+			out = append(out, c)
+		case p.Has(c + "/Content.xml"):
+			out = append(out, c+"/Content.xml")
+		}
+	}
+	if len(out) == 0 {
+		return nil, newErr(ErrNotExist, doc, fmt.Sprintf("%s: its BaseLoc %q names no file in the package", what, baseLoc), nil)
+	}
+	return out, nil
+}
+
+// UnsignedFiles returns, sorted, every file of the package that no Reference
+// of sigs covers with a matching digest, leaving out the signature files
+// themselves (each Signatures.xml, Signature.xml, SignedValue file and seal
+// file that sigs name).
+func (p *Package) UnsignedFiles(sigs []*Signature) []string {
+	skip := map[string]bool{}
+	for _, s := range sigs {
+		for _, f := range []string{s.ListPath, s.Location, s.SignedValuePath, s.SealPath} {
+			if f != "" {
+				skip[f] = true
+			}
+		}
+		for _, r := range s.References {
+			if r.OK {
+				skip[r.Path] = true
+			}
+		}
+	}
+	out := []string{}
+	for _, n := range p.names {
+		if !skip[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// listFiles names up to max files, then says how many more there are.
+func listFiles(files []string, max int) string {
+	if len(files) <= max {
+		return strings.Join(files, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(files[:max], ", "), len(files)-max)
+}

@@ -1,0 +1,478 @@
+package ofd
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/unicode/norm"
+)
+
+// ZIP record signatures.
+const (
+	localHeaderSig  = 0x04034b50
+	localHeaderLen  = 30
+	descriptorSig   = 0x08074b50
+	zip64EOCDSig    = 0x06064b50
+	zip64LocatorSig = 0x07064b50
+	zip64ExtraID    = 0x0001
+	flagDescriptor  = 0x8
+)
+
+// ambiguityError marks a ZIP that readers may read in more than one way. It is
+// final: Open does not look for another archive in the data.
+type ambiguityError struct{ err *Error }
+
+func ambiguous(file, msg string) error {
+	return ambiguityError{newErr(ErrFormat, file, msg, nil)}
+}
+
+func (e ambiguityError) Error() string { return e.err.Error() }
+func (e ambiguityError) Unwrap() error { return e.err }
+
+// directory is where the ZIP's central directory lies inside span.
+type directory struct {
+	start, end uint64 // the central directory records
+	eocd       uint64 // start of the end record (the zip64 end record when there is one)
+	base       uint64 // bytes before the ZIP: local offsets count from here
+}
+
+// locateDirectory finds the central directory the way archive/zip does.
+func locateDirectory(span []byte, at int) (directory, bool) {
+	n := uint64(len(span))
+	if at < 0 || uint64(at)+eocdLen > n {
+		return directory{}, false
+	}
+	eocd := uint64(at)
+	if string(span[eocd:eocd+4]) != eocdSig {
+		return directory{}, false
+	}
+	size := uint64(binary.LittleEndian.Uint32(span[eocd+12:]))
+	off := uint64(binary.LittleEndian.Uint32(span[eocd+16:]))
+	records := uint64(binary.LittleEndian.Uint16(span[eocd+10:]))
+	if binary.LittleEndian.Uint16(span[eocd+4:]) != 0 || binary.LittleEndian.Uint16(span[eocd+6:]) != 0 ||
+		binary.LittleEndian.Uint16(span[eocd+8:]) != uint16(records) {
+		return directory{}, false // split over disks, or two different entry counts
+	}
+	endOff := eocd
+	if records == 0xffff || size == 0xffffffff || off == 0xffffffff {
+		if eocd >= 20 && binary.LittleEndian.Uint32(span[eocd-20:]) == zip64LocatorSig {
+			p := binary.LittleEndian.Uint64(span[eocd-20+8:])
+			if p <= n && n-p >= 56 && binary.LittleEndian.Uint32(span[p:]) == zip64EOCDSig {
+				size = binary.LittleEndian.Uint64(span[p+40:])
+				off = binary.LittleEndian.Uint64(span[p+48:])
+				endOff = p
+			}
+		}
+	}
+	if size > endOff || off > endOff-size {
+		return directory{}, false
+	}
+	base := endOff - size - off
+	if base > 0 && off <= n && n-off >= 4 && binary.LittleEndian.Uint32(span[off:]) == cdHeaderSig {
+		base = 0
+	}
+	return directory{start: base + off, end: base + off + size, eocd: endOff, base: base}, true
+}
+
+// entryLayout is one central-directory record and where its local entry lies.
+type entryLayout struct {
+	name         string // raw name, as in the central directory
+	header       uint64 // offset of the local header inside span
+	end          uint64 // offset just past its data and data descriptor
+	flags        uint16
+	method       uint16
+	crc          uint32
+	csize, usize uint64
+}
+
+// checkLayout makes sure the ZIP in span can be read one way only: every name
+// is plain and unique even ignoring case, every local header repeats its
+// central-directory record, and the local entries, the central directory and
+// its end record follow each other with nothing unaccounted for between them.
+// Open checks the bytes around the ZIP with checkSurrounding.
+//
+// It returns how many bytes lie between the start of the archive, as its
+// offsets count, and its first entry: a prefix (such as a self-extractor's)
+// whose producer adjusted the offsets to it. They hold no ZIP record, or the
+// archive is refused.
+func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) (int64, error) {
+	span := data[:end]
+	dir, ok := locateDirectory(span, eocd)
+	if !ok {
+		return 0, ambiguous("", "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)")
+	}
+	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
+		if i := findRecord(span[eocd+eocdLen:], sig); i >= 0 {
+			return 0, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
+		}
+	}
+	if err := checkNames(files); err != nil {
+		return 0, err
+	}
+	entries, err := readDirectory(span, dir, files)
+	if err != nil {
+		return 0, err
+	}
+	return checkEntries(span, dir, entries, &budget)
+}
+
+// findRecord returns the index of the first ZIP record signature sig in b, or -1.
+func findRecord(b []byte, sig uint32) int {
+	var s [4]byte
+	binary.LittleEndian.PutUint32(s[:], sig)
+	return bytes.Index(b, s[:])
+}
+
+// checkNames refuses entry names that readers may take differently.
+func checkNames(files []*zip.File) error {
+	seen := make(map[string]string, len(files))
+	for _, f := range files {
+		name := f.Name
+		for i, r := range name {
+			switch {
+			case r == 0:
+				return ambiguous(quoteName(name), fmt.Sprintf("the entry name holds a NUL byte at %d: readers cut the name there or not", i))
+			case r == '\\':
+				return ambiguous(quoteName(name), "the entry name holds a backslash: some readers take it for a folder separator, others for part of the name")
+			case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f && r != utf8.RuneError):
+				return ambiguous(quoteName(name), fmt.Sprintf("the entry name holds the control character %U", r))
+			}
+		}
+		trimmed := strings.TrimSuffix(name, "/")
+		if trimmed == "" || strings.HasPrefix(trimmed, "/") || strings.Contains(trimmed, "//") {
+			return ambiguous(quoteName(name), "the entry name is empty, starts with a slash or has an empty segment: readers resolve it differently")
+		}
+		for _, seg := range strings.Split(trimmed, "/") {
+			if seg == "." || seg == ".." {
+				return ambiguous(quoteName(name), fmt.Sprintf("the entry name has a %q segment: readers resolve it differently", seg))
+			}
+		}
+		for _, key := range nameKeys(trimmed) {
+			if other, dup := seen[key]; dup && other != name {
+				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, or character encoding: some readers take either", quoteName(other), quoteName(name)))
+			} else if dup {
+				return ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
+			}
+		}
+		for _, key := range nameKeys(trimmed) {
+			seen[key] = name
+		}
+	}
+	return nil
+}
+
+// nameKeys returns the keys under which readers may look a name up: its case
+// and Unicode fold and, for a name with non-ASCII bytes that also reads as
+// GB18030 (many Chinese tools write names in GBK without the UTF-8 flag),
+// the fold of that reading.
+func nameKeys(name string) []string {
+	keys := []string{foldName(name)}
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			if g, err := simplifiedchinese.GB18030.NewDecoder().String(name); err == nil && !strings.ContainsRune(g, utf8.RuneError) {
+				if k := foldName(g); k != keys[0] {
+					keys = append(keys, k)
+				}
+			}
+			break
+		}
+	}
+	return keys
+}
+
+// foldName maps names that some reader or file system takes for the same to
+// one key: it folds case and Unicode normalisation, drops invisible format
+// characters (zero-width joiners, soft hyphens, BOMs) and the dots and spaces
+// that Windows drops from the end of each segment.
+func foldName(s string) string {
+	if utf8.ValidString(s) {
+		s = norm.NFC.String(s)
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return unicode.ToLower(unicode.ToUpper(r))
+	}, s)
+	segs := strings.Split(s, "/")
+	for i, seg := range segs {
+		segs[i] = strings.TrimRight(seg, ". ")
+	}
+	return strings.Join(segs, "/")
+}
+
+// quoteName gives an entry name for a message: as is when printable, quoted otherwise.
+func quoteName(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == '"' {
+			return fmt.Sprintf("%q", s)
+		}
+	}
+	return s
+}
+
+// readDirectory walks the central directory records behind files (archive/zip
+// read them in the same order) and finds each local entry.
+func readDirectory(span []byte, dir directory, files []*zip.File) ([]entryLayout, error) {
+	n := uint64(len(span))
+	p := dir.start
+	out := make([]entryLayout, 0, len(files))
+	for _, f := range files {
+		if p > n || n-p < cdHeaderLen || binary.LittleEndian.Uint32(span[p:]) != cdHeaderSig {
+			return nil, ambiguous(quoteName(f.Name), "the central directory record of this entry cannot be found again")
+		}
+		nameLen := uint64(binary.LittleEndian.Uint16(span[p+28:]))
+		extraLen := uint64(binary.LittleEndian.Uint16(span[p+30:]))
+		commentLen := uint64(binary.LittleEndian.Uint16(span[p+32:]))
+		recEnd := p + cdHeaderLen + nameLen + extraLen + commentLen
+		if recEnd > n {
+			return nil, ambiguous(quoteName(f.Name), "the central directory record of this entry runs past the end of the data")
+		}
+		e := entryLayout{
+			name:   string(span[p+cdHeaderLen : p+cdHeaderLen+nameLen]),
+			flags:  binary.LittleEndian.Uint16(span[p+8:]),
+			method: binary.LittleEndian.Uint16(span[p+10:]),
+			crc:    binary.LittleEndian.Uint32(span[p+16:]),
+			csize:  f.CompressedSize64,
+			usize:  f.UncompressedSize64,
+		}
+		if e.name != f.Name {
+			return nil, ambiguous(quoteName(f.Name), "the central directory does not read the same way twice")
+		}
+		off := uint64(binary.LittleEndian.Uint32(span[p+42:]))
+		if off == 0xffffffff {
+			off = zip64Offset(span[p+cdHeaderLen+nameLen:p+cdHeaderLen+nameLen+extraLen],
+				binary.LittleEndian.Uint32(span[p+24:]) == 0xffffffff, binary.LittleEndian.Uint32(span[p+20:]) == 0xffffffff)
+		}
+		if off > n-dir.base {
+			return nil, ambiguous(quoteName(f.Name), "the entry's local header lies outside the data")
+		}
+		e.header = dir.base + off
+		out = append(out, e)
+		p = recEnd
+	}
+	if p != dir.end {
+		return nil, ambiguous("", fmt.Sprintf("the central directory holds %d bytes that no entry accounts for", int64(dir.end)-int64(p)))
+	}
+	return out, nil
+}
+
+// zip64Offset reads the local header offset from a zip64 extra field; the
+// sizes come first when they are also stored there.
+func zip64Offset(extra []byte, usize, csize bool) uint64 {
+	for len(extra) >= 4 {
+		id := binary.LittleEndian.Uint16(extra)
+		size := int(binary.LittleEndian.Uint16(extra[2:]))
+		extra = extra[4:]
+		if size > len(extra) {
+			break
+		}
+		if id == zip64ExtraID {
+			f := extra[:size]
+			for _, skip := range []bool{usize, csize} {
+				if skip {
+					if len(f) < 8 {
+						return 0xffffffff
+					}
+					f = f[8:]
+				}
+			}
+			if len(f) >= 8 {
+				return binary.LittleEndian.Uint64(f)
+			}
+		}
+		extra = extra[size:]
+	}
+	return 0xffffffff
+}
+
+// checkEntries compares each local header with its central record and checks
+// that the entries tile the archive from its start to the central directory.
+func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int64) (int64, error) {
+	n := uint64(len(span))
+	for i := range entries {
+		e := &entries[i]
+		h := e.header
+		if h > n || n-h < localHeaderLen || binary.LittleEndian.Uint32(span[h:]) != localHeaderSig {
+			return 0, ambiguous(quoteName(e.name), "the central directory points at no local entry header for this entry")
+		}
+		nameLen := uint64(binary.LittleEndian.Uint16(span[h+26:]))
+		extraLen := uint64(binary.LittleEndian.Uint16(span[h+28:]))
+		if n-h-localHeaderLen < nameLen+extraLen {
+			return 0, ambiguous(quoteName(e.name), "the local entry header runs past the end of the data")
+		}
+		if local := string(span[h+localHeaderLen : h+localHeaderLen+nameLen]); local != e.name {
+			return 0, ambiguous(quoteName(e.name), fmt.Sprintf("the local entry header names %s instead: readers that read local headers take another file", quoteName(local)))
+		}
+		flags := binary.LittleEndian.Uint16(span[h+6:])
+		method := binary.LittleEndian.Uint16(span[h+8:])
+		if method != e.method || flags&flagDescriptor != e.flags&flagDescriptor {
+			return 0, ambiguous(quoteName(e.name), "the local entry header and the central directory disagree on how the entry is stored")
+		}
+		if e.flags&flagDescriptor != 0 && e.method != zip.Deflate {
+			return 0, ambiguous(quoteName(e.name), "the entry gives its size only after its data, which is not deflated: a reader streaming the package cannot tell where it ends")
+		}
+		if e.flags&flagDescriptor == 0 {
+			crc := binary.LittleEndian.Uint32(span[h+14:])
+			csize := uint64(binary.LittleEndian.Uint32(span[h+18:]))
+			usize := uint64(binary.LittleEndian.Uint32(span[h+22:]))
+			if csize == 0xffffffff || usize == 0xffffffff {
+				// zip64: a local header then holds both sizes in its extra field.
+				u, c, ok := zip64Sizes(span[h+localHeaderLen+nameLen : h+localHeaderLen+nameLen+extraLen])
+				if !ok {
+					return 0, ambiguous(quoteName(e.name), "the local entry header defers its sizes to a zip64 field it does not have")
+				}
+				usize, csize = u, c
+			}
+			if crc != e.crc || csize != e.csize || usize != e.usize {
+				return 0, ambiguous(quoteName(e.name), "the local entry header and the central directory give different sizes or checksums: readers that read local headers take other bytes")
+			}
+		}
+		data := h + localHeaderLen + nameLen + extraLen
+		if e.csize > n-data {
+			return 0, ambiguous(quoteName(e.name), "the entry's data runs past the end of the data")
+		}
+		e.end = data + e.csize
+		if e.flags&flagDescriptor != 0 {
+			if err := deflateFills(span[data:e.end], e, budget); err != nil {
+				return 0, err
+			}
+		}
+	}
+	order := make([]int, len(entries))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return entries[order[a]].header < entries[order[b]].header })
+	at := dir.base
+	var lead int64
+	if len(order) > 0 {
+		if first := entries[order[0]].header; first > at && findRecord(span[at:first], localHeaderSig) < 0 {
+			lead, at = int64(first-at), first // a prefix the offsets count in
+		}
+	}
+	var prev *entryLayout
+	for _, i := range order {
+		e := &entries[i]
+		if prev != nil && e.header < at {
+			return 0, ambiguous(quoteName(e.name), fmt.Sprintf("the entry overlaps the entry %s: the same bytes are read as two files", quoteName(prev.name)))
+		}
+		if prev != nil && prev.flags&flagDescriptor != 0 {
+			if !descriptorFits(span, prev, e.header) {
+				return 0, ambiguous(quoteName(prev.name), "the bytes after this entry's data are not its data descriptor: they belong to no entry")
+			}
+			at = e.header
+		}
+		if e.header != at {
+			return 0, ambiguous(quoteName(e.name), gapMessage(prev, e.header-at))
+		}
+		at = e.end
+		prev = e
+	}
+	if prev != nil && prev.flags&flagDescriptor != 0 && descriptorFits(span, prev, dir.start) {
+		at = dir.start
+	}
+	if at > dir.start {
+		return 0, ambiguous(quoteName(prev.name), "the entry's data runs into the central directory")
+	}
+	if at < dir.start {
+		if prev == nil {
+			return 0, ambiguous("", fmt.Sprintf("%d bytes between the start of the ZIP archive and its central directory belong to no entry", dir.start-at))
+		}
+		return 0, ambiguous(quoteName(prev.name), fmt.Sprintf("%d bytes after this entry, before the central directory, belong to no entry (a hidden local entry, or data a reader may take)", dir.start-at))
+	}
+	if dir.end != dir.eocd {
+		return 0, ambiguous("", fmt.Sprintf("%d bytes between the central directory and its end record belong to no entry", int64(dir.eocd)-int64(dir.end)))
+	}
+	return lead, nil
+}
+
+func gapMessage(prev *entryLayout, gap uint64) string {
+	if prev == nil {
+		return fmt.Sprintf("%d bytes before this first entry belong to no entry (a hidden local entry, or data a reader may take)", gap)
+	}
+	return fmt.Sprintf("%d bytes between the entry %s and this one belong to no entry (a hidden local entry, or data a reader may take)", gap, quoteName(prev.name))
+}
+
+// descriptorFits reports whether the bytes from e's data end to next are
+// exactly its data descriptor (with or without signature, 32- or 64-bit sizes)
+// and repeat its checksum.
+func descriptorFits(span []byte, e *entryLayout, next uint64) bool {
+	if next < e.end {
+		return false
+	}
+	d := span[e.end:next]
+	if len(d) >= 4 && binary.LittleEndian.Uint32(d) == descriptorSig {
+		d = d[4:]
+	}
+	if len(d) != 12 && len(d) != 20 {
+		return false
+	}
+	return binary.LittleEndian.Uint32(d) == e.crc
+}
+
+// checkSurrounding refuses bytes before the ZIP that hold a local entry
+// header (a reader scanning the data from its start would read that entry
+// first) and bytes after it that hold any ZIP record (a reader looking for the
+// last end record would take another archive).
+func checkSurrounding(before, after []byte) error {
+	if i := findRecord(before, localHeaderSig); i >= 0 {
+		return ambiguous("", fmt.Sprintf("the %d bytes before the ZIP archive hold a ZIP entry header (at byte %d) that the central directory does not list: a reader scanning from the start would read another package", len(before), i))
+	}
+	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
+		if i := findRecord(after, sig); i >= 0 {
+			return ambiguous("", fmt.Sprintf("the %d bytes after the ZIP archive hold a ZIP record (at byte %d after its end): a reader could take them for the package", len(after), i))
+		}
+	}
+	return nil
+}
+
+// deflateFills checks that the deflate stream of an entry whose sizes follow
+// its data (where a streaming reader finds its end) ends exactly where the
+// central directory says the data ends: bytes past the stream's end could
+// hold a local entry that only streaming readers see. The bytes decompressed
+// are charged to budget.
+func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
+	if e.usize > uint64(*budget) {
+		return newErr(ErrLimit, e.name, "checking where the entries end would decompress more than four times the limit for the whole package (possible zip bomb)", nil)
+	}
+	r := bytes.NewReader(comp)
+	fr := flate.NewReader(r)
+	defer fr.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(fr, int64(e.usize)+1))
+	*budget -= n
+	switch {
+	case err != nil || uint64(n) != e.usize:
+		return newErr(ErrFormat, e.name, "the entry's data does not inflate to the size the ZIP directory declares", err)
+	case r.Len() != 0:
+		return ambiguous(quoteName(e.name), fmt.Sprintf("%d bytes after the entry's deflate stream, inside its data, belong to nothing: a reader streaming the package would read them as what follows", r.Len()))
+	}
+	return nil
+}
+
+// zip64Sizes reads the uncompressed and compressed sizes from the zip64 field
+// of a local header's extra data.
+func zip64Sizes(extra []byte) (usize, csize uint64, ok bool) {
+	for len(extra) >= 4 {
+		id := binary.LittleEndian.Uint16(extra)
+		size := int(binary.LittleEndian.Uint16(extra[2:]))
+		extra = extra[4:]
+		if size > len(extra) {
+			break
+		}
+		if id == zip64ExtraID && size >= 16 {
+			return binary.LittleEndian.Uint64(extra), binary.LittleEndian.Uint64(extra[8:]), true
+		}
+		extra = extra[size:]
+	}
+	return 0, 0, false
+}
