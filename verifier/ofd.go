@@ -125,9 +125,10 @@ func checkReferences(c *checks, s *ofd.Signature) {
 func (v *Verifier) verifyPlainSignature(s *ofd.Signature) (SignatureReport, *checks) {
 	c := newChecks(ofdSignatureChecks...)
 	r := SignatureReport{}
-	for _, n := range []string{CheckSealSignature, CheckSignerInSeal, CheckSealValidity} {
+	for _, n := range []string{CheckSealSignature, CheckSignerInSeal, CheckSealMaker, CheckSealValidity} {
 		c.skip(n, "a Type=\"Sign\" signature has no seal")
 	}
+	c.skip(CheckTimeProof, "not checked: no certificate was shown to have made the signature")
 	c.skip(CheckTimestamp, "no timestamp")
 	c.skip(CheckRevocation, "not checked")
 	if isSignedData(s.SignedValue) {

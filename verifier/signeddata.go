@@ -572,11 +572,19 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 			}
 		}
 	}
+	now := v.now()
 	chainTime := when
 	if chainTime.IsZero() {
-		chainTime = v.now()
+		chainTime = now
 	}
-	v.checkChains(c, signers, chainTime)
+	chains := v.checkChains(c, signers, chainTime)
+	// The signing time in the signed attributes is the signer's own claim, as in TBS_Sign: a
+	// signer revoked or expired now must have the time proven.
+	var windows []window
+	for _, n := range signers {
+		windows = append(windows, window{"the " + n.role + " certificate", n.cert.NotBefore, n.cert.NotAfter})
+	}
+	v.proveTime(c, windows, when, sd.signers[0].sig, built(chains), now)
 }
 
 var (

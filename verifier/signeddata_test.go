@@ -151,6 +151,40 @@ func TestSignedDataVector(t *testing.T) {
 		if d := detail(s.Checks, CheckDataHash); !strings.Contains(d, "messageDigest equals SM3 of Signature.xml") {
 			t.Errorf("data_hash detail %q", d)
 		}
+		// The signer certificate has expired since: the claimed signing time needs a proof.
+		mustReport(t, s, map[string]string{CheckTimeProof: Indet, CheckSealMaker: Skipped})
+		if s.SubIndication != NoCertificateChainFound || !strings.Contains(detail(s.Checks, CheckTimeProof), "expired") {
+			t.Errorf("signature %s: %s, time_proof %q", s.ID, s.SubIndication, detail(s.Checks, CheckTimeProof))
+		}
+	}
+	// While the certificate is valid, no proof is needed.
+	during := func() time.Time { return time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC) }
+	r, err = New(Options{Now: during}).VerifyOFD(testvectors.Read(t, "ofdrw/ofdrw-converter/src/test/resources/testImageNotFound.ofd"), ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range r.Signatures {
+		mustReport(t, s, map[string]string{CheckTimeProof: Skipped})
+	}
+}
+
+// TestSignedDataBackdated: a SignedData whose signer is revoked now, claiming a time before the
+// revocation, is not passed on its own claim.
+func TestSignedDataBackdated(t *testing.T) {
+	p := newPKI(t)
+	signedAt := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	now := signedAt.Add(30 * 24 * time.Hour)
+	crl := mkCRL(t, p.root, p.rootKey, 1, now.Add(-time.Hour), now.Add(24*time.Hour), revoke(p.signer, signedAt.Add(24*time.Hour), 1))
+	v := New(Options{Roots: []*smx509.Certificate{p.root}, CRLs: []*smx509.RevocationList{crl}, Now: at(now)})
+	xml := []byte("<Signature/>")
+	sd := makeSignedData(t, nil, false, []*smx509.Certificate{p.signer}, []sdSigner{{cert: p.signer, key: p.signerKey,
+		attrs: [][]byte{typeAttr(t), digestAttr(t, xml), timeAttr(t, signedAt)}}})
+	r, c := v.verifyPlainSignature(&ofd.Signature{Type: "Sign", XML: xml, SignedValue: sd, SignedValuePath: "/Doc_0/Signs/Sign_0/SignedValue.dat"})
+	r.Checks = c.list
+	r.Indication, r.SubIndication = c.indication()
+	mustReport(t, r, map[string]string{CheckSignatureValue: Passed, CheckChain: Passed, CheckRevocation: Passed, CheckTimeProof: Indet})
+	if r.Indication != Indeterminate || r.SubIndication != RevokedNoPOE {
+		t.Fatalf("%s %s: %q", r.Indication, r.SubIndication, detail(r.Checks, CheckTimeProof))
 	}
 }
 

@@ -49,6 +49,13 @@ func (v *Verifier) checkTimeProof(c *checks, sig *ses.Signature, signer, maker *
 	if maker != nil {
 		windows = append(windows, window{"the seal maker certificate", maker.NotBefore, maker.NotAfter})
 	}
+	v.proveTime(c, windows, sig.TBS.Time, sig.Value, chains, now)
+}
+
+// proveTime is checkTimeProof for any signature: windows are the validity periods of what it
+// relies on besides the CAs of its chains, claimed its own signing time, value its signature
+// value (the proof of existence is looked up by its SM3).
+func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, value []byte, chains []chainResult, now time.Time) {
 	for _, ch := range chains {
 		path := ch.paths[0]
 		if len(path) < 3 {
@@ -69,7 +76,11 @@ func (v *Verifier) checkTimeProof(c *checks, sig *ses.Signature, signer, maker *
 	}
 	rev := v.revokedNow(chains, now)
 	if len(out) == 0 && len(rev.revoked) == 0 {
-		detail := fmt.Sprintf("no proof of the signing time is needed: at %s the signer and seal maker certificates and the seal are within their validity", fmtTime(now))
+		whose := make([]string, len(windows))
+		for i, w := range windows {
+			whose[i] = w.whose
+		}
+		detail := fmt.Sprintf("no proof of the signing time is needed: at %s %s are within their validity", fmtTime(now), strings.Join(whose, ", "))
 		switch {
 		case len(chains) == 0:
 			detail += "; revocation now is not known: no certificate chain"
@@ -88,13 +99,13 @@ func (v *Verifier) checkTimeProof(c *checks, sig *ses.Signature, signer, maker *
 	why = fmt.Sprintf("at %s %s", fmtTime(now), why)
 	if v.opts.TimeProof == nil {
 		claim := "its signing time could not be read"
-		if !sig.TBS.Time.IsZero() {
-			claim = "its claimed signing time " + fmtTime(sig.TBS.Time) + " is the signer's own claim"
+		if !claimed.IsZero() {
+			claim = "its claimed signing time " + fmtTime(claimed) + " is the signer's own claim"
 		}
 		c.indet(CheckTimeProof, sub, why+"; nothing proves when the signature was made: "+claim)
 		return
 	}
-	proof, ok, err := v.opts.TimeProof.ProveExistence(sm3.Sum(sig.Value))
+	proof, ok, err := v.opts.TimeProof.ProveExistence(sm3.Sum(value))
 	switch {
 	case err != nil:
 		c.indet(CheckTimeProof, TryLater, why+"; the proof of existence could not be looked up: "+err.Error())
