@@ -26,16 +26,23 @@ import (
 	"bytes"
 	"context"
 	"errors"
+
+	"github.com/eseal/eseal/errs"
 )
 
-// ErrNotFound is returned by Get when the key is absent.
-var ErrNotFound = errors.New("store: key not found")
-
-// ErrClosed is returned by every operation after Close.
-var ErrClosed = errors.New("store: closed")
+// The store's error kinds, from the one table in package errs.
+const (
+	// ErrNotFound is returned by Get when the key is absent.
+	ErrNotFound = errs.NotFound
+	// ErrClosed is returned by every operation after Close.
+	ErrClosed = errs.Closed
+	// ErrConflict is returned by a compare-and-swap that lost: another
+	// writer changed the key since it was read.
+	ErrConflict = errs.Conflict
+)
 
 // ErrStop may be returned by a Scan callback to end the scan early without
-// an error.
+// an error. It is a signal, not an error kind: Scan never returns it.
 var ErrStop = errors.New("store: stop scan")
 
 // Reader reads keys.
