@@ -157,15 +157,6 @@ func (c *checks) indet(name, sub, detail string) {
 	c.sub[name] = sub
 }
 
-func (c *checks) status(name string) string {
-	for _, k := range c.list {
-		if k.Name == name {
-			return k.Status
-		}
-	}
-	return ""
-}
-
 // indication is TOTAL_FAILED when any check failed (the sub-indication is that of the first
 // failed check in report order), else INDETERMINATE when any is indeterminate, else TOTAL_PASSED.
 func (c *checks) indication() (string, string) {
