@@ -17,6 +17,7 @@ import (
 	"github.com/eseal/eseal/ofd"
 	"github.com/eseal/eseal/pki"
 	"github.com/eseal/eseal/sealimg"
+	"github.com/eseal/eseal/ses"
 	"github.com/eseal/eseal/signer"
 	"github.com/eseal/eseal/signer/softkey"
 	"github.com/eseal/eseal/store"
@@ -202,6 +203,12 @@ func TestPackageErrors(t *testing.T) {
 	checkOne(t, "ofd ReadFile outside the root", err, errs.BadPath)
 	_, err = ofd.Open(zipOf(t, map[string]string{"a": "1", "b": "2", "c": "3"}), ofd.Limits{MaxEntries: 2})
 	checkOne(t, "ofd.Open over MaxEntries", err, errs.LimitExceeded)
+
+	// ses
+	_, err = ses.ParseSeal([]byte{0x30, 0x03, 0x02, 0x01})
+	checkOne(t, "ses.ParseSeal truncated", err, errs.Malformed)
+	_, err = ses.ParseSignature([]byte("not DER"))
+	checkOne(t, "ses.ParseSignature garbage", err, errs.Malformed)
 
 	// sealimg
 	_, err = sealimg.New(sealimg.Options{DPI: 1})
