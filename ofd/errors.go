@@ -1,31 +1,35 @@
 package ofd
 
-import "errors"
+import "github.com/eseal/eseal/errs"
 
-// Sentinel errors. Every error returned by this package that concerns a
-// particular cause wraps one of these, so callers can use errors.Is.
-var (
+// The kinds of error this package returns, from the one table in package
+// errs. Every error returned by this package that concerns a particular
+// cause is an *Error of one of these kinds, so callers can use errors.Is.
+const (
 	// ErrFormat: the data is not a readable ZIP / OFD package, or an XML
-	// file in it is malformed.
-	ErrFormat = errors.New("malformed package")
-	// ErrNotExist: a file named by the package is not in it.
-	ErrNotExist = errors.New("file not in package")
-	// ErrPath: a path leaves the package root or is otherwise unusable.
-	ErrPath = errors.New("invalid path")
-	// ErrLimit: a configured limit (Limits) was exceeded.
-	ErrLimit = errors.New("limit exceeded")
+	// file in it is malformed (errs.Malformed).
+	ErrFormat = errs.Malformed
+	// ErrNotExist: a file named by the package is not in it
+	// (errs.FileMissing).
+	ErrNotExist = errs.FileMissing
+	// ErrPath: a path leaves the package root or is otherwise unusable
+	// (errs.BadPath).
+	ErrPath = errs.BadPath
+	// ErrLimit: a configured limit (Limits) was exceeded
+	// (errs.LimitExceeded).
+	ErrLimit = errs.LimitExceeded
 	// ErrUnsupported: a feature the package needs is not supported
 	// (encrypted entries, unknown compression, unknown digest method).
-	ErrUnsupported = errors.New("unsupported")
+	ErrUnsupported = errs.Unsupported
 )
 
 // Error describes a problem with one file of a package. Its message names the
-// file and says what is wrong; Unwrap gives one of the sentinel errors above.
+// file and says what is wrong; it matches its Kind with errors.Is.
 type Error struct {
-	File string // package path (no leading slash), "" when the problem is the package as a whole
-	Msg  string // what is wrong, in words for a user
-	Kind error  // one of ErrFormat, ErrNotExist, ErrPath, ErrLimit, ErrUnsupported
-	Err  error  // underlying error, if any (e.g. from archive/zip or encoding/xml)
+	File string    // package path (no leading slash), "" when the problem is the package as a whole
+	Msg  string    // what is wrong, in words for a user
+	Kind errs.Kind // one of ErrFormat, ErrNotExist, ErrPath, ErrLimit, ErrUnsupported
+	Err  error     // underlying error, if any (e.g. from archive/zip or encoding/xml)
 }
 
 func (e *Error) Error() string {
@@ -40,18 +44,11 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap returns the sentinel kind and the underlying error.
-func (e *Error) Unwrap() []error {
-	var errs []error
-	if e.Kind != nil {
-		errs = append(errs, e.Kind)
-	}
-	if e.Err != nil {
-		errs = append(errs, e.Err)
-	}
-	return errs
-}
+// Unwrap gives the kind, then the underlying error; a kind that the
+// underlying error carries is hidden (see errs.Chain), so an *Error matches
+// its Kind only.
+func (e *Error) Unwrap() []error { return errs.Chain(e.Kind, e.Err) }
 
-func newErr(kind error, file, msg string, err error) *Error {
+func newErr(kind errs.Kind, file, msg string, err error) *Error {
 	return &Error{File: file, Msg: msg, Kind: kind, Err: err}
 }

@@ -46,7 +46,7 @@ func exercise(t *testing.T, data []byte) {
 	p, err := Open(data, fuzzLimits)
 	if err != nil {
 		var e *Error
-		if !errors.As(err, &e) || e.Kind == nil {
+		if !errors.As(err, &e) || e.Kind == 0 {
 			t.Fatalf("Open error is not an *Error with a kind: %v", err)
 		}
 		return
@@ -54,7 +54,7 @@ func exercise(t *testing.T, data []byte) {
 	sigs, err := p.Signatures()
 	if err != nil {
 		var e *Error
-		if !errors.As(err, &e) || e.Kind == nil || sigs != nil {
+		if !errors.As(err, &e) || e.Kind == 0 || sigs != nil {
 			t.Fatalf("Signatures error is not an *Error with a kind: %v", err)
 		}
 	}
@@ -90,7 +90,7 @@ func exercise(t *testing.T, data []byte) {
 	for _, name := range p.Files() {
 		if _, err := p.ReadFile(name); err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Kind == nil {
+			if !errors.As(err, &e) || e.Kind == 0 {
 				t.Fatalf("ReadFile error is not an *Error with a kind: %v", err)
 			}
 		}

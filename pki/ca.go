@@ -150,13 +150,14 @@ func subjectKeyID(pub *ecdsa.PublicKey) []byte {
 	return h[:20]
 }
 
-// pointBytes returns the uncompressed point 04‖X‖Y.
+// pointBytes returns the uncompressed point 04‖X‖Y, or nil when pub is not
+// a point on the SM2 curve (the CA's keys are checked to be SM2 keys first).
 func pointBytes(pub *ecdsa.PublicKey) []byte {
-	b := make([]byte, 65)
-	b[0] = 4
-	pub.X.FillBytes(b[1:33])
-	pub.Y.FillBytes(b[33:])
-	return b
+	k, err := sm2.PublicKeyToECDH(pub)
+	if err != nil {
+		return nil
+	}
+	return k.Bytes()
 }
 
 // newSerial returns a random positive 20-octet serial (159 random bits)

@@ -69,8 +69,10 @@
 // Every error is a *Error whose Kind matches with errors.Is (ErrInvalidInput,
 // ErrKeyNotFound, ErrKeyMismatch, ErrUntrusted, ...) and whose Field names
 // the request or option field at fault ("holder.credit_code", "key_label",
-// "not_after", "Options.CRLURL"). Errors from the key store stay reachable
-// with errors.Is (signer.ErrKeyNotFound). No error or log line carries key
+// "not_after", "Options.CRLURL"). The kinds come from package errs, and an
+// error matches its own kind only: errors from the key store or the store
+// stay reachable as causes (errors.As with *signer.Error), but their kinds
+// do not show through (see errs.Chain). No error or log line carries key
 // material or a holder's identity number.
 //
 // # Concurrency and limits

@@ -1,77 +1,41 @@
 package pki
 
-import "fmt"
+import (
+	"fmt"
 
-// Kind is a stable error class. A Kind is itself an error, so
-// errors.Is(err, pki.ErrKeyMismatch) works on anything this package returns.
-type Kind uint8
-
-// The stable error kinds. Their numeric values never change.
-const (
-	_ Kind = iota
-	// ErrInvalidInput: a request field is missing, too long or malformed.
-	ErrInvalidInput
-	// ErrConfig: Options are wrong (missing CRL URL, bad trust anchor, ...).
-	ErrConfig
-	// ErrKeyNotFound: the key store has no key under the label.
-	ErrKeyNotFound
-	// ErrKeyMismatch: a key does not match its certificate.
-	ErrKeyMismatch
-	// ErrUntrusted: a certificate does not chain to a trust anchor.
-	ErrUntrusted
-	// ErrNotFound: no certificate with that serial was issued here.
-	ErrNotFound
-	// ErrRevoked: the certificate is already revoked.
-	ErrRevoked
-	// ErrCorrupt: the CA's stored state is unreadable or inconsistent.
-	ErrCorrupt
-	// ErrUnavailable: the store or key store failed.
-	ErrUnavailable
-	// ErrClosed: the CA was closed.
-	ErrClosed
+	"github.com/eseal/eseal/errs"
 )
 
-var kindNames = map[Kind]string{
-	ErrInvalidInput: "invalid input",
-	ErrConfig:       "configuration error",
-	ErrKeyNotFound:  "key not found",
-	ErrKeyMismatch:  "key does not match certificate",
-	ErrUntrusted:    "certificate not trusted",
-	ErrNotFound:     "certificate not found",
-	ErrRevoked:      "certificate revoked",
-	ErrCorrupt:      "corrupt CA state",
-	ErrUnavailable:  "unavailable",
-	ErrClosed:       "closed",
-}
+// Kind is the error kind, from the one table in package errs. A Kind is
+// itself an error, so errors.Is(err, pki.ErrKeyMismatch) works on anything
+// this package returns; Code gives its stable code (see errs/CODES.md).
+type Kind = errs.Kind
 
-var kindCodes = map[Kind]string{
-	ErrInvalidInput: "INVALID_INPUT",
-	ErrConfig:       "PKI_CONFIG",
-	ErrKeyNotFound:  "KEY_NOT_FOUND",
-	ErrKeyMismatch:  "KEY_MISMATCH",
-	ErrUntrusted:    "CERT_UNTRUSTED",
-	ErrNotFound:     "CERT_NOT_FOUND",
-	ErrRevoked:      "CERT_REVOKED",
-	ErrCorrupt:      "PKI_CORRUPT",
-	ErrUnavailable:  "PKI_UNAVAILABLE",
-	ErrClosed:       "PKI_CLOSED",
-}
-
-// Error implements error.
-func (k Kind) Error() string {
-	if s, ok := kindNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("pki error %d", uint8(k))
-}
-
-// Code is the stable machine-readable code of the kind, e.g. "KEY_MISMATCH".
-func (k Kind) Code() string {
-	if s, ok := kindCodes[k]; ok {
-		return s
-	}
-	return "PKI_ERROR"
-}
+// The kinds this package returns, under their names here. Those it shares
+// with package signer are the same values (pki.ErrKeyNotFound is
+// signer.ErrKeyNotFound).
+const (
+	// ErrInvalidInput: a request field is missing, too long or malformed.
+	ErrInvalidInput = errs.InvalidInput
+	// ErrConfig: Options are wrong (missing CRL URL, bad trust anchor, ...).
+	ErrConfig = errs.Config
+	// ErrKeyNotFound: the key store has no key under the label.
+	ErrKeyNotFound = errs.KeyNotFound
+	// ErrKeyMismatch: a key does not match its certificate.
+	ErrKeyMismatch = errs.KeyMismatch
+	// ErrUntrusted: a certificate does not chain to a trust anchor.
+	ErrUntrusted = errs.Untrusted
+	// ErrNotFound: no certificate with that serial was issued here.
+	ErrNotFound = errs.CertNotFound
+	// ErrRevoked: the certificate is already revoked.
+	ErrRevoked = errs.Revoked
+	// ErrCorrupt: the CA's stored state is unreadable or inconsistent.
+	ErrCorrupt = errs.Corrupt
+	// ErrUnavailable: the store or key store failed.
+	ErrUnavailable = errs.Unavailable
+	// ErrClosed: the CA was closed.
+	ErrClosed = errs.Closed
+)
 
 // Error is an error of one Kind. Field names the request or option field
 // concerned ("holder.credit_code", "Options.CRLURL"), Detail says what is
@@ -106,12 +70,9 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap exposes both the kind and the cause to errors.Is / errors.As, so
-// that errors.Is(err, signer.ErrKeyNotFound) holds too when the key store
-// said so.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
-	}
-	return []error{e.Kind, e.Err}
-}
+// Unwrap gives the kind, then the cause. A cause with a kind of its own
+// (the key store's or the store's) keeps its detail for errors.As but hides
+// its kind, so that the error matches e.Kind only (see errs.Chain): a
+// missing CA key is ErrKeyNotFound because pki says so, not because the key
+// store did.
+func (e *Error) Unwrap() []error { return errs.Chain(e.Kind, e.Err) }

@@ -42,7 +42,6 @@ type Holder struct {
 }
 
 var (
-	oidSerialNumber           = asn1.ObjectIdentifier{2, 5, 4, 5}
 	oidOrganizationIdentifier = asn1.ObjectIdentifier{2, 5, 4, 97}
 )
 

@@ -1,6 +1,10 @@
 package sealimg
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/eseal/eseal/errs"
+)
 
 // FieldError reports a bad value in one field of the input: of a [Seal],
 // of the [Options] given to [New], or an applicant's impression. Field is
@@ -9,7 +13,10 @@ import "fmt"
 // is wrong with it in words a reviewer can act on.
 //
 // Every error returned by this package for bad input is a *FieldError, so
-// callers can map it to a client error with errors.As.
+// callers can map it to a client error with errors.As. Its kind is
+// errs.InvalidInput (errors.Is(err, errs.InvalidInput)); a caller that
+// passes its own configuration to New (the font, the DPI, the specs) wraps
+// the error as errs.Config.
 type FieldError struct {
 	Field   string
 	Problem string
@@ -23,7 +30,9 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("sealimg: %s: %s", e.Field, e.Problem)
 }
 
-func (e *FieldError) Unwrap() error { return e.Err }
+// Unwrap gives errs.InvalidInput, then the cause; a kind that the cause
+// carries is hidden (see errs.Chain).
+func (e *FieldError) Unwrap() []error { return errs.Chain(errs.InvalidInput, e.Err) }
 
 func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}

@@ -1,6 +1,7 @@
 package sealimg
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -34,23 +35,53 @@ var gallery = []struct {
 	{"personal-4", Seal{Kind: Personal, Name: "欧阳明月"}},
 }
 
-// TestGallery draws the gallery; with -gallery it rewrites the committed
-// files in testdata/gallery:
+// regenerate is how to rewrite the committed gallery after an intended
+// change to drawing.
+const regenerate = "go generate ./sealimg (go test ./sealimg -run '^TestGallery$' -gallery)"
+
+// TestGallery draws the gallery and compares each picture, byte for byte,
+// with the one committed in testdata/gallery, so that any change to drawing
+// shows up here. With -gallery it rewrites the committed files instead:
 //
-//	go test ./sealimg -run TestGallery -gallery
+//	go test ./sealimg -run '^TestGallery$' -gallery
 func TestGallery(t *testing.T) {
 	r := testRenderer(t)
-	dir := t.TempDir()
+	dir := filepath.Join("testdata", "gallery")
 	if *galleryFlag {
-		dir = filepath.Join("testdata", "gallery")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// put writes a file with -gallery and otherwise checks the committed one.
+	put := func(t *testing.T, name string, data []byte) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if *galleryFlag {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		old, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%v; if %s is new, write it with: %s", err, name, regenerate)
+			return
+		}
+		if !bytes.Equal(old, data) {
+			i := 0
+			for i < len(old) && i < len(data) && old[i] == data[i] {
+				i++
+			}
+			t.Errorf("%s: the drawing differs from the committed file (%d bytes now, %d committed; first difference at byte %d).\n"+
+				"If the change to drawing is intended, look at the new pictures and commit them: %s", path, len(data), len(old), i, regenerate)
+		}
+	}
+	want := map[string]bool{"README.md": true}
 	var index strings.Builder
 	index.WriteString("# Seal picture gallery\n\n" +
 		"Written by `go generate ./sealimg` (`go test -run ^TestGallery$ -gallery`) with the default\n" +
-		"options: font AR PL UMing CN from Debian's fonts-arphic-uming, 600 dpi, #E60000.\n\n" +
+		"options: font AR PL UMing CN from Debian's fonts-arphic-uming, 600 dpi, #E60000.\n" +
+		"`go test ./sealimg` checks that the drawing still makes these files byte for byte.\n\n" +
 		"| file | kind | size | name | other fields |\n|---|---|---|---|---|\n")
 	for _, g := range gallery {
 		sp := r.Spec(g.seal.Kind)
@@ -62,6 +93,7 @@ func TestGallery(t *testing.T) {
 		}
 		fmt.Fprintf(&index, "| %[1]s.png, %[1]s.svg | %s | %g × %g mm | %s (%d characters) | %s |\n",
 			g.file, g.seal.Kind, sp.Width, sp.Height, g.seal.Name, utf8.RuneCountInString(g.seal.Name), strings.Join(other, ", "))
+		want[g.file+".png"], want[g.file+".svg"] = true, true
 		t.Run(g.file, func(t *testing.T) {
 			d, err := r.Draw(g.seal)
 			if err != nil {
@@ -71,15 +103,19 @@ func TestGallery(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, g.file+".png"), p, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, g.file+".svg"), d.SVG(), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			put(t, g.file+".png", p)
+			put(t, g.file+".svg", d.SVG())
 		})
 	}
-	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(index.String()), 0o644); err != nil {
+	put(t, "README.md", []byte(index.String()))
+	// No picture is left behind from an entry that is gone.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !want[e.Name()] {
+			t.Errorf("%s is not drawn by the gallery any more; remove it", filepath.Join(dir, e.Name()))
+		}
 	}
 }

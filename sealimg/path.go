@@ -13,10 +13,8 @@ func (a vec) mul(k float64) vec     { return vec{a.X * k, a.Y * k} }
 func (a vec) dot(b vec) float64     { return a.X*b.X + a.Y*b.Y }
 func (a vec) len() float64          { return math.Hypot(a.X, a.Y) }
 func (a vec) unit() vec             { return a.mul(1 / a.len()) }
-func (a vec) perp() vec             { return vec{-a.Y, a.X} } // 90° counter-clockwise (y up)
 func polar(r, theta float64) vec    { return vec{r * math.Sin(theta), r * math.Cos(theta)} }
 func deg(d float64) float64         { return d * math.Pi / 180 }
-func todeg(r float64) float64       { return r * 180 / math.Pi }
 func lerpv(a, b vec, t float64) vec { return a.add(b.sub(a).mul(t)) }
 
 type segOp uint8

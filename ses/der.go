@@ -428,16 +428,3 @@ func isIA5(s string) bool {
 	}
 	return true
 }
-
-func isPrintable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte(" '()+,-./:=?", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}

@@ -2,108 +2,50 @@ package signer
 
 import (
 	"fmt"
+
+	"github.com/eseal/eseal/errs"
 )
 
-// Kind is a stable error class. A Kind is itself an error, so
-// errors.Is(err, signer.ErrLocked) works on anything this package returns.
-type Kind uint8
+// Kind is the error kind, from the one table in package errs. A Kind is
+// itself an error, so errors.Is(err, signer.ErrLocked) works on anything
+// this package returns; Code gives its stable code (see errs/CODES.md).
+type Kind = errs.Kind
 
-// The stable error kinds. Their numeric values never change.
+// The kinds this package returns, under their names here.
 const (
-	_ Kind = iota
 	// ErrKeyNotFound: no key under that label.
-	ErrKeyNotFound
+	ErrKeyNotFound = errs.KeyNotFound
 	// ErrKeyExists: Generate on a label already used.
-	ErrKeyExists
+	ErrKeyExists = errs.KeyExists
 	// ErrWrongPIN: the protection password is wrong (counts as a try).
-	ErrWrongPIN
+	ErrWrongPIN = errs.WrongPIN
+	// ErrPINRequired: the key is protected and no PIN was given (does not
+	// count as a try).
+	ErrPINRequired = errs.PINRequired
 	// ErrLocked: too many wrong PINs in a row; an admin must unlock.
-	ErrLocked
+	ErrLocked = errs.Locked
 	// ErrNoPIN: the key has no protection password set.
-	ErrNoPIN
+	ErrNoPIN = errs.NoPIN
 	// ErrBusy: no HSM session became free before the context ended.
-	ErrBusy
+	ErrBusy = errs.Busy
 	// ErrUnavailable: the HSM or store cannot be reached right now.
-	ErrUnavailable
+	ErrUnavailable = errs.Unavailable
 	// ErrConfig: the configuration is wrong (module path, token label,
 	// KEK, profile, ...).
-	ErrConfig
+	ErrConfig = errs.Config
 	// ErrMechanism: the token does not support a mechanism the profile
 	// names (wrong mechanism profile).
-	ErrMechanism
+	ErrMechanism = errs.Mechanism
 	// ErrUnsupported: the operation or algorithm is not available in this
 	// backend or build (e.g. PKCS#11 in a build without cgo).
-	ErrUnsupported
+	ErrUnsupported = errs.Unsupported
 	// ErrInvalidInput: a bad label, digest length, signer option, ...
-	ErrInvalidInput
+	ErrInvalidInput = errs.InvalidInput
 	// ErrCorrupt: stored key material failed authentication or parsing.
-	ErrCorrupt
+	ErrCorrupt = errs.Corrupt
 	// ErrClosed: the key store was closed.
-	ErrClosed
-	// ErrPINRequired: no PIN was given for a key that needs one (not a
-	// try: it does not count towards the lock).
-	ErrPINRequired
+	ErrClosed = errs.Closed
 )
-
-var kindNames = map[Kind]string{
-	ErrKeyNotFound:  "key not found",
-	ErrKeyExists:    "key exists",
-	ErrWrongPIN:     "wrong PIN",
-	ErrLocked:       "key locked",
-	ErrNoPIN:        "no PIN set",
-	ErrBusy:         "busy",
-	ErrUnavailable:  "unavailable",
-	ErrConfig:       "configuration error",
-	ErrMechanism:    "mechanism not supported",
-	ErrUnsupported:  "unsupported",
-	ErrInvalidInput: "invalid input",
-	ErrCorrupt:      "corrupt key material",
-	ErrClosed:       "closed",
-	ErrPINRequired:  "PIN required",
-}
-
-// Error implements error.
-func (k Kind) Error() string {
-	if s, ok := kindNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("signer error %d", uint8(k))
-}
-
-// Code is the stable machine-readable code of the kind, e.g. "KEY_LOCKED".
-func (k Kind) Code() string {
-	switch k {
-	case ErrKeyNotFound:
-		return "KEY_NOT_FOUND"
-	case ErrKeyExists:
-		return "KEY_EXISTS"
-	case ErrWrongPIN:
-		return "WRONG_PIN"
-	case ErrLocked:
-		return "KEY_LOCKED"
-	case ErrNoPIN:
-		return "NO_PIN"
-	case ErrBusy:
-		return "SIGNER_BUSY"
-	case ErrUnavailable:
-		return "SIGNER_UNAVAILABLE"
-	case ErrConfig:
-		return "SIGNER_CONFIG"
-	case ErrMechanism:
-		return "MECHANISM_UNSUPPORTED"
-	case ErrUnsupported:
-		return "UNSUPPORTED"
-	case ErrInvalidInput:
-		return "INVALID_INPUT"
-	case ErrCorrupt:
-		return "KEY_CORRUPT"
-	case ErrClosed:
-		return "SIGNER_CLOSED"
-	case ErrPINRequired:
-		return "PIN_REQUIRED"
-	}
-	return "SIGNER_ERROR"
-}
 
 // Error is an error of a given Kind with a detail that names what is wrong.
 // The detail never holds a PIN or key material.
@@ -138,34 +80,11 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap exposes both the kind and the cause to errors.Is / errors.As.
-func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
-	}
-	return []error{e.Kind, e.Err}
-}
+// Unwrap gives the kind, then the cause. A cause with a kind of its own
+// (a store or another package's error) keeps its detail for errors.As but
+// hides its kind, so that the error matches e.Kind only (see errs.Chain).
+func (e *Error) Unwrap() []error { return errs.Chain(e.Kind, e.Err) }
 
-// KindOf returns the Kind of err, or 0 when err carries none.
-func KindOf(err error) Kind {
-	for err != nil {
-		switch x := err.(type) {
-		case Kind:
-			return x
-		case *Error:
-			return x.Kind
-		case interface{ Unwrap() error }:
-			err = x.Unwrap()
-		case interface{ Unwrap() []error }:
-			for _, e := range x.Unwrap() {
-				if k := KindOf(e); k != 0 {
-					return k
-				}
-			}
-			return 0
-		default:
-			return 0
-		}
-	}
-	return 0
-}
+// KindOf returns the Kind of err (the outermost one), or 0 when err carries
+// none.
+func KindOf(err error) Kind { return errs.KindOf(err) }

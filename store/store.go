@@ -46,22 +46,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/eseal/eseal/errs"
 )
 
-// ErrNotFound is returned by Get when the key is absent.
-var ErrNotFound = errors.New("store: key not found")
-
-// ErrClosed is returned by every operation after Close.
-var ErrClosed = errors.New("store: closed")
-
-// ErrConflict is returned by CompareAndSwap, Update (after its retries) and
-// a Batch's Commit with Expect conditions when a key no longer holds the
-// value the caller read: another writer changed it. Match it with
-// errors.Is.
-var ErrConflict = errors.New("store: changed by another writer since it was read")
+// The store's error kinds, from the one table in package errs.
+const (
+	// ErrNotFound is returned by Get when the key is absent.
+	ErrNotFound = errs.NotFound
+	// ErrClosed is returned by every operation after Close.
+	ErrClosed = errs.Closed
+	// ErrConflict is returned by CompareAndSwap, Update (after its retries)
+	// and a Batch's Commit with Expect conditions when a key no longer holds
+	// the value the caller read: another writer changed it. Match it with
+	// errors.Is.
+	ErrConflict = errs.Conflict
+)
 
 // ErrStop may be returned by a Scan callback to end the scan early without
-// an error.
+// an error. It is a signal, not an error kind: Scan never returns it.
 var ErrStop = errors.New("store: stop scan")
 
 // Reader reads keys.

@@ -174,6 +174,7 @@ func (c *checks) indet(name, sub, detail string) {
 	c.sub[name] = sub
 }
 
+// status is the status of the named check, or "" when it is not in the list.
 func (c *checks) status(name string) string {
 	for _, k := range c.list {
 		if k.Name == name {

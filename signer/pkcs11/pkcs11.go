@@ -107,7 +107,6 @@ var (
 // checks the profile's mechanisms, logs in on a persistent session and
 // sets up the worker pool.
 func Open(cfg Config) (*Store, error) {
-	const op = "pkcs11.Open"
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

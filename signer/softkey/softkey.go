@@ -164,12 +164,14 @@ func (s *Store) Generate(ctx context.Context, label string, alg signer.Algorithm
 	return signer.KeyInfo{Label: label, Algorithm: alg, Public: &priv.PublicKey, Backend: "softkey", Created: r.Created}, nil
 }
 
+// marshalPoint returns the uncompressed point 04‖X‖Y, or nil when pub is
+// not a point on the SM2 curve (never for a key from sm2.GenerateKey).
 func marshalPoint(pub *ecdsa.PublicKey) []byte {
-	out := make([]byte, 65)
-	out[0] = 4
-	pub.X.FillBytes(out[1:33])
-	pub.Y.FillBytes(out[33:])
-	return out
+	k, err := sm2.PublicKeyToECDH(pub)
+	if err != nil {
+		return nil
+	}
+	return k.Bytes()
 }
 
 func (s *Store) load(ctx context.Context, op, label string) (*record, *ecdsa.PublicKey, error) {
