@@ -269,14 +269,16 @@ func seqOf(parts ...[]byte) []byte {
 	}
 	out := make([]byte, 0, n+6)
 	out = append(out, 0x30)
-	out = appendLength(out, n)
+	out = AppendLength(out, n)
 	for _, p := range parts {
 		out = append(out, p...)
 	}
 	return out
 }
 
-func appendLength(out []byte, n int) []byte {
+// AppendLength appends the DER encoding of a definite length n (short form below 128, else
+// the long form with the fewest bytes).
+func AppendLength(out []byte, n int) []byte {
 	switch {
 	case n < 0x80:
 		return append(out, byte(n))

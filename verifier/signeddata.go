@@ -172,7 +172,7 @@ func berToDER(b []byte, depth int) (out []byte, changed bool, err error) {
 			}
 		}
 		out = append(out, tag)
-		out = appendDERLength(out, len(content))
+		out = ses.AppendLength(out, len(content))
 		out = append(out, content...)
 	}
 	return out, changed, nil
@@ -233,20 +233,6 @@ func joinOctets(b []byte) ([]byte, error) {
 		out = append(out, chunk...)
 	}
 	return out, nil
-}
-
-func appendDERLength(out []byte, n int) []byte {
-	switch {
-	case n < 0x80:
-		return append(out, byte(n))
-	case n < 0x100:
-		return append(out, 0x81, byte(n))
-	case n < 0x10000:
-		return append(out, 0x82, byte(n>>8), byte(n))
-	case n < 0x1000000:
-		return append(out, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(out, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 // parseSignedDER reads a DER SignedData.
