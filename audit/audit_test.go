@@ -6,8 +6,10 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -460,4 +462,121 @@ func TestAuditExportLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkExport(t, buf.Bytes(), 40, 4)
+}
+
+// failingKV fails batch commits while fail is set.
+type failingKV struct {
+	store.KV
+	fail *atomic.Bool
+}
+
+func (f failingKV) NewBatch() store.Batch { return failingBatch{f.KV.NewBatch(), f.fail} }
+
+type failingBatch struct {
+	store.Batch
+	fail *atomic.Bool
+}
+
+func (b failingBatch) Commit(ctx context.Context) error {
+	if b.fail.Load() {
+		return errors.New("disk full")
+	}
+	return b.Batch.Commit(ctx)
+}
+
+func TestAuditWriteFailureStopsTheLog(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openStore(t, true)
+	var fail atomic.Bool
+	lg := openLog(t, failingKV{db, &fail}, Options{})
+	appendN(t, lg, 0, 3)
+	fail.Store(true)
+	if _, err := lg.Append(ctx, useRecord(3)); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("append on a failing store: %v", err)
+	}
+	fail.Store(false)
+	if _, err := lg.Append(ctx, useRecord(4)); err == nil {
+		t.Fatal("the log took a record after a failed write")
+	}
+	lg.Close()
+	// Reopened, it goes on from the last durable record.
+	lg2 := openLog(t, db, Options{})
+	if s, err := lg2.Append(ctx, useRecord(5)); err != nil || s != 4 {
+		t.Fatalf("after reopening: %d %v", s, err)
+	}
+}
+
+// flakySigner fails while fail is set.
+type flakySigner struct {
+	crypto.Signer
+	fail *atomic.Bool
+}
+
+func (s flakySigner) Sign(r io.Reader, msg []byte, o crypto.SignerOpts) ([]byte, error) {
+	if s.fail.Load() {
+		return nil, errors.New("HSM unavailable")
+	}
+	return s.Signer.Sign(r, msg, o)
+}
+
+func TestAuditHeadsByTimeAndRetry(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openStore(t, true)
+	var fail atomic.Bool
+	fail.Store(true)
+	lg := openLog(t, db, Options{HeadSigner: flakySigner{testKey, &fail}, HeadEvery: 4, HeadInterval: 40 * time.Millisecond})
+	appendN(t, lg, 0, 6) // no head: the signer fails, the records are still written
+	if n := len(lg.Heads()); n != 0 {
+		t.Fatalf("%d heads with a failing signer", n)
+	}
+	if s, _ := lg.Tail(); s != 6 {
+		t.Fatalf("tail %d", s)
+	}
+	fail.Store(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(lg.Heads()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hs := lg.Heads()
+	if len(hs) != 1 || hs[0].Seq != 6 {
+		t.Fatalf("heads after the interval: %+v", hs)
+	}
+	if rep, err := lg.Verify(ctx); err != nil || !rep.OK() || rep.LastSigned != 6 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
+
+// backClock goes back a second at each call.
+type backClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *backClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(-time.Second)
+	return c.t
+}
+
+func TestAuditTimesNeverGoBack(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openStore(t, true)
+	c := &backClock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	lg := openLog(t, db, Options{Clock: c.now})
+	appendN(t, lg, 0, 5)
+	var last time.Time
+	for s := Seq(1); s <= 5; s++ {
+		r, err := lg.Record(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Time.Before(last) {
+			t.Fatalf("record %d at %v, before %v", s, r.Time, last)
+		}
+		last = r.Time
+	}
+	if rep, err := lg.Verify(ctx); err != nil || !rep.OK() {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -37,6 +38,9 @@ func openLog(t testing.TB, kv store.KV, opts Options) *Log {
 	t.Helper()
 	if opts.HeadSigner == nil {
 		opts.HeadSigner = testKey
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	lg, err := Open(context.Background(), kv, opts)
 	if err != nil {

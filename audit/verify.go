@@ -120,7 +120,7 @@ func Verify(ctx context.Context, kv store.KV, opts VerifyOptions) (Report, error
 	for i := range heads {
 		headAt[heads[i].Seq] = &heads[i]
 	}
-	seen := map[Seq]bool{}
+	seen := map[Seq]bool{} // the records that heads sign, when found
 
 	expected := Seq(1)
 	var prev Hash // stored hash of record expected-1; zero before record 1
@@ -152,7 +152,9 @@ func Verify(ctx context.Context, kv store.KV, opts VerifyOptions) (Report, error
 			prev, linked = stored, true
 			return nil
 		}
-		seen[s] = true
+		if headAt[s] != nil {
+			seen[s] = true
+		}
 		switch {
 		case r.Hash != stored:
 			w.add(s, Changed, "its content no longer has the hash stored with it")
@@ -205,7 +207,7 @@ func Verify(ctx context.Context, kv store.KV, opts VerifyOptions) (Report, error
 		case !verifyHead(h, pub):
 			w.add(h.Seq, BadHead, "the signature of its head does not verify")
 			continue
-		case !seen[h.Seq] && h.Seq > rep.Last:
+		case !seen[h.Seq]:
 			w.add(h.Seq, Removed, "a signed head covers it but it is not there")
 			continue
 		}
