@@ -287,7 +287,8 @@ func TestAuditOpenRefusesBrokenEnd(t *testing.T) {
 func TestAuditConcurrentAppends(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openStore(t, true)
-	lg := openLog(t, db, Options{HeadEvery: 100, QueueSize: 64})
+	// A queue much shorter than the appenders: appends wait for room.
+	lg := openLog(t, db, Options{HeadEvery: 100, QueueSize: 2, MaxBatch: 8})
 	const G, N = 32, 40
 	var mu sync.Mutex
 	got := map[Seq]int{}
@@ -578,5 +579,61 @@ func TestAuditTimesNeverGoBack(t *testing.T) {
 	}
 	if rep, err := lg.Verify(ctx); err != nil || !rep.OK() {
 		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
+
+// gateKV holds every batch commit until gate is closed.
+type gateKV struct {
+	store.KV
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g gateKV) NewBatch() store.Batch { return gateBatch{g.KV.NewBatch(), g} }
+
+type gateBatch struct {
+	store.Batch
+	g gateKV
+}
+
+func (b gateBatch) Commit(ctx context.Context) error {
+	select {
+	case b.g.entered <- struct{}{}:
+	default:
+	}
+	<-b.g.gate
+	return b.Batch.Commit(ctx)
+}
+
+func TestAuditCanceledWhileQueuedIsNotWritten(t *testing.T) {
+	db, _ := openStore(t, true)
+	g := gateKV{KV: db, entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	lg := openLog(t, g, Options{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := lg.Append(context.Background(), useRecord(1))
+		first <- err
+	}()
+	<-g.entered // the writer is committing record 1
+	ctx, cancel := context.WithCancel(context.Background())
+	second := make(chan error, 1)
+	go func() {
+		_, err := lg.Append(ctx, useRecord(2))
+		second <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // record 2 waits in the queue
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled append: %v", err)
+	}
+	close(g.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if s, err := lg.Append(context.Background(), useRecord(3)); err != nil || s != 2 {
+		t.Fatalf("next append: %d %v; the canceled record must not take a place", s, err)
+	}
+	if r, _ := lg.Record(context.Background(), 2); r.Details["request"] != "3" {
+		t.Fatalf("record 2 is request %s", r.Details["request"])
 	}
 }

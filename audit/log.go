@@ -67,8 +67,12 @@ type Log struct {
 	keys  map[KeyID]*ecdsa.PublicKey // trusted head keys
 	signK KeyID
 
-	mu     sync.RWMutex // guards closed (and the queue's closing) and the state below
+	// qmu guards closed and the queue's closing: Append sends holding it for reading. The
+	// writer never takes it, so that a full queue always drains.
+	qmu    sync.RWMutex
 	closed bool
+
+	mu     sync.RWMutex // guards the state below, which only the writer changes
 	tail   Seq
 	hash   Hash
 	ttime  time.Time // time of the tail record
@@ -294,20 +298,21 @@ func (l *Log) enqueue(ctx context.Context, recs []Record, writes []Write) (Seq, 
 		return 0, err
 	}
 	l.mu.RLock()
-	if l.closed {
-		l.mu.RUnlock()
-		return 0, ErrClosed
+	failed := l.failed
+	l.mu.RUnlock()
+	if failed != nil {
+		return 0, failed
 	}
-	if l.failed != nil {
-		err := l.failed
-		l.mu.RUnlock()
-		return 0, err
+	l.qmu.RLock()
+	if l.closed {
+		l.qmu.RUnlock()
+		return 0, ErrClosed
 	}
 	select {
 	case l.queue <- p:
-		l.mu.RUnlock()
+		l.qmu.RUnlock()
 	case <-ctx.Done():
-		l.mu.RUnlock()
+		l.qmu.RUnlock()
 		return 0, ctx.Err()
 	}
 	select {
@@ -325,12 +330,12 @@ func (l *Log) enqueue(ctx context.Context, recs []Record, writes []Write) (Seq, 
 // Close stops taking records, writes those already queued, signs a head over the last
 // record when it has none, and stops the writer. It does not close the store.
 func (l *Log) Close() error {
-	l.mu.Lock()
+	l.qmu.Lock()
 	if !l.closed {
 		l.closed = true
 		close(l.queue)
 	}
-	l.mu.Unlock()
+	l.qmu.Unlock()
 	<-l.done
 	return l.err
 }
