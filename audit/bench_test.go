@@ -52,6 +52,8 @@ func BenchmarkAuditAppendVsSM2Sign(b *testing.B) {
 						return err
 					})
 				}})
+			st := lg.Stats()
+			b.ReportMetric(float64(st.Records)/float64(max(st.Batches, 1)), "records/sync")
 		})
 	}
 }

@@ -51,6 +51,23 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Appender is what the packages that act (registry, pki, signer) need of the log: a
+// durable append. *Log implements it; tests can hand in their own.
+type Appender interface {
+	Append(ctx context.Context, rec Record) (Seq, error)
+}
+
+var _ Appender = (*Log)(nil)
+
+// Stats counts the log's work since Open.
+type Stats struct {
+	// Records and Batches are the records written and the synced batches that held them:
+	// Records/Batches is the mean group-commit size.
+	Records, Batches uint64
+	// Heads is the number of heads signed and written.
+	Heads uint64
+}
+
 // Write is a write into the parent store that AppendWith commits in the same batch as its
 // records, so that a state change and its audit record are durable together or not at all.
 type Write struct {
@@ -81,6 +98,7 @@ type Log struct {
 
 	queue chan *pending
 	done  chan struct{}
+	stats struct{ records, batches, heads atomic.Uint64 }
 	err   error // the writer's last error at Close
 
 	cache proofCache
@@ -458,6 +476,12 @@ func (l *Log) writeHead() {
 	l.mu.Lock()
 	l.heads = append(l.heads, *hd)
 	l.mu.Unlock()
+	l.stats.heads.Add(1)
+}
+
+// Stats returns the log's counters.
+func (l *Log) Stats() Stats {
+	return Stats{Records: l.stats.records.Load(), Batches: l.stats.batches.Load(), Heads: l.stats.heads.Load()}
 }
 
 func (l *Log) fail(err error) {
@@ -535,11 +559,17 @@ func (l *Log) commit(batch []*pending) {
 		return
 	}
 	l.mu.Lock()
+	first := l.tail + 1
 	l.tail, l.hash, l.ttime = s, prev, now
 	if hd != nil {
 		l.heads = append(l.heads, *hd)
 	}
 	l.mu.Unlock()
+	l.stats.records.Add(uint64(s - first + 1))
+	l.stats.batches.Add(1)
+	if hd != nil {
+		l.stats.heads.Add(1)
+	}
 	for i, p := range live {
 		p.ack <- ackMsg{first: firsts[i]}
 	}
