@@ -26,6 +26,10 @@
 // records at once. After a failed write the log takes no more records (its chain's end is
 // then unknown) until it is opened again.
 //
+// One Log extends one store's chain: open it once per store and share it. Close it before
+// the key store that holds its head key, since Close signs a last head. Stats gives the
+// records written and the synced batches they took.
+//
 // # What a record holds
 //
 // Seq, Time (set by the log, never earlier than the record before), Actor (who: an account
