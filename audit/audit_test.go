@@ -98,6 +98,11 @@ func TestAuditRecordRules(t *testing.T) {
 		{"bad action", func(r *Record) { r.Action = "Sign" }, "action"},
 		{"short signature sm3", func(r *Record) { r.SignatureSM3 = []byte{1} }, "signature SM3"},
 		{"no outcome", func(r *Record) { r.Outcome = "" }, "outcome"},
+		{"resident id as actor", func(r *Record) { r.Actor = "11010519491231002X" }, "resident ID"},
+		{"resident id in a detail", func(r *Record) { r.Details["holder"] = "holder 11010519491231002x applied" }, "resident ID"},
+		{"masked resident id", func(r *Record) { r.Details["holder"] = "110105********0021" }, ""},
+		{"longer digit run", func(r *Record) { r.Details["order"] = "911010519491231002X" }, ""},
+		{"wrong check character", func(r *Record) { r.Actor = "110105194912310022" }, ""},
 	}
 	db, _ := openStore(t, true)
 	lg := openLog(t, db, Options{})

@@ -117,6 +117,41 @@ func SecretDetailKey(k string) bool {
 	return false
 }
 
+// HasResidentID reports whether s holds what reads as a whole, unmasked resident ID number
+// (GB 11643: 17 digits and a check character, 0-9 or X, that matches them), not part of a
+// longer run of digits.
+func HasResidentID(s string) bool {
+	for i := 0; i+18 <= len(s); i++ {
+		if i > 0 && isDigit(s[i-1]) {
+			continue
+		}
+		if residentID(s[i:i+18]) && (i+18 == len(s) || !isDigit(s[i+18]) && s[i+18] != 'X' && s[i+18] != 'x') {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// residentID checks 18 characters against the GB 11643 check character (ISO 7064 MOD 11-2).
+func residentID(s string) bool {
+	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		if !isDigit(s[i]) {
+			return false
+		}
+		sum += int(s[i]-'0') * w
+	}
+	check := "10X98765432"[sum%11]
+	c := s[17]
+	if c == 'x' {
+		c = 'X'
+	}
+	return c == check
+}
+
 // validName reports whether s is 1..MaxNameLen bytes of 'a'-'z', '0'-'9', '.', '_', '-'.
 func validName(s string) bool {
 	if len(s) == 0 || len(s) > MaxNameLen {
@@ -149,6 +184,8 @@ func (r *Record) Validate() error {
 	switch {
 	case r.Actor == "" || len(r.Actor) > MaxActorLen || !validText(r.Actor):
 		return invalid("actor must be 1..%d bytes of printable UTF-8", MaxActorLen)
+	case HasResidentID(r.Actor):
+		return invalid("actor holds an unmasked resident ID number: records hold masked identities")
 	case !validName(r.Action):
 		return invalid("action %q must be 1..%d bytes of a-z, 0-9, '.', '_', '-'", r.Action, MaxNameLen)
 	case len(r.SealCode) > MaxSealCodeLen || !validText(r.SealCode):
@@ -170,6 +207,8 @@ func (r *Record) Validate() error {
 			return invalid("detail key %q names a secret: records never hold a PIN, password or key", k)
 		case len(v) > MaxDetailLen || !validText(v):
 			return invalid("detail %q must be at most %d bytes of printable UTF-8", k, MaxDetailLen)
+		case HasResidentID(v):
+			return invalid("detail %q holds an unmasked resident ID number: records hold masked identities", k)
 		}
 	}
 	return nil
