@@ -39,7 +39,8 @@
 // record before) and Hash. A record holds no PIN, key or document: Validate refuses a
 // digest longer than 64 bytes, long or non-printable text, and a detail key one of whose
 // words (split at '.', '_', '-') is pin, puk, password, passwd, passphrase, pwd, secret,
-// key, privkey, private or credential(s). That identities are masked is the caller's duty.
+// key, privkey, private or credential(s), and an actor or detail holding a whole resident ID
+// number with a valid check character. Beyond that, masking identities is the caller's duty.
 //
 // # Canonical encoding (version 1)
 //

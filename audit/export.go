@@ -93,7 +93,10 @@ func Export(ctx context.Context, kv store.KV, w io.Writer) error {
 		return nil
 	}
 	err = v.sp.Scan(ctx, recPrefix, func(k, val []byte) error {
-		s, _ := seqFromKey(k)
+		s, ok := seqFromKey(k)
+		if !ok || s == 0 {
+			return put(&exportLine{Type: "record", Error: fmt.Sprintf("a record key of %d bytes that no record has", len(k)), Encoding: val})
+		}
 		if err := putHeads(s - 1); err != nil {
 			return err
 		}
