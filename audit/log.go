@@ -42,6 +42,9 @@ type Options struct {
 	QueueSize int
 	// MaxBatch bounds the records written in one synced batch; 0 means 4096.
 	MaxBatch int
+	// MaxLinger bounds how long the writer waits for more records before a batch, when
+	// fewer are queued than the last batch held; 0 means 1ms, negative means never.
+	MaxLinger time.Duration
 	// ProofCacheSegments is the number of verified head segments ProveExistence remembers;
 	// 0 means 64.
 	ProofCacheSegments int
@@ -135,6 +138,9 @@ func Open(ctx context.Context, kv store.KV, opts Options) (*Log, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 4096
+	}
+	if opts.MaxLinger == 0 {
+		opts.MaxLinger = time.Millisecond
 	}
 	if opts.ProofCacheSegments <= 0 {
 		opts.ProofCacheSegments = 64
@@ -383,6 +389,8 @@ func (l *Log) run() {
 	defer close(l.done)
 	tick := time.NewTicker(min(l.opts.HeadInterval/4, time.Second))
 	defer tick.Stop()
+	var lastTook time.Duration // how long the last batch took to write
+	lastSize := 0              // and how many records it held
 	for {
 		select {
 		case p, ok := <-l.queue:
@@ -392,24 +400,47 @@ func (l *Log) run() {
 			}
 			batch, n := []*pending{p}, len(p.recs)
 			open := true
+			// Linger: when the last batch was larger than what is queued now, its writers
+			// are likely appending again; wait a little (a quarter of the last batch's
+			// write, at most MaxLinger) for them, so that they share the next sync.
+			var linger <-chan time.Time
+			var timer *time.Timer
+			if d := min(lastTook/4, l.opts.MaxLinger); lastSize > 1 && d > 0 {
+				timer = time.NewTimer(d)
+				linger = timer.C
+			}
 		drain:
 			for n < l.opts.MaxBatch {
+				var q *pending
+				var ok bool
 				select {
-				case q, ok := <-l.queue:
-					if !ok {
-						open = false
+				case q, ok = <-l.queue:
+				default:
+					if linger == nil || n >= lastSize {
 						break drain
 					}
-					if n+len(q.recs) > l.opts.MaxBatch {
-						l.commit(batch)
-						batch, n = nil, 0
+					select {
+					case q, ok = <-l.queue:
+					case <-linger:
+						break drain
 					}
-					batch, n = append(batch, q), n+len(q.recs)
-				default:
+				}
+				if !ok {
+					open = false
 					break drain
 				}
+				if n+len(q.recs) > l.opts.MaxBatch {
+					l.commit(batch)
+					batch, n = nil, 0
+				}
+				batch, n = append(batch, q), n+len(q.recs)
 			}
+			if timer != nil {
+				timer.Stop()
+			}
+			t0 := time.Now()
 			l.commit(batch)
+			lastTook, lastSize = time.Since(t0), n
 			if !open {
 				l.finish()
 				return
