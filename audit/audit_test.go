@@ -335,6 +335,11 @@ func TestAuditConcurrentAppends(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Records != G*N {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
+	st := lg.Stats()
+	if st.Records != G*N || st.Batches == 0 || st.Batches > st.Records || st.Heads != uint64(len(lg.Heads())) {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("%d records in %d batches", st.Records, st.Batches)
 }
 
 func TestAuditContextAndClose(t *testing.T) {

@@ -18,7 +18,9 @@
 // Append returns only when the record is durable: it is written in a synced batch. All the
 // appends waiting at one moment share one batch and one sync (group commit): one goroutine
 // takes what is queued, chains the records, writes them with the tail marker (and a signed
-// head when one is due) in one atomic batch, syncs, and acknowledges each. The queue is
+// head when one is due) in one atomic batch, syncs, and acknowledges each. When fewer
+// records wait than the last batch held, the writer lingers a little (a quarter of the last
+// write, at most Options.MaxLinger) for the writers it just acknowledged. The queue is
 // bounded (Options.QueueSize); Append waits for room until its context ends. A record whose
 // context ends before the writer takes it is never written; once taken, Append reports the
 // write's outcome. AppendWith commits the caller's own writes in the same batch, so that a
