@@ -647,3 +647,26 @@ func TestAuditCanceledWhileQueuedIsNotWritten(t *testing.T) {
 		t.Fatalf("record 2 is request %s", r.Details["request"])
 	}
 }
+
+func TestAuditRecordsFrom(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openStore(t, true)
+	lg := openLog(t, db, Options{})
+	appendN(t, lg, 0, 10)
+	var got []Seq
+	err := lg.Records(ctx, 4, func(r Record) error {
+		got = append(got, r.Seq)
+		if len(got) == 3 {
+			return store.ErrStop
+		}
+		return nil
+	})
+	if err != nil || fmt.Sprint(got) != "[4 5 6]" {
+		t.Fatalf("records from 4: %v %v", got, err)
+	}
+	delRaw(t, db, recKey(8))
+	err = lg.Records(ctx, 7, func(Record) error { return nil })
+	if !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), "record 8") {
+		t.Fatalf("records over a removed one: %v", err)
+	}
+}

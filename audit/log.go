@@ -384,6 +384,30 @@ func (l *Log) Record(ctx context.Context, s Seq) (Record, error) {
 	return l.v.record(ctx, s)
 }
 
+// Records calls fn with each record from from to the tail as it was when Records began, in
+// order, until fn returns an error (ErrStop ends it with nil). A record that does not read
+// back as written ends it with an error wrapping ErrTampered. It serves listings such as a
+// page of the log from a sequence number.
+func (l *Log) Records(ctx context.Context, from Seq, fn func(Record) error) error {
+	tail, _ := l.Tail()
+	for s := max(from, 1); s <= tail; s++ {
+		r, err := l.v.record(ctx, s)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: record %d is missing", ErrTampered, s)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			if errors.Is(err, store.ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // run is the writer: it takes what is queued, writes it as one synced batch, and acks.
 func (l *Log) run() {
 	defer close(l.done)
