@@ -37,7 +37,8 @@ func crashRecord(id string) audit.Record {
 }
 
 // crashChild appends records from 8 goroutines until it is killed, printing
-// "ack SEQ REQUEST" for each acknowledged record.
+// "ack SEQ REQUEST" for each acknowledged record; the odd goroutines also write a state key
+// in the same batch.
 func crashChild(dir, keyHex string) {
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "child:", err)
@@ -68,7 +69,12 @@ func crashChild(dir, keyHex string) {
 			defer wg.Done()
 			for i := 0; ; i++ {
 				id := fmt.Sprintf("%d-%d-%d", pid, g, i)
-				s, err := lg.Append(context.Background(), crashRecord(id))
+				// Half the writers change state with their record, as lifecycle acts do.
+				var writes []audit.Write
+				if g%2 == 1 {
+					writes = []audit.Write{{Key: []byte("state/" + id), Value: []byte(id)}}
+				}
+				s, err := lg.AppendWith(context.Background(), crashRecord(id), writes)
 				if err != nil {
 					fail(err)
 				}
@@ -83,7 +89,8 @@ func crashChild(dir, keyHex string) {
 
 // TestCrashAuditStream runs a child process appending a stream of audit records, kills it
 // with SIGKILL at a random moment, and checks after each of 20 rounds that the reopened log
-// holds every acknowledged record and that its chain is intact.
+// holds every acknowledged record, with the state written beside it, and that its chain is
+// intact.
 func TestCrashAuditStream(t *testing.T) {
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		crashChild(dir, os.Getenv(crashKeyEnv))
@@ -184,6 +191,15 @@ func checkAfterCrash(t *testing.T, ctx context.Context, dir string, key *sm2.Pri
 		}
 		if r.Details["request"] != id {
 			t.Fatalf("record %d holds %s, acknowledged for %s", s, r.Details["request"], id)
+		}
+		var g int
+		if _, err := fmt.Sscanf(id[strings.Index(id, "-")+1:], "%d-", &g); err != nil {
+			t.Fatal(err)
+		}
+		if g%2 == 1 {
+			if v, err := db.Get(ctx, []byte("state/"+id)); err != nil || string(v) != id {
+				t.Fatalf("the state written with record %d (%s): %q %v", s, id, v, err)
+			}
 		}
 	}
 	rep, err := audit.Verify(ctx, db, audit.VerifyOptions{Keys: []crypto.PublicKey{key.Public()}})
