@@ -12,7 +12,8 @@
 // so one space name can never be a prefix of another's keys.
 //
 // Spaces in use (add yours here): "softkey" (signer/softkey: wrapped SM2
-// keys), "pin" (signer.Guard: PIN records), "pki" (the built-in CA).
+// keys), "pin" (signer.Guard: PIN records), "pki" (the built-in CA),
+// "audit" (the audit log: records, signed heads, the signature index).
 //
 // # Durability and concurrency
 //
