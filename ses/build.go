@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 	"golang.org/x/crypto/cryptobyte"
@@ -338,14 +339,14 @@ type pendingCheck struct {
 // signer's public key is the certificate's and returns what verifyFirst needs.
 func (c *checkedSigners) lookup(signer crypto.Signer, cert []byte) (pendingCheck, bool, error) {
 	pub, ok := signer.Public().(*ecdsa.PublicKey)
-	if !ok || pub == nil || pub.X == nil || pub.Y == nil {
+	if !ok || pub == nil {
 		return pendingCheck{}, false, fmt.Errorf("sign: the signer's public key is %T, not an SM2 key", signer.Public())
 	}
-	var pt [65]byte
-	pt[0] = 4
-	pub.X.FillBytes(pt[1:33])
-	pub.Y.FillBytes(pt[33:])
-	key := reflect.TypeOf(signer).String() + "\x00" + string(pt[:]) + string(cert)
+	pk, err := sm2.PublicKeyToECDH(pub)
+	if err != nil {
+		return pendingCheck{}, false, fmt.Errorf("sign: the signer's public key is not an SM2 key: %v", err)
+	}
+	key := reflect.TypeOf(signer).String() + "\x00" + string(pk.Bytes()) + string(cert)
 	if _, ok := c.m.Load(key); ok {
 		return pendingCheck{}, true, nil
 	}
