@@ -10,25 +10,123 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // parseCert parses a certificate strictly and, when that fails, reads just what the seal
 // checks need (serial, names, validity, SM2 public key). Certificates from some producers
 // break strict parsers in fields the checks never use (a malformed subjectAltName, say).
-// A leniently read certificate is marked by a non-empty note; it can never build a chain.
-func parseCert(der []byte) (*smx509.Certificate, string, error) {
-	c, err := smx509.ParseCertificate(der)
+// A leniently read certificate has lenient set and a note; it can never build a chain.
+//
+// A certificate whose SM2 key is a compressed point (GM/T 0003 allows it, Go's parser does
+// not) is valid: it is parsed in full with the point decompressed, keeping the original
+// bytes that its issuer signed, so it chains like any other; the note says so.
+func parseCert(der []byte) (c *smx509.Certificate, note string, lenient bool, err error) {
+	c, err = smx509.ParseCertificate(der)
 	if err == nil {
-		return c, "", nil
+		return c, "", false, nil
+	}
+	if fc, ferr := parseCompressed(der); ferr == nil {
+		return fc, "the certificate's SM2 public key is a compressed point (GM/T 0003 allows it), decompressed on sm2p256v1", false, nil
 	}
 	lc, compressed, lerr := parseCertLenient(der)
 	if lerr != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	if compressed {
-		return lc, "the certificate's SM2 public key is a compressed point (GM/T 0003 allows it), decompressed on sm2p256v1; the certificate was read leniently, so no chain can be built for it", nil
+		return lc, fmt.Sprintf("the certificate's SM2 public key is a compressed point (GM/T 0003 allows it), decompressed on sm2p256v1; the rest does not parse strictly (%v), so no chain can be built for it", err), true, nil
 	}
-	return lc, fmt.Sprintf("the certificate does not parse strictly (%v); its key was read leniently", err), nil
+	return lc, fmt.Sprintf("the certificate does not parse strictly (%v); its key was read leniently", err), true, nil
+}
+
+// parseCompressed parses a certificate whose SM2 public key is a compressed point: it
+// rewrites the key uncompressed, parses that strictly, then puts back the original encodings
+// (Raw, RawTBSCertificate, RawSubjectPublicKeyInfo), so that the issuer's signature is
+// checked over the bytes it signed.
+func parseCompressed(der []byte) (*smx509.Certificate, error) {
+	in := cryptobyte.String(der)
+	var rest, tbsFull, tbs cryptobyte.String
+	if !in.ReadASN1(&rest, cbasn1.SEQUENCE) || !in.Empty() {
+		return nil, errors.New("not a certificate")
+	}
+	if !rest.ReadASN1Element(&tbsFull, cbasn1.SEQUENCE) {
+		return nil, errors.New("no TBSCertificate")
+	}
+	if outer := tbsFull; !outer.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return nil, errors.New("no TBSCertificate")
+	}
+	// The elements before the key: [0] version (optional), serial, signature, issuer,
+	// validity, subject.
+	var b cryptobyte.Builder
+	var spkiFull []byte
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(tb *cryptobyte.Builder) {
+			n := 0
+			if tbs.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
+				n = -1
+			}
+			for i := n; !tbs.Empty(); i++ {
+				var el cryptobyte.String
+				var tag cbasn1.Tag
+				if !tbs.ReadAnyASN1Element(&el, &tag) {
+					tb.SetError(errors.New("malformed TBSCertificate"))
+					return
+				}
+				if i != 5 {
+					tb.AddBytes(el)
+					continue
+				}
+				spkiFull = el
+				key, err := uncompressSPKI(el)
+				if err != nil {
+					tb.SetError(err)
+					return
+				}
+				tb.AddBytes(key)
+			}
+		})
+		b.AddBytes(rest)
+	})
+	out, err := b.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	if spkiFull == nil {
+		return nil, errors.New("no subjectPublicKeyInfo")
+	}
+	c, err := smx509.ParseCertificate(out)
+	if err != nil {
+		return nil, err
+	}
+	c.Raw, c.RawTBSCertificate, c.RawSubjectPublicKeyInfo = der, tbsFull, spkiFull
+	return c, nil
+}
+
+// uncompressSPKI returns subjectPublicKeyInfo with its compressed SM2 point written
+// uncompressed; it fails for any other key.
+func uncompressSPKI(spki []byte) ([]byte, error) {
+	s := cryptobyte.String(spki)
+	var inner, alg cryptobyte.String
+	var bits asn1.BitString
+	if !s.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1Element(&alg, cbasn1.SEQUENCE) ||
+		!inner.ReadASN1BitString(&bits) || !inner.Empty() || bits.BitLength%8 != 0 {
+		return nil, errors.New("malformed subjectPublicKeyInfo")
+	}
+	key := bits.RightAlign()
+	if len(key) != 33 || (key[0] != 2 && key[0] != 3) {
+		return nil, errors.New("not a compressed point")
+	}
+	full, err := decompressSM2(key)
+	if err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(alg)
+		b.AddASN1BitString(full)
+	})
+	return b.Bytes()
 }
 
 // decompressSM2 returns the uncompressed encoding 04||X||Y of a compressed SM2 point

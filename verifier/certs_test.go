@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
@@ -37,9 +38,15 @@ func TestCompressedSM2Key(t *testing.T) {
 	if _, err := smx509.ParseCertificate(der); err == nil {
 		t.Log("the strict parser reads compressed keys now; the lenient path is then unused for them")
 	}
-	c, note, err := parseCert(der)
-	if err != nil {
-		t.Fatal(err)
+	c, note, lenient, err := parseCert(der)
+	if err != nil || lenient {
+		t.Fatalf("lenient %v, %v", lenient, err)
+	}
+	if !bytes.Equal(c.Raw, der) || c.CheckSignatureFrom(p.root) != nil {
+		t.Fatal("the parsed certificate does not keep the bytes its issuer signed")
+	}
+	if c.KeyUsage&smx509.KeyUsageDigitalSignature == 0 {
+		t.Error("the extensions were not read")
 	}
 	if !c.PublicKey.(*ecdsa.PublicKey).Equal(p.signerKey.Public()) {
 		t.Fatal("the decompressed key is not the certificate's key")
@@ -51,7 +58,7 @@ func TestCompressedSM2Key(t *testing.T) {
 		t.Errorf("subject %v serial %v", c.Subject, c.SerialNumber)
 	}
 	// The other parity is another point: a key, but not this one.
-	if c2, _, err := parseCert(compressCert(t, p.signer, p.rootKey, true)); err != nil || c2.PublicKey.(*ecdsa.PublicKey).Equal(p.signerKey.Public()) {
+	if c2, _, _, err := parseCert(compressCert(t, p.signer, p.rootKey, true)); err != nil || c2.PublicKey.(*ecdsa.PublicKey).Equal(p.signerKey.Public()) {
 		t.Errorf("other parity: %v", err)
 	}
 	// An x with no point on the curve is refused, never read as some key.
@@ -71,8 +78,8 @@ func TestCompressedSM2Key(t *testing.T) {
 	}
 
 	// A seal signature by a signer whose certificate holds the compressed key verifies, and
-	// says so; with the wrong parity it fails.
-	v := New(Options{})
+	// says so, and the certificate chains; with the wrong parity it fails.
+	v := New(Options{Roots: []*smx509.Certificate{p.root}, Now: at(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))})
 	for _, flip := range []bool{false, true} {
 		f := newFixture(t, p, false)
 		cd := compressCert(t, p.signer, p.rootKey, flip)
@@ -85,7 +92,7 @@ func TestCompressedSM2Key(t *testing.T) {
 			mustReport(t, r, map[string]string{CheckSignatureValue: Failed})
 			continue
 		}
-		mustReport(t, r, map[string]string{CheckFormat: Passed, CheckSignatureValue: Passed, CheckSignerInSeal: Passed, CheckSealSignature: Passed})
+		mustReport(t, r, map[string]string{CheckFormat: Passed, CheckSignatureValue: Passed, CheckSignerInSeal: Passed, CheckSealSignature: Passed, CheckChain: Passed})
 		if d := detail(r.Checks, CheckSignatureValue); !strings.Contains(d, "compressed point") {
 			t.Errorf("signature_value detail %q", d)
 		}

@@ -40,7 +40,7 @@ func (v *Verifier) checkSealMaker(c *checks, seal *ses.Seal, maker parsedCert, s
 		c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate is entry %d of the seal's own signer list: a signer cannot make the seal it signs with", i))
 		return
 	}
-	if maker.note == "" {
+	if !maker.lenient {
 		switch {
 		case m.KeyUsage == 0:
 			c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) has no keyUsage: a seal maker's must allow digitalSignature or nonRepudiation", m.Subject))

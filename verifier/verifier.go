@@ -55,9 +55,10 @@ type Verifier struct {
 
 // parsedCert is the outcome of parseCert.
 type parsedCert struct {
-	cert *smx509.Certificate
-	note string
-	err  error
+	cert    *smx509.Certificate
+	note    string
+	lenient bool // read leniently: good for its key, never for a chain
+	err     error
 }
 
 // memoSize bounds each memo; a seal is about 20 KB, so seals stay under 100 MB.
@@ -228,7 +229,7 @@ func (p parsedCert) named(role string) []namedCert {
 	if p.cert == nil {
 		return nil
 	}
-	return []namedCert{{role, p.cert, p.note != ""}}
+	return []namedCert{{role, p.cert, p.lenient}}
 }
 
 // checkTimestamp reports a timestamp token: present ones cannot be verified yet.
@@ -243,8 +244,8 @@ func checkTimestamp(c *checks, token []byte, signingTime string) {
 // cert parses a certificate once per distinct DER.
 func (v *Verifier) cert(der []byte) parsedCert {
 	return v.certs.get(der, func() parsedCert {
-		c, note, err := parseCert(der)
-		return parsedCert{c, note, err}
+		c, note, lenient, err := parseCert(der)
+		return parsedCert{c, note, lenient, err}
 	})
 }
 
