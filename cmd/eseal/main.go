@@ -5,6 +5,10 @@
 //
 //	eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE] PATH...
 //	eseal inspect [--picture OUT|-] [--force] PATH
+//	eseal backup --data DIR --to DIR2
+//	eseal restore --from DIR2 --data DIR [--key FILE]...
+//	eseal audit verify --data DIR [--key FILE]...
+//	eseal audit export --data DIR [--out FILE|-]
 //
 // --help after a command prints its flags.
 //
@@ -42,6 +46,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdVerify(args[1:], stdout, stderr)
 	case "inspect":
 		return cmdInspect(args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(args[1:], stdout, stderr)
+	case "restore":
+		return cmdRestore(args[1:], stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -63,6 +73,13 @@ func usage(w io.Writer) {
       verify OFD documents (.ofd), seal signatures (SignedValue.dat) and seals (.esl)
   `+inspectSynopsis+`
       print what a seal, seal signature or OFD document holds
+  `+backupSynopsis+`
+      write a consistent copy of the store
+  `+restoreSynopsis+`
+      bring a backup back into an empty DIR after checking its audit chain
+  `+auditVerifySynopsis+`
+  `+auditExportSynopsis+`
+      check the audit log's chain (exit 0 intact, 1 broken) or export it as JSON lines
 
 eseal COMMAND --help lists the flags of a command.
 exit status of verify: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED, 3 otherwise, 2 usage or I/O error
