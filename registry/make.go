@@ -252,7 +252,7 @@ func (r *Registry) picture(ctx context.Context, op string, app *AppRecord, s *Se
 		case Personal:
 			sp = sealimg.Seal{Kind: sealimg.Personal, Name: app.Holder.Name}
 		case Invoice:
-			sp.Purpose, sp.TaxID = "", app.Unit.CreditCode
+			sp.Purpose, sp.TaxID, sp.Code = "", app.Unit.CreditCode, ""
 		case Department:
 			sp.Purpose = app.Text
 		case Branch:
