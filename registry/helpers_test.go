@@ -296,3 +296,5 @@ func wantKind(t testing.TB, what string, err error, k errs.Kind) {
 		t.Fatalf("%s: %v has code %s, want %s", what, err, got.Code(), k.Code())
 	}
 }
+
+func errorsIs(err error, k errs.Kind) bool { return errors.Is(err, k) }
