@@ -59,11 +59,19 @@ var (
 var pin = []byte("246810")
 
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	real bool // time.Now
 }
 
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time {
+	if c.real {
+		return time.Now().UTC()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 // fakeImpressions is an ImpressionSource over a map.
@@ -141,6 +149,20 @@ func newEnv(t testing.TB, noSync bool) *env {
 	e.pics = pics
 	e.open(t, noSync)
 	t.Cleanup(e.close)
+	return e
+}
+
+// openEnvAt opens the env of a data directory made before, on the real clock.
+func openEnvAt(t testing.TB, dir string, kek []byte, head *sm2.PrivateKey, noSync bool) *env {
+	t.Helper()
+	e := &env{dir: dir, clock: &clock{real: true}, imps: &fakeImpressions{pic: map[string][]byte{}},
+		events: &fakeEvents{}, kek: kek, head: head}
+	pics, err := sealimg.New(sealimg.Options{DPI: 96})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pics = pics
+	e.open(t, noSync)
 	return e
 }
 
