@@ -123,9 +123,14 @@ func (r *Registry) makeSeal(ctx context.Context, op, actor string, app *AppRecor
 	}
 	s.Name = sealName(app)
 	// The code: the physical seal's where it is free, else division + sequence.
-	if app.PhysicalCode != "" && !r.codeTaken(ctx, app.PhysicalCode) {
+	switch {
+	case app.PhysicalCode != "" && !r.codeTaken(ctx, app.PhysicalCode):
 		s.Code = app.PhysicalCode
-	} else {
+	case app.PhysicalCode != "" && previous == "":
+		// A new version (Change) of a seal keeps its physical seal and takes a new code;
+		// a new seal may not take the physical seal of another.
+		return nil, refuse(errs.CodeTaken, op, app.PhysicalCode, "a seal of this physical seal code exists already")
+	default:
 		n, err := r.cfg.State.Next(ctx, counterKey("code/"+r.cfg.Division))
 		if err != nil {
 			return nil, wrap(op, app.ID, err)

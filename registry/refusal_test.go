@@ -208,6 +208,23 @@ func TestRefusals(t *testing.T) {
 			_, err := e.reg.Authorize(ctx, holderAct, UseRequest{SealCode: position.Code, Digests: [][]byte{digest("x")}, PIN: []byte("135790"), Scope: "contracts"})
 			return err
 		}},
+		{"signer account not allowed this seal", errs.WrongRole, func(t *testing.T) error {
+			narrow := holderAct
+			narrow.Seals = []string{position.Code}
+			_, err := e.reg.Authorize(ctx, narrow, UseRequest{SealCode: personal.Code, Digests: [][]byte{digest("x")}, PIN: pin})
+			return err
+		}},
+		{"a second seal of one physical seal", errs.CodeTaken, func(t *testing.T) error {
+			id, err := e.reg.Apply(ctx, applicant, application(Contract, official.Code))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.reg.Approve(ctx, reviewer, id); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.reg.Make(ctx, maker, id, MakeRequest{PIN: pin})
+			return err
+		}},
 		{"issue of an issued seal", errs.WrongState, func(t *testing.T) error {
 			return e.reg.Issue(ctx, maker, personal.Code)
 		}},

@@ -28,6 +28,9 @@ type Actor struct {
 	// PersonID is the caller's identity number, when the caller is a person; the holder
 	// checks of position and personal seals compare its keyed hash.
 	PersonID string
+	// Seals, when not empty, are the only seals a signer account may use (the seals its API
+	// key names).
+	Seals []string
 }
 
 // Has reports whether the actor holds role r.

@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
-	"strings"
+	"strconv"
+
+	"github.com/eseal/eseal/errs"
 
 	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/store"
@@ -52,13 +54,22 @@ func (s *pebbleState) Scan(ctx context.Context, prefix string, fn func(string, [
 }
 
 func (s *pebbleState) Next(ctx context.Context, key string) (uint64, error) {
-	v, err := store.Update(ctx, s.kv, []byte(key), func(old []byte) ([]byte, error) {
-		return []byte(uitoa(atou(string(old)) + 1)), nil
+	var n uint64
+	_, err := store.Update(ctx, s.kv, []byte(key), func(old []byte) ([]byte, error) {
+		n = 0
+		if old != nil {
+			var err error
+			if n, err = strconv.ParseUint(string(old), 10, 64); err != nil {
+				return nil, &Error{Kind: errs.Corrupt, Op: "next", Subject: key, Msg: "stored counter unreadable", Err: err}
+			}
+		}
+		n++
+		return strconv.AppendUint(nil, n, 10), nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	return atou(string(v)), nil
+	return n, nil
 }
 
 func (s *pebbleState) Commit(ctx context.Context, rec audit.Record, writes []audit.Write) (audit.Seq, error) {
@@ -67,29 +78,4 @@ func (s *pebbleState) Commit(ctx context.Context, rec audit.Record, writes []aud
 
 func (s *pebbleState) AppendAll(ctx context.Context, recs []audit.Record) (audit.Seq, error) {
 	return s.log.AppendAll(ctx, recs)
-}
-
-func atou(s string) uint64 {
-	var n uint64
-	for _, c := range strings.TrimSpace(s) {
-		if c < '0' || c > '9' {
-			return n
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return n
-}
-
-func uitoa(n uint64) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

@@ -178,7 +178,8 @@ type Use struct {
 // validity; the caller needs RoleSigner; an official seal signs only under a use approval
 // granted for exactly these digests, which this call uses up; a position seal only by its
 // holder within its scopes; a personal seal only by its holder. The seal's protection PIN is
-// checked (signer.Guard: the key locks after 5 wrong PINs in a row).
+// checked (signer.Guard: the key locks after 5 wrong PINs in a row). An approval is used up
+// when Authorize returns, whether or not every digest is then signed.
 func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use, error) {
 	const op = "authorize"
 	var digest []byte
@@ -193,6 +194,9 @@ func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use
 	}
 	if err := need(op, a, RoleSigner); err != nil {
 		return deny(err)
+	}
+	if len(a.Seals) > 0 && !slices.Contains(a.Seals, req.SealCode) {
+		return deny(refuse(errs.WrongRole, op, req.SealCode, "%q may not use this seal", a.Name))
 	}
 	if err := checkDigests(op, req.Digests); err != nil {
 		return nil, err
