@@ -58,8 +58,8 @@ func Example() {
 	staff := registry.Actor{Name: "staff-1", Roles: []registry.Role{registry.RoleReviewer, registry.RoleMaker, registry.RoleAdmin}}
 	holder := registry.Actor{Name: "zhang-san", Roles: []registry.Role{registry.RoleSigner}, PersonID: id}
 	appID, _ := reg.Apply(ctx, clerk, registry.Application{Kind: registry.Personal,
-		Unit:    registry.Unit{Name: "海南示例科技有限公司", CreditCode: "91110000802100433B"},
-		Holder:  &registry.Person{Name: "张三", ID: id}, Handler: registry.Person{Name: "张三", ID: id},
+		Unit:   registry.Unit{Name: "海南示例科技有限公司", CreditCode: "91110000802100433B"},
+		Holder: &registry.Person{Name: "张三", ID: id}, Handler: registry.Person{Name: "张三", ID: id},
 		ValidTo: time.Now().AddDate(2, 0, 0), Materials: []registry.Material{{Name: "identity card", Data: []byte("scan")}}})
 	_ = reg.Approve(ctx, staff, appID)
 	seal, err := reg.Make(ctx, staff, appID, registry.MakeRequest{PIN: []byte("246810")})
