@@ -99,6 +99,49 @@ const (
 	Corrupt Kind = 23
 	// KeyMismatch: a key does not match its certificate.
 	KeyMismatch Kind = 24
+	// WrongRole: the caller's role does not allow the act (a signer
+	// reviewing, an applicant making a seal).
+	WrongRole Kind = 25
+	// SamePerson: one person would act twice where the measures ask for
+	// two (the reviewer of an application is its applicant, the approver
+	// of a use is its requester).
+	SamePerson Kind = 26
+	// SealSuspended: the seal is suspended; it signs nothing until resumed.
+	SealSuspended Kind = 27
+	// SealRevoked: the seal is revoked or voided by a change; it never
+	// signs again.
+	SealRevoked Kind = 28
+	// ApprovalUsed: the use approval was used already (single use).
+	ApprovalUsed Kind = 29
+	// ApprovalExpired: the use approval has expired.
+	ApprovalExpired Kind = 30
+	// DigestNotApproved: the document digest is not one the use approval
+	// was granted for.
+	DigestNotApproved Kind = 31
+	// NameMismatch: a personal seal's text is not its holder's name.
+	NameMismatch Kind = 32
+	// NoImpression: no impression is filed for the physical seal code an
+	// official or position seal must take its picture from.
+	NoImpression Kind = 33
+	// InvalidCreditCode: not a unified social credit code (GB 32100).
+	InvalidCreditCode Kind = 34
+	// InvalidIDNumber: not a valid identity number (GB 11643 check digit).
+	InvalidIDNumber Kind = 35
+	// WrongState: the record is not in a state that allows the act (an
+	// application reviewed twice, a seal issued before it is made).
+	WrongState Kind = 36
+	// NotHolder: the caller is not the holder of the position or personal
+	// seal.
+	NotHolder Kind = 37
+	// OutOfScope: the use lies outside the position seal's delegated scope.
+	OutOfScope Kind = 38
+	// ApprovalRequired: an official seal signs only with a use approval.
+	ApprovalRequired Kind = 39
+	// SealExpired: the seal is outside its validity period.
+	SealExpired Kind = 40
+	// CodeTaken: the seal code is held by another seal; codes are never
+	// reused.
+	CodeTaken Kind = 41
 )
 
 // Class groups kinds by who has to act. It is what a front end needs to pick
@@ -151,31 +194,48 @@ type entry struct {
 
 // table is the catalogue. Index 0 is the zero Kind.
 var table = [...]entry{
-	0:             {"INTERNAL", "internal error", ClassInternal},
-	InvalidInput:  {"INVALID_INPUT", "invalid input", ClassInvalid},
-	Malformed:     {"MALFORMED", "malformed data", ClassInvalid},
-	BadPath:       {"BAD_PATH", "invalid path", ClassInvalid},
-	LimitExceeded: {"LIMIT_EXCEEDED", "limit exceeded", ClassInvalid},
-	FileMissing:   {"FILE_MISSING", "file missing from package", ClassInvalid},
-	Untrusted:     {"CERT_UNTRUSTED", "certificate not trusted", ClassInvalid},
-	NotFound:      {"NOT_FOUND", "not found", ClassNotFound},
-	KeyNotFound:   {"KEY_NOT_FOUND", "key not found", ClassNotFound},
-	CertNotFound:  {"CERT_NOT_FOUND", "certificate not found", ClassNotFound},
-	KeyExists:     {"KEY_EXISTS", "key exists", ClassConflict},
-	Conflict:      {"CONFLICT", "changed by another writer", ClassConflict},
-	Revoked:       {"CERT_REVOKED", "certificate revoked", ClassConflict},
-	WrongPIN:      {"WRONG_PIN", "wrong PIN", ClassDenied},
-	PINRequired:   {"PIN_REQUIRED", "PIN required", ClassDenied},
-	Locked:        {"KEY_LOCKED", "key locked", ClassDenied},
-	NoPIN:         {"NO_PIN", "no PIN set", ClassDenied},
-	Busy:          {"BUSY", "busy", ClassUnavailable},
-	Unavailable:   {"UNAVAILABLE", "unavailable", ClassUnavailable},
-	Closed:        {"CLOSED", "closed", ClassUnavailable},
-	Unsupported:   {"UNSUPPORTED", "unsupported", ClassUnsupported},
-	Mechanism:     {"MECHANISM_UNSUPPORTED", "mechanism not supported", ClassUnsupported},
-	Config:        {"CONFIG", "configuration error", ClassInternal},
-	Corrupt:       {"CORRUPT", "corrupt stored data", ClassInternal},
-	KeyMismatch:   {"KEY_MISMATCH", "key does not match certificate", ClassInternal},
+	0:                 {"INTERNAL", "internal error", ClassInternal},
+	InvalidInput:      {"INVALID_INPUT", "invalid input", ClassInvalid},
+	Malformed:         {"MALFORMED", "malformed data", ClassInvalid},
+	BadPath:           {"BAD_PATH", "invalid path", ClassInvalid},
+	LimitExceeded:     {"LIMIT_EXCEEDED", "limit exceeded", ClassInvalid},
+	FileMissing:       {"FILE_MISSING", "file missing from package", ClassInvalid},
+	Untrusted:         {"CERT_UNTRUSTED", "certificate not trusted", ClassInvalid},
+	NotFound:          {"NOT_FOUND", "not found", ClassNotFound},
+	KeyNotFound:       {"KEY_NOT_FOUND", "key not found", ClassNotFound},
+	CertNotFound:      {"CERT_NOT_FOUND", "certificate not found", ClassNotFound},
+	KeyExists:         {"KEY_EXISTS", "key exists", ClassConflict},
+	Conflict:          {"CONFLICT", "changed by another writer", ClassConflict},
+	Revoked:           {"CERT_REVOKED", "certificate revoked", ClassConflict},
+	WrongPIN:          {"WRONG_PIN", "wrong PIN", ClassDenied},
+	PINRequired:       {"PIN_REQUIRED", "PIN required", ClassDenied},
+	Locked:            {"KEY_LOCKED", "key locked", ClassDenied},
+	NoPIN:             {"NO_PIN", "no PIN set", ClassDenied},
+	Busy:              {"BUSY", "busy", ClassUnavailable},
+	Unavailable:       {"UNAVAILABLE", "unavailable", ClassUnavailable},
+	Closed:            {"CLOSED", "closed", ClassUnavailable},
+	Unsupported:       {"UNSUPPORTED", "unsupported", ClassUnsupported},
+	Mechanism:         {"MECHANISM_UNSUPPORTED", "mechanism not supported", ClassUnsupported},
+	Config:            {"CONFIG", "configuration error", ClassInternal},
+	Corrupt:           {"CORRUPT", "corrupt stored data", ClassInternal},
+	KeyMismatch:       {"KEY_MISMATCH", "key does not match certificate", ClassInternal},
+	WrongRole:         {"WRONG_ROLE", "role not allowed", ClassDenied},
+	SamePerson:        {"SAME_PERSON", "same person may not act twice", ClassDenied},
+	SealSuspended:     {"SEAL_SUSPENDED", "seal suspended", ClassConflict},
+	SealRevoked:       {"SEAL_REVOKED", "seal revoked", ClassConflict},
+	ApprovalUsed:      {"APPROVAL_USED", "use approval already used", ClassConflict},
+	ApprovalExpired:   {"APPROVAL_EXPIRED", "use approval expired", ClassDenied},
+	DigestNotApproved: {"DIGEST_NOT_APPROVED", "digest not approved", ClassDenied},
+	NameMismatch:      {"NAME_MISMATCH", "seal text is not the holder's name", ClassInvalid},
+	NoImpression:      {"NO_IMPRESSION", "no filed impression", ClassConflict},
+	InvalidCreditCode: {"INVALID_CREDIT_CODE", "invalid unified social credit code", ClassInvalid},
+	InvalidIDNumber:   {"INVALID_ID_NUMBER", "invalid identity number", ClassInvalid},
+	WrongState:        {"WRONG_STATE", "not allowed in the current state", ClassConflict},
+	NotHolder:         {"NOT_HOLDER", "caller is not the seal's holder", ClassDenied},
+	OutOfScope:        {"OUT_OF_SCOPE", "outside the delegated scope", ClassDenied},
+	ApprovalRequired:  {"APPROVAL_REQUIRED", "use approval required", ClassDenied},
+	SealExpired:       {"SEAL_EXPIRED", "seal outside its validity", ClassConflict},
+	CodeTaken:         {"CODE_TAKEN", "seal code already taken", ClassConflict},
 }
 
 // Kinds returns every kind, in number order, without the zero Kind.

@@ -16,6 +16,7 @@ import (
 	"github.com/eseal/eseal/errs"
 	"github.com/eseal/eseal/ofd"
 	"github.com/eseal/eseal/pki"
+	"github.com/eseal/eseal/registry"
 	"github.com/eseal/eseal/sealimg"
 	"github.com/eseal/eseal/ses"
 	"github.com/eseal/eseal/signer"
@@ -59,6 +60,9 @@ func checkOne(t *testing.T, name string, err error, want errs.Kind) {
 var detailTypes = map[string]func(outer errs.Kind, cause error) error{
 	"signer.Error": func(k errs.Kind, c error) error { return signer.Errorf(k, "op", "label", c, "detail") },
 	"pki.Error":    func(k errs.Kind, c error) error { return &pki.Error{Kind: k, Op: "op", Field: "field", Err: c} },
+	"registry.Error": func(k errs.Kind, c error) error {
+		return &registry.Error{Kind: k, Op: "op", Subject: "460100000001", Err: c}
+	},
 	"ofd.Error": func(k errs.Kind, c error) error {
 		return &ofd.Error{Kind: k, File: "Doc_0/Document.xml", Msg: "m", Err: c}
 	},
