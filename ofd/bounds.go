@@ -176,25 +176,37 @@ func skipPast(b []byte, i int, end string) int {
 	return i + j + len(end)
 }
 
-// skipDecl skips a <!DOCTYPE ...> or other declaration, with nested brackets and quotes.
+// skipDecl skips a <!DOCTYPE ...> or other declaration the way encoding/xml reads one, i
+// just past "<!": the first byte is taken as it is; then quotes hide brackets, "<" opens a
+// nesting level unless it starts a comment (skipped to its "-->"), and ">" at level 0 ends
+// the declaration.
 func skipDecl(b []byte, i int) int {
-	nest := 1
+	i++
+	depth := 0
 	var quote byte
 	for ; i < len(b); i++ {
 		c := b[i]
+		if quote == 0 && c == '>' && depth == 0 {
+			return i + 1
+		}
 		switch {
+		case c == quote:
+			quote = 0
 		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
 		case c == '"' || c == '\'':
 			quote = c
-		case c == '<':
-			nest++
 		case c == '>':
-			if nest--; nest == 0 {
-				return i + 1
+			depth--
+		case c == '<':
+			if bytes.HasPrefix(b[i+1:], []byte("!--")) {
+				j := bytes.Index(b[i+4:], []byte("-->"))
+				if j < 0 {
+					return len(b)
+				}
+				i += 4 + j + 2
+				continue
 			}
+			depth++
 		}
 	}
 	return len(b)
