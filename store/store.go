@@ -13,7 +13,8 @@
 //
 // Spaces in use (add yours here): "softkey" (signer/softkey: wrapped SM2
 // keys), "pin" (signer.Guard: PIN records), "pki" (the built-in CA),
-// "audit" (the audit log: records, signed heads, the signature index).
+// "audit" (the audit log: records, signed heads, the signature index); the
+// registry keeps its keys under the plain prefix "reg/" (see registry.Prefix).
 //
 // # Durability and concurrency
 //
