@@ -378,3 +378,27 @@ func TestOutboxCorruptRecord(t *testing.T) {
 		t.Fatalf("NewOutbox with a bad clock = %v", err)
 	}
 }
+
+// Ids given to MarkDelivered come from outside: anything but an id as the outbox makes
+// them is refused as invalid input, never a panic or a write.
+func FuzzOutboxAck(f *testing.F) {
+	f.Add("18819f3c2a4b5d60-9e31c2aa", "police")
+	f.Add("../u/18819f3c2a4b5d60-9e3", "national")
+	f.Add("18819F3C2A4B5D60-9E31C2AA", "tax")
+	ctx := context.Background()
+	db := filingStore(f)
+	ob, err := NewOutbox(ctx, db, OutboxOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, id, target string) {
+		ack, err := ob.MarkDelivered(ctx, OutboxTarget(target), []string{id})
+		if err == nil || ack != (OutboxAck{}) {
+			t.Fatalf("ack of %q to %q on an empty outbox = %+v, %v", id, target, ack, err)
+		}
+		valid := outboxCheckTarget(OutboxTarget(target)) == nil && outboxCheckID(id) == nil
+		if valid != errors.Is(err, errs.NotFound) || !valid && !errors.Is(err, errs.InvalidInput) {
+			t.Fatalf("ack of %q to %q = %v", id, target, err)
+		}
+	})
+}

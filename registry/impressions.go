@@ -159,7 +159,7 @@ func (s *ImpressionStore) Import(ctx context.Context, r io.Reader) (ImportResult
 	var pending []impressionStaged
 	size := 0
 	flush := func() error {
-		err := s.commit(ctx, pending, &res)
+		err := s.commit(ctx, pending, &res, true)
 		pending, size = pending[:0], 0
 		return err
 	}
@@ -252,7 +252,7 @@ func filingReadLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err e
 func (s *ImpressionStore) parseLine(line []byte) (impressionStaged, string, error) {
 	var in impressionLine
 	if err := json.Unmarshal(line, &in); err != nil {
-		return impressionStaged{}, "", fmt.Errorf("not a JSON object: %w", errors.Join(errs.Malformed, err))
+		return impressionStaged{}, "", fmt.Errorf("not a JSON object with string members (%v): %w", err, errs.Malformed)
 	}
 	if in.Code == nil {
 		return impressionStaged{}, "", fmt.Errorf("no \"code\": %w", errs.InvalidInput)
@@ -269,7 +269,7 @@ func (s *ImpressionStore) parseLine(line []byte) (impressionStaged, string, erro
 	}
 	pic, err := base64.StdEncoding.DecodeString(*in.Picture)
 	if err != nil {
-		return impressionStaged{}, code, fmt.Errorf("picture is not standard base64: %w", errors.Join(errs.Malformed, err))
+		return impressionStaged{}, code, fmt.Errorf("picture is not standard base64 (%v): %w", err, errs.Malformed)
 	}
 	if len(pic) > ImpressionMaxPicture {
 		return impressionStaged{}, code, fmt.Errorf("picture of %d bytes, at most %d: %w", len(pic), ImpressionMaxPicture, errs.LimitExceeded)
@@ -295,10 +295,11 @@ func (s *ImpressionStore) parseLine(line []byte) (impressionStaged, string, erro
 	return impressionStaged{code: code, rec: rec, enc: enc}, code, nil
 }
 
-// commit stores the impressionStaged lines: those whose code is new in one conditional batch, the
-// others compared with what is filed. When the batch loses to a concurrent writer, the
-// lines are taken one by one.
-func (s *ImpressionStore) commit(ctx context.Context, lines []impressionStaged, res *ImportResult) error {
+// commit stores the staged lines: those whose code is new in one conditional batch, the
+// others compared with what is filed. When the batch loses to a concurrent writer and
+// retry is set, the lines are taken again one by one; a single line that loses again is
+// refused with errs.Conflict.
+func (s *ImpressionStore) commit(ctx context.Context, lines []impressionStaged, res *ImportResult, retry bool) error {
 	if len(lines) == 0 {
 		return nil
 	}
@@ -352,9 +353,15 @@ func (s *ImpressionStore) commit(ctx context.Context, lines []impressionStaged, 
 	case !errors.Is(err, errs.Conflict):
 		return fmt.Errorf("registry: impressions import: lines %d to %d: %w", added[0].line, added[len(added)-1].line, err)
 	}
+	if !retry {
+		for _, st := range added {
+			res.problem(st.line, st.code, fmt.Errorf("seal code %s was changed by another writer during the import: %w", st.code, errs.Conflict))
+		}
+		return nil
+	}
 	// Someone filed one of these codes meanwhile: take the lines one at a time.
 	for _, st := range added {
-		if err := s.commit(ctx, []impressionStaged{st}, res); err != nil {
+		if err := s.commit(ctx, []impressionStaged{st}, res, false); err != nil {
 			return err
 		}
 	}
@@ -390,7 +397,7 @@ func (s *ImpressionStore) FiledImpression(ctx context.Context, sealCode string) 
 func impressionDecode(code string, v []byte) (impressionRecord, error) {
 	var rec impressionRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
-		return rec, fmt.Errorf("stored impression of %s unreadable: %w", code, errors.Join(errs.Corrupt, err))
+		return rec, fmt.Errorf("stored impression of %s unreadable (%v): %w", code, err, errs.Corrupt)
 	}
 	sum := sm3.Sum(rec.Picture)
 	if rec.Version != 1 || rec.Code != code || rec.SM3 != hex.EncodeToString(sum[:]) || rec.Size != len(rec.Picture) {

@@ -170,7 +170,7 @@ func (o *Outbox) EventWrites(ctx context.Context, ev Event) ([]audit.Write, erro
 	}
 	var rnd [4]byte
 	if _, err := io.ReadFull(o.rand, rnd[:]); err != nil {
-		return nil, fmt.Errorf("registry: outbox: reading random bytes: %w", errors.Join(errs.Unavailable, err))
+		return nil, fmt.Errorf("registry: outbox: reading random bytes (%v): %w", err, errs.Unavailable)
 	}
 	now := o.now().UTC()
 	o.mu.Lock()
@@ -438,7 +438,10 @@ type OutboxDelivery struct {
 // Delivery tells whether the record id of target is still pending or when it was marked
 // delivered; errs.NotFound when there is no such record.
 func (o *Outbox) Delivery(ctx context.Context, target OutboxTarget, id string) (OutboxDelivery, error) {
-	if err := errors.Join(outboxCheckTarget(target), outboxCheckID(id)); err != nil {
+	if err := outboxCheckTarget(target); err != nil {
+		return OutboxDelivery{}, fmt.Errorf("registry: outbox: %w", err)
+	}
+	if err := outboxCheckID(id); err != nil {
 		return OutboxDelivery{}, fmt.Errorf("registry: outbox: %w", err)
 	}
 	if _, err := o.kv.Get(ctx, o.key(target, "r", id)); err != nil {
