@@ -132,3 +132,31 @@ func TestEllipseEdge(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLongName lays out and draws the longest gallery names, to compare the cost of
+// keeping every character clear of the ring with the cost of the picture itself.
+func BenchmarkLongName(b *testing.B) {
+	r := testRenderer(b)
+	for _, s := range []Seal{
+		{Kind: Official, Name: "海南省三亚市崖州湾科技城开发建设管理委员会综合服务中心有限责任公司", Code: "4602000098765"},
+		{Kind: Invoice, Name: "海南自由贸易港国际商品交易中心跨境电子商务综合服务有限公司", TaxID: "91460100MA5U98765X"},
+	} {
+		if _, err := r.PNG(s); err != nil { // load the glyphs once
+			b.Fatal(err)
+		}
+		b.Run(string(s.Kind)+"/layout", func(b *testing.B) {
+			for b.Loop() {
+				if err := r.Check(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(string(s.Kind)+"/png", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.PNG(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
