@@ -306,7 +306,7 @@ func (s *ImpressionStore) commit(ctx context.Context, lines []impressionStaged, 
 	b := s.kv.NewBatch()
 	defer b.Close()
 	var added []impressionStaged
-	inBatch := map[string]string{} // code → SM3 impressionStaged in this batch
+	inBatch := map[string]string{} // code → SM3 of what this batch files
 	for _, st := range lines {
 		if sum, ok := inBatch[st.code]; ok {
 			if sum == st.rec.SM3 {
