@@ -313,7 +313,8 @@ func (o *Outbox) pending(ctx context.Context, target OutboxTarget) ([]string, er
 
 // Export writes the undelivered records of target as JSON lines (see Outbox for the
 // format), in id order, and returns how many it wrote. It marks nothing: once the target
-// has taken them, MarkDelivered does.
+// has taken them, MarkDelivered does. It holds the ids of the pending records in memory
+// (25 bytes each), not the records.
 func (o *Outbox) Export(ctx context.Context, w io.Writer, target OutboxTarget) (int, error) {
 	if err := outboxCheckTarget(target); err != nil {
 		return 0, fmt.Errorf("registry: outbox export: %w", err)
