@@ -25,14 +25,16 @@ import (
 //
 // Import reads a batch of JSON lines, one impression each:
 //
-//		{"code":"4601000012345","picture":"<standard base64 of the file>","type":"png"}
+//	{"code":"4601000012345","picture":"<standard base64 of the file>","type":"png"}
 //
-//	  - code: the physical seal's code, 1 to 64 ASCII letters, digits or '-'.
-//	  - picture: the impression file as the police system holds it (PNG, JPEG, GIF or SVG),
-//	    in standard base64 with padding; it must pass sealimg.CheckImpression (at most
-//	    ImpressionMaxPicture bytes once decoded).
-//	  - type: optional, "png", "jpeg", "gif" or "svg"; when given it must be what the
-//	    picture is.
+// Its members:
+//
+//   - code: the physical seal's code, 1 to 64 ASCII letters, digits or '-'.
+//   - picture: the impression file as the police system holds it (PNG, JPEG, GIF or SVG),
+//     in standard base64 with padding; it must pass sealimg.CheckImpression (at most
+//     ImpressionMaxPicture bytes once decoded).
+//   - type: optional, "png", "jpeg", "gif" or "svg"; when given it must be what the
+//     picture is.
 //
 // Other members are ignored, so that the police system's export may carry more. Empty
 // lines (and lines of spaces) are skipped. A line is at most ImpressionMaxLine bytes

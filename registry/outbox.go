@@ -53,32 +53,37 @@ const (
 //
 // Each event becomes one record per target, both with the same id: 16 hex digits of the
 // time of allocation in Unix nanoseconds, '-', and 8 random hex digits, e.g.
-// "18819f3c2a4b5d60-9e31c2aa". Ids sort (as strings) in the order they were allocated: an
+// "18ed18e56a424000-9e31c2aa". Ids sort (as strings) in the order they were allocated: an
 // Outbox never hands out a time at or before the last one it handed out, and at start it
-// continues after the last time committed. The random part keeps ids of separate
-// processes apart. Open one Outbox per store.
+// continues after the time that the last committed batch recorded (so the order holds
+// across restarts unless the clock went back further than the steps in flight at a
+// crash). The random part keeps ids of separate processes apart. Open one Outbox per
+// store.
 //
 // # Export format (version 1)
 //
 // Export writes one JSON object per line for each record of a target not yet delivered, in
 // id order:
 //
-//		{"version":1,"id":"18819f3c2a4b5d60-9e31c2aa","target":"police","kind":"made",
-//		 "seal":"4601000012345","time":"2026-12-01T10:00:00.123456789Z",
-//		 "recorded":"2026-12-01T10:00:00.130000000Z","fields":{"org":"...","kind":"official"}}
+//	{"version":1,"id":"18ed18e56a424000-9e31c2aa","target":"police","kind":"made",
+//	 "seal":"4601000012345","time":"2026-12-01T10:00:00Z",
+//	 "recorded":"2026-12-01T10:00:00.0123Z","fields":{"org":"...","seal_kind":"official"}}
 //
-//	  - version: 1 for this format.
-//	  - id: the record's id, to give back to MarkDelivered ("eseal outbox ack").
-//	  - target: "police" or "national".
-//	  - kind: "made", "changed", "suspended", "resumed" or "revoked".
-//	  - seal: the seal code.
-//	  - time: when the act took effect, RFC 3339 with nanoseconds, UTC.
-//	  - recorded: when the record was made.
-//	  - fields: what the registry tells about the act (names, kinds, reasons, masked
-//	    identities); left out when empty. Field names are 1 to 64 bytes of a-z, 0-9, '_',
-//	    '.' or '-'; values at most 1024 bytes of printable UTF-8. Never a PIN, key or whole
-//	    resident ID: EventWrites refuses a field whose name is a secret's (see
-//	    audit.SecretDetailKey) or whose value holds a resident ID number.
+// Its members:
+//
+//   - version: 1 for this format.
+//   - id: the record's id, to give back to MarkDelivered ("eseal outbox ack").
+//   - target: "police" or "national".
+//   - kind: "made", "changed", "suspended", "resumed" or "revoked".
+//   - seal: the seal code.
+//   - time: when the act took effect, RFC 3339 in UTC with as many digits of the
+//     second's fraction as it has (up to nanoseconds).
+//   - recorded: when the record was made.
+//   - fields: what the registry tells about the act (names, kinds, reasons, masked
+//     identities); left out when empty. Field names are 1 to 64 bytes of a-z, 0-9, '_',
+//     '.' or '-'; values at most 1024 bytes of printable UTF-8. Never a PIN, key or whole
+//     resident ID: EventWrites refuses a field whose name is a secret's (see
+//     audit.SecretDetailKey) or whose value holds a resident ID number.
 //
 // A consumer must ignore members it does not know; a new version adds members only.
 //
