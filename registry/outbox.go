@@ -55,10 +55,9 @@ const (
 // time of allocation in Unix nanoseconds, '-', and 8 random hex digits, e.g.
 // "18ed18e56a424000-9e31c2aa". Ids sort (as strings) in the order they were allocated: an
 // Outbox never hands out a time at or before the last one it handed out, and at start it
-// continues after the time that the last committed batch recorded (so the order holds
-// across restarts unless the clock went back further than the steps in flight at a
-// crash). The random part keeps ids of separate processes apart. Open one Outbox per
-// store.
+// continues after the time that the last committed batch recorded, so that the order
+// holds across restarts even when the clock was set back. The random part keeps ids of
+// separate processes apart. Open one Outbox per store.
 //
 // # Export format (version 1)
 //
