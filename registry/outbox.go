@@ -55,9 +55,11 @@ const (
 // time of allocation in Unix nanoseconds, '-', and 8 random hex digits, e.g.
 // "18ed18e56a424000-9e31c2aa". Ids sort (as strings) in the order they were allocated: an
 // Outbox never hands out a time at or before the last one it handed out, and at start it
-// continues after the time that the last committed batch recorded, so that the order
-// holds across restarts even when the clock was set back. The random part keeps ids of
-// separate processes apart. Open one Outbox per store.
+// continues a minute after the time that the last committed batch recorded (concurrent
+// steps may commit out of the order of their ids, by the time between a step's EventWrites
+// and its commit, far below a minute), so that the order holds across restarts even when
+// the clock was set back. The random part keeps ids of separate processes apart. Open one
+// Outbox per store.
 //
 // # Export format (version 1)
 //
@@ -142,7 +144,7 @@ func NewOutbox(ctx context.Context, kv store.KV, opts OutboxOptions) (*Outbox, e
 	case len(v) != 8:
 		return nil, fmt.Errorf("registry: outbox: its clock holds %d bytes, not 8: %w", len(v), errs.Corrupt)
 	default:
-		o.last = int64(binary.BigEndian.Uint64(v))
+		o.last = int64(binary.BigEndian.Uint64(v)) + int64(time.Minute)
 	}
 	return o, nil
 }
