@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -313,6 +314,12 @@ func TestOutboxIDsMonotonic(t *testing.T) {
 	all := filingExport(t, ob2, OutboxPolice)
 	if len(all) != 201 || all[200]["kind"] != "resumed" || all[200]["id"].(string) <= last {
 		t.Fatalf("after reopening: %d records, last %v (previous last %s)", len(all), all[len(all)-1], last)
+	}
+	// A minute past the last recorded time, for steps that committed out of order.
+	lastT, _ := strconv.ParseUint(last[:16], 16, 64)
+	newT, _ := strconv.ParseUint(all[200]["id"].(string)[:16], 16, 64)
+	if newT <= lastT+uint64(time.Minute) {
+		t.Fatalf("id after reopening %x not a minute after %x", newT, lastT)
 	}
 }
 
