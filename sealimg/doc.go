@@ -54,8 +54,13 @@
 // character as close to the previous one as the spacing allows, and
 // centred. When it does not fit in Spec.NameArc degrees the characters are
 // made narrower, down to half their width, then smaller, down to 40 % of
-// their height; short names are spread over Spec.MinNameArc. Every layout is
-// checked before drawing: no two character cells meet, none crosses the
+// their height; short names are spread over Spec.MinNameArc. Every
+// character on an arc keeps at least Spec.Gap between its ink (the glyph's
+// outline, thickened as drawn) and the inside of the ring: a character
+// whose outline would come closer, by the corners of a cell on a bending
+// arc or strokes past the design box, is moved towards the centre, which
+// matters most for the first and last characters of a long name where an
+// oval bends most. Every layout is checked before drawing: no two character cells meet, none crosses the
 // ring or the star. A name longer than Spec.MaxName (40 characters) is an
 // error naming the field:
 //

@@ -50,6 +50,11 @@ type glyph struct {
 	// little space for punctuation, whose full-width forms would leave
 	// half a cell empty on the arc.
 	cell, mid float64
+	// ink is the convex hull of the outline in cell units: x from the
+	// cell's centre in widths of the cell, y from the design box's centre
+	// in heights of the box, so that a point of a character drawn in the
+	// cell b lies at b.c + b.right·x·b.w + b.up·y·b.h.
+	ink []vec
 }
 
 func loadFace(path string, index int) (*face, error) {
@@ -181,6 +186,13 @@ func (fc *face) glyph(r rune) (*glyph, error) {
 		lo, hi := g.path.bounds()
 		g.cell = max((hi.X-lo.X)*1.4, 0.3*fc.refW)
 		g.mid = (lo.X + hi.X) / 2
+	}
+	if fc.refH > 0 && g.cell > 0 {
+		pts := g.path.flatten(8)
+		for i, q := range pts {
+			pts[i] = vec{(q.X - g.mid) / g.cell, (q.Y - fc.refC.Y) / fc.refH}
+		}
+		g.ink = hull(pts)
 	}
 	fc.mu.Lock()
 	fc.cache[x] = g

@@ -81,6 +81,171 @@ type layout struct {
 type arc struct {
 	a, b  float64
 	lower bool
+	// ring, when set, keeps the ink of every character at least ring.gap
+	// from the ring (see arcInk); arcText fills in ink from it.
+	ring *ringEdge
+	ink  *arcInk
+}
+
+// ringEdge is the inner edge of a seal's ring and the space text keeps from
+// it.
+type ringEdge struct {
+	// dist is the distance from a point to the edge, positive inside; near
+	// is a quick estimate of it, for the many trial placements.
+	dist, near func(vec) float64
+	// round says the edge is a circle around the centre, so that how far a
+	// cell moves does not depend on where on the arc it is.
+	round  bool
+	gap    float64
+	weight float64 // Spec.Weight: how much the strokes are thickened
+}
+
+// arcInk keeps the characters of a run clear of the ring. A character's
+// cell touches the arc with the middle of its outer edge, but its ink
+// reaches further out: the cell's outer corners leave a curved arc, most
+// where the arc bends most (the ends of an oval's long axis, where a long
+// name begins and ends), a glyph may pass the design box, and strokes are
+// thickened when drawn. So each cell is moved towards the centre until the
+// hull of its glyph's outline, thickened as drawn, keeps the gap.
+type arcInk struct {
+	ring   *ringEdge
+	glyphs []*glyph
+	aspect []float64
+	// moves remembers how far cells moved: placing a run tries each
+	// character at many positions and sizes, and the move changes little
+	// between positions a hundredth of a radian apart (settle makes it exact).
+	moves map[inkKey]float64
+}
+
+type inkKey struct {
+	i    int
+	w, h float64
+	t    int32 // the position in hundredths of a radian; 0 on a circle
+}
+
+// clearance is the least distance between the ring and the ink of
+// character i drawn in b, measured with dist.
+func (k *arcInk) clearance(i int, b box, dist func(vec) float64) float64 {
+	bold := k.ring.weight * math.Min(b.h, b.w/k.aspect[i])
+	d := math.Inf(1)
+	for _, q := range k.glyphs[i].ink {
+		d = math.Min(d, dist(b.c.add(b.right.mul(q.X*b.w)).add(b.up.mul(q.Y*b.h))))
+	}
+	return d - bold
+}
+
+// inset moves b, the cell of character i on c, towards the centre until
+// its ink keeps the gap by dist.
+func (k *arcInk) inset(c arc, i int, b box, dist func(vec) float64) box {
+	out := b.up
+	if c.lower {
+		out = out.mul(-1)
+	}
+	// One step is exact on a circle; an ellipse's normal turns a little as
+	// the cell moves, so a few more steps make up the rest.
+	for range 6 {
+		d := k.ring.gap - k.clearance(i, b, dist)
+		if d <= 0 {
+			break
+		}
+		b.c = b.c.sub(out.mul(d + 1e-9))
+	}
+	return b
+}
+
+// settle moves the final cells inwards where the exact distance to the
+// ring asks for more than the estimate used to place them. The moves are
+// a few hundredths of a millimetre, well within the space kept between
+// neighbours.
+func (k *arcInk) settle(c arc, cells []box) {
+	for i := range cells {
+		cells[i] = k.inset(c, i, cells[i], k.ring.dist)
+	}
+}
+
+// circleEdge is the distance to the inside of a circle of radius r around
+// the origin.
+func circleEdge(r float64) func(vec) float64 {
+	return func(p vec) float64 { return r - p.len() }
+}
+
+// ellipseEdge is the distance to an ellipse with semi-axes a (x) and b (y)
+// around the origin, positive inside.
+func ellipseEdge(a, b float64) func(vec) float64 {
+	near := func(p vec, t float64) float64 {
+		s, c := math.Sincos(t)
+		return vec{a * c, b * s}.sub(p).len()
+	}
+	return func(p vec) float64 {
+		if p.X == 0 && p.Y == 0 {
+			return math.Min(a, b)
+		}
+		// The nearest point e(t) = (a cos t, b sin t) makes e(t) - p normal
+		// to the ellipse: Newton's method on (e(t) - p)·e'(t) = 0, from the
+		// parameter of the point's own direction, which is close for points
+		// near the edge.
+		t0 := math.Atan2(a*p.Y, b*p.X)
+		t := t0
+		for range 10 {
+			s, c := math.Sincos(t)
+			f := (b*b-a*a)*s*c + p.X*a*s - p.Y*b*c
+			fp := (b*b-a*a)*(c*c-s*s) + p.X*a*c + p.Y*b*s
+			if fp <= 0 { // not heading for a minimum
+				t = t0
+				break
+			}
+			step := f / fp
+			t -= step
+			if math.Abs(step) < 1e-12 {
+				break
+			}
+		}
+		d := math.Min(near(p, t), near(p, t0))
+		if (p.X/a)*(p.X/a)+(p.Y/b)*(p.Y/b) > 1 {
+			return -d
+		}
+		return d
+	}
+}
+
+// ellipseNear estimates the distance to an ellipse with semi-axes a and b
+// from inside, near the edge: (1 - g)/|∇g| for g = √(x²/a² + y²/b²), exact
+// on a circle and off by about d²/(2ρ) elsewhere, ρ being the radius of
+// curvature.
+func ellipseNear(a, b float64) func(vec) float64 {
+	return func(p vec) float64 {
+		g := math.Hypot(p.X/a, p.Y/b)
+		if g == 0 {
+			return math.Min(a, b)
+		}
+		grad := math.Hypot(p.X/(a*a), p.Y/(b*b)) / g
+		return (1 - g) / grad
+	}
+}
+
+// cellAt is the cell of character i centred at parameter t, moved inwards
+// as far as its ink needs to keep clear of the ring (by the estimate).
+func (c arc) cellAt(i int, t, w, h float64) box {
+	b := c.cell(t, w, h)
+	k := c.ink
+	if k == nil {
+		return b
+	}
+	key := inkKey{i: i, w: w, h: h}
+	if !k.ring.round {
+		key.t = int32(math.Round(wrap(t) * 100))
+	}
+	d, ok := k.moves[key]
+	if !ok {
+		d = k.inset(c, i, b, k.ring.near).c.sub(b.c).len()
+		k.moves[key] = d
+	}
+	out := b.up
+	if c.lower {
+		out = out.mul(-1)
+	}
+	b.c = b.c.sub(out.mul(d))
+	return b
 }
 
 func (c arc) cell(t, w, h float64) box {
@@ -117,7 +282,7 @@ func (c arc) place(widths []float64, h, gap, t0 float64) (cells []box, lo, hi fl
 	t := t0
 	for i, w := range widths {
 		if i == 0 {
-			cells[0] = c.cell(t, w, h)
+			cells[0] = c.cellAt(0, t, w, h)
 			continue
 		}
 		prev := cells[i-1].grow(gap / 2)
@@ -126,7 +291,7 @@ func (c arc) place(widths []float64, h, gap, t0 float64) (cells []box, lo, hi fl
 		lo, hi := 0.0, math.Pi/2
 		for range 26 { // to 2e-8 rad
 			mid := (lo + hi) / 2
-			if c.cell(t+mid, w, h).grow(gap / 2).overlaps(prev) {
+			if c.cellAt(i, t+mid, w, h).grow(gap / 2).overlaps(prev) {
 				lo = mid
 			} else {
 				hi = mid
@@ -134,7 +299,7 @@ func (c arc) place(widths []float64, h, gap, t0 float64) (cells []box, lo, hi fl
 		}
 		t += hi
 		ts[i] = t
-		cells[i] = c.cell(t, w, h)
+		cells[i] = c.cellAt(i, t, w, h)
 	}
 	ts[0] = t0
 	lo, hi = math.Inf(1), math.Inf(-1)
@@ -261,6 +426,9 @@ func fit(try func(k float64) bool) (float64, bool) {
 // arcText lays tr along c in at most maxArc degrees; short texts are
 // spread over up to minArc degrees.
 func arcText(tr textRun, c arc, h0, maxArc, minArc float64) ([]box, error) {
+	if c.ring != nil {
+		c.ink = &arcInk{ring: c.ring, glyphs: tr.glyphs, aspect: tr.aspect, moves: map[inkKey]float64{}}
+	}
 	var cells []box
 	k, ok := fit(func(k float64) bool {
 		sq, sh := compression(k)
@@ -288,6 +456,9 @@ func arcText(tr textRun, c arc, h0, maxArc, minArc float64) ([]box, error) {
 			}
 		}
 		cells, _ = c.centred(ws, h, lo)
+	}
+	if c.ink != nil {
+		c.ink.settle(c, cells)
 	}
 	return cells, nil
 }

@@ -1,6 +1,10 @@
 package sealimg
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+)
 
 // vec is a point or direction. In layouts it is in millimetres with the
 // seal's centre at the origin and y pointing up; in pages (see page) y
@@ -127,4 +131,64 @@ func star(c vec, r float64) path {
 		p = append(p, seg{op: op, p: [3]vec{q}})
 	}
 	return p
+}
+
+// flatten returns points along p: each segment's end and, for curves, n-1
+// points between, so that the polygon through them follows the outline to
+// within a small fraction of the segment's size.
+func (p path) flatten(n int) []vec {
+	var pts []vec
+	var cur vec
+	for _, s := range p {
+		switch s.op {
+		case opMove, opLine:
+			cur = s.p[0]
+			pts = append(pts, cur)
+		case opQuad:
+			for i := 1; i <= n; i++ {
+				t := float64(i) / float64(n)
+				pts = append(pts, lerpv(lerpv(cur, s.p[0], t), lerpv(s.p[0], s.p[1], t), t))
+			}
+			cur = s.p[1]
+		case opCube:
+			for i := 1; i <= n; i++ {
+				t := float64(i) / float64(n)
+				a, b, c := lerpv(cur, s.p[0], t), lerpv(s.p[0], s.p[1], t), lerpv(s.p[1], s.p[2], t)
+				pts = append(pts, lerpv(lerpv(a, b, t), lerpv(b, c, t), t))
+			}
+			cur = s.p[2]
+		}
+	}
+	return pts
+}
+
+// hull returns the convex hull of pts, counter-clockwise (y up), by
+// Andrew's monotone chain. It sorts pts in place.
+func hull(pts []vec) []vec {
+	if len(pts) < 3 {
+		return append([]vec(nil), pts...)
+	}
+	slices.SortFunc(pts, func(a, b vec) int {
+		if c := cmp.Compare(a.X, b.X); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Y, b.Y)
+	})
+	cross := func(o, a, b vec) float64 { return (a.X-o.X)*(b.Y-o.Y) - (a.Y-o.Y)*(b.X-o.X) }
+	h := make([]vec, 0, 2*len(pts))
+	for _, p := range pts {
+		for len(h) >= 2 && cross(h[len(h)-2], h[len(h)-1], p) <= 0 {
+			h = h[:len(h)-1]
+		}
+		h = append(h, p)
+	}
+	lower := len(h) + 1
+	for i := len(pts) - 2; i >= 0; i-- {
+		p := pts[i]
+		for len(h) >= lower && cross(h[len(h)-2], h[len(h)-1], p) <= 0 {
+			h = h[:len(h)-1]
+		}
+		h = append(h, p)
+	}
+	return h[:len(h)-1]
 }

@@ -214,7 +214,8 @@ func (r *Renderer) round(l *layout, s Seal) error {
 	if err != nil {
 		return err
 	}
-	cells, err := arcText(name, arc{a: textR, b: textR}, sp.NameHeight, sp.NameArc, sp.MinNameArc)
+	ring := &ringEdge{dist: circleEdge(rin), near: circleEdge(rin), round: true, gap: sp.Gap, weight: sp.Weight}
+	cells, err := arcText(name, arc{a: textR, b: textR, ring: ring}, sp.NameHeight, sp.NameArc, sp.MinNameArc)
 	if err != nil {
 		return err
 	}
@@ -225,7 +226,7 @@ func (r *Renderer) round(l *layout, s Seal) error {
 			return err
 		}
 		maxArc := math.Min(sp.CodeArc, 360-sp.NameArc-20)
-		cells, err := arcText(code, arc{a: textR, b: textR, lower: true}, sp.CodeHeight, maxArc, 0)
+		cells, err := arcText(code, arc{a: textR, b: textR, lower: true, ring: ring}, sp.CodeHeight, maxArc, 0)
 		if err != nil {
 			return err
 		}
@@ -283,7 +284,8 @@ func (r *Renderer) oval(l *layout, s Seal) error {
 	if err != nil {
 		return err
 	}
-	cells, err := arcText(name, arc{a: ai - sp.Gap, b: bi - sp.Gap}, sp.NameHeight, sp.NameArc, sp.MinNameArc)
+	ring := &ringEdge{dist: ellipseEdge(ai, bi), near: ellipseNear(ai, bi), gap: sp.Gap, weight: sp.Weight}
+	cells, err := arcText(name, arc{a: ai - sp.Gap, b: bi - sp.Gap, ring: ring}, sp.NameHeight, sp.NameArc, sp.MinNameArc)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,8 @@ type Spec struct {
 	Height float64 `json:"height,omitempty"`
 	// Border is the width of the ring or frame.
 	Border float64 `json:"border,omitempty"`
-	// Gap is the space between the inside of the border and the text.
+	// Gap is the least space between the inside of the border and the ink
+	// of the text on the arcs.
 	Gap float64 `json:"gap,omitempty"`
 	// Star is the diameter of the five-pointed star (round seals).
 	Star float64 `json:"star,omitempty"`

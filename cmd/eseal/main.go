@@ -9,6 +9,9 @@
 //	eseal restore --from DIR2 --data DIR [--key FILE]...
 //	eseal audit verify --data DIR [--key FILE]...
 //	eseal audit export --data DIR [--out FILE|-]
+//	eseal impressions import --data DIR FILE|-
+//	eseal outbox export --data DIR --target police|national [--out FILE|-]
+//	eseal outbox ack --data DIR --target police|national [--file FILE|-] [ID]...
 //
 // --help after a command prints its flags.
 //
@@ -52,6 +55,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRestore(args[1:], stdout, stderr)
 	case "audit":
 		return cmdAudit(args[1:], stdout, stderr)
+	case "impressions":
+		return cmdImpressions(args[1:], stdout, stderr)
+	case "outbox":
+		return cmdOutbox(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -80,6 +87,11 @@ func usage(w io.Writer) {
   `+auditVerifySynopsis+`
   `+auditExportSynopsis+`
       check the audit log's chain (exit 0 intact, 1 broken) or export it as JSON lines
+  `+impressionsImportSynopsis+`
+      file the police seal system's impressions by seal code (exit 1 when a line is refused)
+  `+outboxExportSynopsis+`
+  `+outboxAckSynopsis+`
+      export the filing and sync records not yet delivered, then mark them delivered
 
 eseal COMMAND --help lists the flags of a command.
 exit status of verify: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED, 3 otherwise, 2 usage or I/O error
