@@ -1,7 +1,6 @@
 package audit_test
 
 import (
-	"bufio"
 	"context"
 	"crypto"
 	crand "crypto/rand"
@@ -9,18 +8,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/eseal/eseal/audit"
+	"github.com/eseal/eseal/internal/crashtest"
 	"github.com/eseal/eseal/store"
 )
 
@@ -107,38 +105,16 @@ func TestCrashAuditStream(t *testing.T) {
 	deadline := time.Now().Add(25 * time.Second)
 	rounds := 0
 	for ; rounds < 20 && time.Now().Before(deadline); rounds++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashAuditStream$")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashKeyEnv+"="+keyHex)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		// Kill at a random moment after the first acknowledgement.
-		var timer <-chan time.Time
-		got := 0
-	read:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break read
-				}
+		crashtest.Round{
+			N:     rounds,
+			Test:  "TestCrashAuditStream",
+			Env:   []string{crashDirEnv + "=" + dir, crashKeyEnv + "=" + keyHex},
+			Delay: func() time.Duration { return time.Duration(rand.IntN(150)) * time.Millisecond },
+			Quiet: 10 * time.Second,
+			Ack: func(l string) bool {
 				f := strings.Fields(l)
 				if len(f) != 3 || f[0] != "ack" {
-					continue
+					return false
 				}
 				s, err := strconv.ParseUint(f[1], 10, 64)
 				if err != nil {
@@ -148,21 +124,9 @@ func TestCrashAuditStream(t *testing.T) {
 					t.Fatalf("seq %d acknowledged twice: %s and %s", s, prev, f[2])
 				}
 				acked[audit.Seq(s)] = f[2]
-				if got++; got == 1 {
-					timer = time.After(time.Duration(rand.IntN(150)) * time.Millisecond)
-				}
-			case <-timer:
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				timer = nil
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Fatalf("round %d: the child acknowledged nothing for 10 s; stderr: %s", rounds, stderr.String())
-			}
-		}
-		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-			t.Fatalf("round %d: the child ended by itself (%v); stderr: %s", rounds, err, stderr.String())
-		}
+				return true
+			},
+		}.Run(t)
 		checkAfterCrash(t, ctx, dir, key, acked)
 	}
 	if rounds < 10 {

@@ -1,23 +1,21 @@
 package registry
 
 import (
-	"bufio"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/eseal/eseal/internal/crashtest"
 	"github.com/eseal/eseal/ses"
 )
 
@@ -149,34 +147,13 @@ func TestCrashLifecycle(t *testing.T) {
 	sigs := map[string]bool{}
 	started := time.Now()
 	for round := range 20 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashLifecycle$")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashKeysEnv+"="+keys, crashSealEnv+"="+code)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		var timer <-chan time.Time
-		got := 0
-	read:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break read
-				}
+		crashtest.Round{
+			N:     round,
+			Test:  "TestCrashLifecycle",
+			Env:   []string{crashDirEnv + "=" + dir, crashKeysEnv + "=" + keys, crashSealEnv + "=" + code},
+			Delay: func() time.Duration { return time.Duration(50+rand.IntN(400)) * time.Millisecond },
+			Quiet: 20 * time.Second,
+			Ack: func(l string) bool {
 				f := strings.Fields(l)
 				switch {
 				case len(f) == 2 && f[0] == "app":
@@ -186,23 +163,11 @@ func TestCrashLifecycle(t *testing.T) {
 				case len(f) == 2 && f[0] == "sig":
 					sigs[f[1]] = true
 				default:
-					continue
+					return false
 				}
-				if got++; got == 1 {
-					timer = time.After(time.Duration(50+rand.IntN(400)) * time.Millisecond)
-				}
-			case <-timer:
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				timer = nil
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Fatalf("round %d: the child acknowledged nothing for 20 s; stderr: %s", round, stderr.String())
-			}
-		}
-		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-			t.Fatalf("round %d: the child ended by itself (%v); stderr: %s", round, err, stderr.String())
-		}
+				return true
+			},
+		}.Run(t)
 		checkAfterCrash(t, dir, kek, head, apps, seals, sigs)
 	}
 	t.Logf("20 rounds in %v: %d applications, %d seals, %d signatures acknowledged", time.Since(started).Round(time.Millisecond), len(apps), len(seals), len(sigs))
