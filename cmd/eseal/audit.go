@@ -32,22 +32,10 @@ func auditUsage(w io.Writer) {
 }
 
 func cmdAudit(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		auditUsage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "verify":
-		return cmdAuditVerify(args[1:], stdout, stderr)
-	case "export":
-		return cmdAuditExport(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		auditUsage(stdout)
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "eseal audit: unknown command %q\n", args[0])
-	auditUsage(stderr)
-	return exitUsage
+	return runGroup("audit", auditUsage, map[string]command{
+		"verify": cmdAuditVerify,
+		"export": cmdAuditExport,
+	}, args, stdout, stderr)
 }
 
 func cmdAuditVerify(args []string, stdout, stderr io.Writer) int {

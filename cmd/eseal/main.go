@@ -118,6 +118,29 @@ func parseCommand(fs *flag.FlagSet, synopsis string, args []string, stdout, stde
 	return paths, 0, true
 }
 
+// command runs one command on its arguments and returns its exit status.
+type command func(args []string, stdout, stderr io.Writer) int
+
+// runGroup runs the command of a group (eseal audit, eseal outbox, ...) that args[0] names,
+// or prints the group's usage for help; a missing or unknown name is a usage error.
+func runGroup(group string, usage func(io.Writer), cmds map[string]command, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	if cmd, ok := cmds[args[0]]; ok {
+		return cmd(args[1:], stdout, stderr)
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "eseal %s: unknown command %q\n", group, args[0])
+	usage(stderr)
+	return exitUsage
+}
+
 // listFlag is a repeatable string flag.
 type listFlag []string
 

@@ -41,39 +41,16 @@ func outboxUsage(w io.Writer) {
 }
 
 func cmdImpressions(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		impressionsUsage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "import":
-		return cmdImpressionsImport(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		impressionsUsage(stdout)
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "eseal impressions: unknown command %q\n", args[0])
-	impressionsUsage(stderr)
-	return exitUsage
+	return runGroup("impressions", impressionsUsage, map[string]command{
+		"import": cmdImpressionsImport,
+	}, args, stdout, stderr)
 }
 
 func cmdOutbox(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		outboxUsage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "export":
-		return cmdOutboxExport(args[1:], stdout, stderr)
-	case "ack":
-		return cmdOutboxAck(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		outboxUsage(stdout)
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "eseal outbox: unknown command %q\n", args[0])
-	outboxUsage(stderr)
-	return exitUsage
+	return runGroup("outbox", outboxUsage, map[string]command{
+		"export": cmdOutboxExport,
+		"ack":    cmdOutboxAck,
+	}, args, stdout, stderr)
 }
 
 // openInput opens a named file, or standard input for "-".
