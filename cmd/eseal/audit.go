@@ -115,26 +115,31 @@ func cmdAuditExport(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer db.Close()
-	w := stdout
-	var f *os.File
-	if *out != "-" {
-		if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-			fmt.Fprintf(stderr, "eseal audit export: %v\n", err)
-			return exitUsage
-		}
-		w = f
-	}
-	err = audit.Export(context.Background(), db, w)
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
+	err = writeOutput(*out, stdout, func(w io.Writer) error {
+		return audit.Export(context.Background(), db, w)
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "eseal audit export: %v\n", err)
 		return exitUsage
 	}
 	return exitOK
+}
+
+// writeOutput calls write with stdout when name is "-", or else with the file name, created
+// with mode 0600 and never overwriting one; it returns write's error, or else the file's.
+func writeOutput(name string, stdout io.Writer, write func(io.Writer) error) error {
+	if name == "-" {
+		return write(stdout)
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // openExistingStore opens the store in dir, which must exist and hold something: opening a

@@ -135,25 +135,16 @@ func cmdOutboxExport(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer db.Close()
-	w := stdout
-	var f *os.File
-	if *out != "-" {
-		if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-			fmt.Fprintf(stderr, "eseal outbox export: %v\n", err)
-			return exitUsage
+	var n int
+	err = writeOutput(*out, stdout, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		var err error
+		n, err = ob.Export(context.Background(), bw, registry.OutboxTarget(*target))
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
 		}
-		w = f
-	}
-	bw := bufio.NewWriter(w)
-	n, err := ob.Export(context.Background(), bw, registry.OutboxTarget(*target))
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
+		return err
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "eseal outbox export: %v\n", err)
 		return exitUsage
