@@ -43,6 +43,24 @@ func filingCommit(t testing.TB, kv store.KV, writes []audit.Write) {
 	}
 }
 
+// filingOneEvent opens an outbox on a new store and commits the writes of one "made" event
+// of seal S1, which it returns.
+func filingOneEvent(t testing.TB) (*store.Pebble, *Outbox, []audit.Write) {
+	t.Helper()
+	ctx := context.Background()
+	db := filingStore(t)
+	ob, err := NewOutbox(ctx, db, OutboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ob.EventWrites(ctx, Event{Kind: "made", SealCode: "S1", Time: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filingCommit(t, db, w)
+	return db, ob, w
+}
+
 // filingExport exports target and decodes the lines.
 func filingExport(t testing.TB, ob *Outbox, target OutboxTarget) []map[string]any {
 	t.Helper()
@@ -183,16 +201,7 @@ func TestOutboxEventsExportAck(t *testing.T) {
 
 func TestOutboxAckRefusals(t *testing.T) {
 	ctx := context.Background()
-	db := filingStore(t)
-	ob, err := NewOutbox(ctx, db, OutboxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ob.EventWrites(ctx, Event{Kind: "made", SealCode: "S1", Time: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	filingCommit(t, db, w)
+	_, ob, _ := filingOneEvent(t)
 	id := filingExport(t, ob, OutboxNational)[0]["id"].(string)
 	missing := "0000000000000001-00000000"
 	tests := []struct {
@@ -356,16 +365,7 @@ func TestOutboxWithAuditLog(t *testing.T) {
 
 func TestOutboxCorruptRecord(t *testing.T) {
 	ctx := context.Background()
-	db := filingStore(t)
-	ob, err := NewOutbox(ctx, db, OutboxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ob.EventWrites(ctx, Event{Kind: "made", SealCode: "S1", Time: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	filingCommit(t, db, w)
+	db, ob, w := filingOneEvent(t)
 	for _, x := range w {
 		if bytes.HasPrefix(x.Key, []byte("reg/outbox/police/r/")) {
 			// The record claims another seal's id.
