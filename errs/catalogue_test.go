@@ -17,15 +17,15 @@ var update = flag.Bool("update", false, "rewrite CODES.md from the table in errs
 
 const catalogueFile = "CODES.md"
 
-// kindDocs reads the doc comment of each Kind constant in errs.go, keyed by
-// the constant's name, with the leading "Name: " removed and lines joined.
-func kindDocs(t *testing.T) map[string]string {
+// kindSpecs parses errs.go, with its comments, and returns the specs of its constants of
+// type Kind.
+func kindSpecs(t *testing.T) []*ast.ValueSpec {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), "errs.go", nil, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := map[string]string{}
+	var specs []*ast.ValueSpec
 	for _, d := range f.Decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok || g.Tok != token.CONST {
@@ -33,14 +33,23 @@ func kindDocs(t *testing.T) map[string]string {
 		}
 		for _, s := range g.Specs {
 			vs := s.(*ast.ValueSpec)
-			id, ok := vs.Type.(*ast.Ident)
-			if !ok || id.Name != "Kind" {
-				continue
+			if id, ok := vs.Type.(*ast.Ident); ok && id.Name == "Kind" {
+				specs = append(specs, vs)
 			}
-			name := vs.Names[0].Name
-			text := strings.Join(strings.Fields(vs.Doc.Text()), " ")
-			docs[name] = strings.TrimPrefix(text, name+": ")
 		}
+	}
+	return specs
+}
+
+// kindDocs reads the doc comment of each Kind constant in errs.go, keyed by
+// the constant's name, with the leading "Name: " removed and lines joined.
+func kindDocs(t *testing.T) map[string]string {
+	t.Helper()
+	docs := map[string]string{}
+	for _, vs := range kindSpecs(t) {
+		name := vs.Names[0].Name
+		text := strings.Join(strings.Fields(vs.Doc.Text()), " ")
+		docs[name] = strings.TrimPrefix(text, name+": ")
 	}
 	return docs
 }
@@ -49,34 +58,23 @@ func kindDocs(t *testing.T) map[string]string {
 // constant's value in errs.go.
 func kindNames(t *testing.T) map[Kind]string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "errs.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	names := map[Kind]string{}
-	for _, d := range f.Decls {
-		g, ok := d.(*ast.GenDecl)
-		if !ok || g.Tok != token.CONST {
+	for _, vs := range kindSpecs(t) {
+		if len(vs.Values) != 1 {
 			continue
 		}
-		for _, s := range g.Specs {
-			vs := s.(*ast.ValueSpec)
-			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Kind" || len(vs.Values) != 1 {
-				continue
-			}
-			lit, ok := vs.Values[0].(*ast.BasicLit)
-			if !ok {
-				t.Fatalf("kind %s: value is not a number literal; kinds take explicit numbers", vs.Names[0].Name)
-			}
-			var n uint16
-			if _, err := fmt.Sscan(lit.Value, &n); err != nil {
-				t.Fatalf("kind %s: %v", vs.Names[0].Name, err)
-			}
-			if prev, dup := names[Kind(n)]; dup {
-				t.Fatalf("kinds %s and %s share number %d", prev, vs.Names[0].Name, n)
-			}
-			names[Kind(n)] = vs.Names[0].Name
+		lit, ok := vs.Values[0].(*ast.BasicLit)
+		if !ok {
+			t.Fatalf("kind %s: value is not a number literal; kinds take explicit numbers", vs.Names[0].Name)
 		}
+		var n uint16
+		if _, err := fmt.Sscan(lit.Value, &n); err != nil {
+			t.Fatalf("kind %s: %v", vs.Names[0].Name, err)
+		}
+		if prev, dup := names[Kind(n)]; dup {
+			t.Fatalf("kinds %s and %s share number %d", prev, vs.Names[0].Name, n)
+		}
+		names[Kind(n)] = vs.Names[0].Name
 	}
 	return names
 }
