@@ -284,6 +284,20 @@ func application(k Kind, physical string) Application {
 	return app
 }
 
+// applyAndMake files app, has it approved and returns what making its seal returns.
+func (e *env) applyAndMake(t testing.TB, app Application) (*SealRecord, error) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := e.reg.Apply(ctx, applicant, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.Approve(ctx, reviewer, id); err != nil {
+		t.Fatal(err)
+	}
+	return e.reg.Make(ctx, maker, id, MakeRequest{PIN: pin})
+}
+
 // made applies, approves, makes and issues a seal of kind k and returns it.
 func (e *env) made(t testing.TB, k Kind, physical string) *SealRecord {
 	t.Helper()
@@ -291,14 +305,7 @@ func (e *env) made(t testing.TB, k Kind, physical string) *SealRecord {
 	if physical != "" {
 		e.file(t, physical)
 	}
-	id, err := e.reg.Apply(ctx, applicant, application(k, physical))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.reg.Approve(ctx, reviewer, id); err != nil {
-		t.Fatal(err)
-	}
-	s, err := e.reg.Make(ctx, maker, id, MakeRequest{PIN: pin})
+	s, err := e.applyAndMake(t, application(k, physical))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,20 +45,6 @@ func TestRefusals(t *testing.T) {
 		return id
 	}
 
-	// applyAndMake files app, has it approved and returns the error of making its seal.
-	applyAndMake := func(t *testing.T, app Application) error {
-		t.Helper()
-		id, err := e.reg.Apply(ctx, applicant, app)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.reg.Approve(ctx, reviewer, id); err != nil {
-			t.Fatal(err)
-		}
-		_, err = e.reg.Make(ctx, maker, id, MakeRequest{PIN: pin})
-		return err
-	}
-
 	tests := []struct {
 		name string
 		want errs.Kind
@@ -142,10 +128,12 @@ func TestRefusals(t *testing.T) {
 			return err
 		}},
 		{"no filed impression for an official seal", errs.NoImpression, func(t *testing.T) error {
-			return applyAndMake(t, application(Finance, "460100299999"))
+			_, err := e.applyAndMake(t, application(Finance, "460100299999"))
+			return err
 		}},
 		{"no physical seal code for an official seal", errs.NoImpression, func(t *testing.T) error {
-			return applyAndMake(t, application(Finance, ""))
+			_, err := e.applyAndMake(t, application(Finance, ""))
+			return err
 		}},
 		{"official seal without approval", errs.ApprovalRequired, func(t *testing.T) error {
 			_, err := e.reg.Authorize(ctx, oa, UseRequest{SealCode: official.Code, Digests: [][]byte{digest("x")}, PIN: pin})
@@ -213,7 +201,8 @@ func TestRefusals(t *testing.T) {
 			return err
 		}},
 		{"a second seal of one physical seal", errs.CodeTaken, func(t *testing.T) error {
-			return applyAndMake(t, application(Contract, official.Code))
+			_, err := e.applyAndMake(t, application(Contract, official.Code))
+			return err
 		}},
 		{"issue of an issued seal", errs.WrongState, func(t *testing.T) error {
 			return e.reg.Issue(ctx, maker, personal.Code)

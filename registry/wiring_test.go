@@ -44,25 +44,11 @@ func TestFiledImpressionAndOutboxWired(t *testing.T) {
 	}
 
 	// An official seal for a code that was never filed is refused.
-	id, err := e.reg.Apply(ctx, applicant, application(LegalName, "460100200078"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.reg.Approve(ctx, reviewer, id); err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.reg.Make(ctx, maker, id, MakeRequest{PIN: pin})
+	_, err = e.applyAndMake(t, application(LegalName, "460100200078"))
 	wantKind(t, "make without a filed impression", err, errs.NoImpression)
 
 	// With the filed one, the seal's picture is exactly what the police system filed.
-	id, err = e.reg.Apply(ctx, applicant, application(LegalName, code))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.reg.Approve(ctx, reviewer, id); err != nil {
-		t.Fatal(err)
-	}
-	s, err := e.reg.Make(ctx, maker, id, MakeRequest{PIN: pin})
+	s, err := e.applyAndMake(t, application(LegalName, code))
 	if err != nil {
 		t.Fatal(err)
 	}
