@@ -217,8 +217,8 @@ func (e *env) file(t testing.TB, code string) {
 	e.imps.mu.Unlock()
 }
 
-// verifier checks with the CA's root, its maker and its current CRL, at the env's clock.
-func (e *env) verifier(t testing.TB, proof verifier.ProofOfExistence) *verifier.Verifier {
+// crl is the CA's current CRL, parsed.
+func (e *env) crl(t testing.TB) *smx509.RevocationList {
 	t.Helper()
 	der, err := e.ca.CRL(context.Background())
 	if err != nil {
@@ -228,8 +228,14 @@ func (e *env) verifier(t testing.TB, proof verifier.ProofOfExistence) *verifier.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return crl
+}
+
+// verifier checks with the CA's root, its maker and its current CRL, at the env's clock.
+func (e *env) verifier(t testing.TB, proof verifier.ProofOfExistence) *verifier.Verifier {
+	t.Helper()
 	return verifier.New(verifier.Options{Roots: []*smx509.Certificate{e.ca.Root()}, Makers: []*smx509.Certificate{e.ca.Maker()},
-		CRLs: []*smx509.RevocationList{crl}, TimeProof: proof, Now: e.clock.Now})
+		CRLs: []*smx509.RevocationList{e.crl(t)}, TimeProof: proof, Now: e.clock.Now})
 }
 
 func (e *env) checkESL(t testing.TB, esl []byte) {
@@ -243,15 +249,7 @@ func (e *env) checkESL(t testing.TB, esl []byte) {
 // onCRL reports whether the certificate with the serial (hex) is on the CA's CRL.
 func (e *env) onCRL(t testing.TB, serialHex string) bool {
 	t.Helper()
-	der, err := e.ca.CRL(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	crl, err := smx509.ParseRevocationList(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rc := range crl.RevokedCertificateEntries {
+	for _, rc := range e.crl(t).RevokedCertificateEntries {
 		if rc.SerialNumber.Text(16) == serialHex {
 			return true
 		}
