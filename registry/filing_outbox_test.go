@@ -43,17 +43,23 @@ func filingCommit(t testing.TB, kv store.KV, writes []audit.Write) {
 	}
 }
 
+// filingOutbox opens an outbox with opts on a new store.
+func filingOutbox(t testing.TB, opts OutboxOptions) (*store.Pebble, *Outbox) {
+	t.Helper()
+	db := filingStore(t)
+	ob, err := NewOutbox(context.Background(), db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, ob
+}
+
 // filingOneEvent opens an outbox on a new store and commits the writes of one "made" event
 // of seal S1, which it returns.
 func filingOneEvent(t testing.TB) (*store.Pebble, *Outbox, []audit.Write) {
 	t.Helper()
-	ctx := context.Background()
-	db := filingStore(t)
-	ob, err := NewOutbox(ctx, db, OutboxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := ob.EventWrites(ctx, Event{Kind: "made", SealCode: "S1", Time: time.Now()})
+	db, ob := filingOutbox(t, OutboxOptions{})
+	w, err := ob.EventWrites(context.Background(), Event{Kind: "made", SealCode: "S1", Time: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,12 +102,8 @@ func filingClock(start time.Time) func() time.Time {
 
 func TestOutboxEventsExportAck(t *testing.T) {
 	ctx := context.Background()
-	db := filingStore(t)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	ob, err := NewOutbox(ctx, db, OutboxOptions{Now: filingClock(at)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ob := filingOutbox(t, OutboxOptions{Now: filingClock(at)})
 	events := []Event{
 		{Kind: "made", SealCode: "4601000012345", Time: at, Fields: map[string]string{"org": "海南省大数据管理局", "seal_kind": "official"}},
 		{Kind: "suspended", SealCode: "4601000012345", Time: at.Add(time.Hour), Fields: map[string]string{"reason": "lost carrier"}},
@@ -238,10 +240,7 @@ func TestOutboxAckRefusals(t *testing.T) {
 
 func TestOutboxEventRefusals(t *testing.T) {
 	ctx := context.Background()
-	ob, err := NewOutbox(ctx, filingStore(t), OutboxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ob := filingOutbox(t, OutboxOptions{})
 	now := time.Now()
 	many := map[string]string{}
 	for i := range OutboxMaxFields + 1 {
@@ -282,12 +281,8 @@ func TestOutboxEventRefusals(t *testing.T) {
 // distinct when many goroutines take them at once.
 func TestOutboxIDsMonotonic(t *testing.T) {
 	ctx := context.Background()
-	db := filingStore(t)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	ob, err := NewOutbox(ctx, db, OutboxOptions{Now: filingClock(at)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ob := filingOutbox(t, OutboxOptions{Now: filingClock(at)})
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range 8 {
@@ -393,11 +388,7 @@ func FuzzOutboxAck(f *testing.F) {
 	f.Add("../u/18819f3c2a4b5d60-9e3", "national")
 	f.Add("18819F3C2A4B5D60-9E31C2AA", "tax")
 	ctx := context.Background()
-	db := filingStore(f)
-	ob, err := NewOutbox(ctx, db, OutboxOptions{})
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, ob := filingOutbox(f, OutboxOptions{})
 	f.Fuzz(func(t *testing.T, id, target string) {
 		ack, err := ob.MarkDelivered(ctx, OutboxTarget(target), []string{id})
 		if err == nil || ack != (OutboxAck{}) {
