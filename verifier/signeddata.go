@@ -458,7 +458,7 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 	var sigFail, hashFail string
 	sigSub := SigCryptoFailure
 	var signers []namedCert
-	var when time.Time
+	var when, latest time.Time // the earliest and the latest signingTime
 	content := xml
 	if sd.content != nil && !bytes.Equal(sd.content, xml) {
 		if !bytes.Equal(sd.content, sum[:]) {
@@ -532,6 +532,9 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 		if !si.signingTime.IsZero() && (when.IsZero() || si.signingTime.Before(when)) {
 			when = si.signingTime
 		}
+		if si.signingTime.After(latest) {
+			latest = si.signingTime
+		}
 	}
 	if sigFail != "" {
 		c.fail(CheckSignatureValue, sigSub, sigFail)
@@ -548,9 +551,14 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 		c.pass(CheckDataHash, strings.Join(okHash, "; "))
 	}
 	r.SigningTime = fmtTime(when)
-	if when.IsZero() {
+	now := v.now()
+	switch {
+	case when.IsZero():
 		c.skip(CheckSignerCertTime, "the SignedData carries no signing time")
-	} else {
+	case latest.After(now.Add(v.clockSkew())):
+		c.fail(CheckSignerCertTime, SigningTimeInFuture, fmt.Sprintf("the signing time %s is after the current time %s by more than the allowed clock skew of %s: a signature cannot have been made in the future",
+			fmtTime(latest), fmtTime(now), fmtDuration(v.clockSkew())))
+	default:
 		for _, n := range signers {
 			checkCertTime(c, CheckSignerCertTime, n.role, n.cert, when)
 			if c.status(CheckSignerCertTime) != Passed {
@@ -558,7 +566,6 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 			}
 		}
 	}
-	now := v.now()
 	chainTime := when
 	if chainTime.IsZero() {
 		chainTime = now
