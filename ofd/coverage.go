@@ -283,7 +283,8 @@ func (p *Package) documentFiles(doc string) ([]string, error) {
 // pageFiles returns every package file a reader may take for a page's
 // BaseLoc: resolved from the document's folder and, for a relative BaseLoc,
 // from the root (readers differ); a BaseLoc naming a folder means its
-// Content.xml. At least one must exist.
+// Content.xml, and one naming both a file and a folder means both. At least one
+// must exist.
 func (p *Package) pageFiles(doc string, n int, id, baseLoc string) ([]string, error) {
 	what := fmt.Sprintf("page %d", n)
 	if id = strings.TrimSpace(id); id != "" {
@@ -306,10 +307,12 @@ func (p *Package) pageFiles(doc string, n int, id, baseLoc string) ([]string, er
 	}
 	var out []string
 	for _, c := range cands {
-		switch {
-		case p.Has(c):
+		// A name that is both a file and a folder holding Content.xml: readers may take
+		// either, so both are required.
+		if p.Has(c) {
 			out = append(out, c)
-		case p.Has(c + "/Content.xml"):
+		}
+		if p.Has(c + "/Content.xml") {
 			out = append(out, c+"/Content.xml")
 		}
 	}
