@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -564,6 +565,14 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 			if c.status(CheckSignerCertTime) != Passed {
 				break
 			}
+		}
+	}
+	for _, n := range signers {
+		if c.status(CheckSignerCertTime) == Failed {
+			break
+		}
+		if ku := n.cert.KeyUsage; ku != 0 && ku&(smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment) == 0 {
+			c.fail(CheckSignerCertTime, SigConstraintsFailure, fmt.Sprintf("the %s certificate (%s) allows neither digitalSignature nor nonRepudiation", n.role, n.cert.Subject))
 		}
 	}
 	chainTime := when
