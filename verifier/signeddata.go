@@ -586,7 +586,11 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 	for _, n := range signers {
 		windows = append(windows, window{"the " + n.role + " certificate", n.cert.NotBefore, n.cert.NotAfter})
 	}
-	v.proveTime(c, windows, when, sd.signers[0].sig, built(chains), now)
+	values := make([][]byte, len(sd.signers))
+	for i := range sd.signers {
+		values[i] = sd.signers[i].sig
+	}
+	v.proveTime(c, windows, when, values, built(chains), now)
 }
 
 var (
