@@ -144,7 +144,40 @@ func (p *Package) docBodies() ([]docBody, error) {
 		}
 		out = append(out, db)
 	}
+	if stray := strayDocElement(b); stray != "" && len(out) > 0 && out[0].problem == "" {
+		out[0].docRoot = ""
+		out[0].problem = stray
+	}
 	return out, nil
+}
+
+// strayDocElement names a DocBody that is not a child of <OFD>, or a DocRoot that is not a
+// child of such a DocBody: readers that search the whole tree for these elements take it,
+// and would show another document than the one OFD.xml's structure names. It returns ""
+// when there is none (or when the XML does not read, which docBodies reports).
+func strayDocElement(b []byte) string {
+	d := newDecoder(b)
+	var path []string
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ""
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch n := t.Name.Local; {
+			case n == "DocBody" && len(path) != 1:
+				return fmt.Sprintf("OFD.xml holds a DocBody inside <%s>, not directly in <OFD>: readers that search the whole file may show its document", strings.Join(path, "/"))
+			case n == "DocRoot" && (len(path) != 2 || path[1] != "DocBody"):
+				return fmt.Sprintf("OFD.xml holds a DocRoot inside <%s>, not directly in a DocBody: readers that search the whole file may show its document", strings.Join(path, "/"))
+			}
+			path = append(path, t.Name.Local)
+		case xml.EndElement:
+			if len(path) > 0 {
+				path = path[:len(path)-1]
+			}
+		}
+	}
 }
 
 // Coverage reports whether s protects the document a reader displays. s must
