@@ -144,7 +144,40 @@ func (p *Package) docBodies() ([]docBody, error) {
 		}
 		out = append(out, db)
 	}
+	if stray := strayDocElement(b); stray != "" && len(out) > 0 && out[0].problem == "" {
+		out[0].docRoot = ""
+		out[0].problem = stray
+	}
 	return out, nil
+}
+
+// strayDocElement names a DocBody that is not a child of <OFD>, or a DocRoot that is not a
+// child of such a DocBody: readers that search the whole tree for these elements take it,
+// and would show another document than the one OFD.xml's structure names. It returns ""
+// when there is none (or when the XML does not read, which docBodies reports).
+func strayDocElement(b []byte) string {
+	d := newDecoder(b)
+	var path []string
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ""
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch n := t.Name.Local; {
+			case n == "DocBody" && len(path) != 1:
+				return fmt.Sprintf("OFD.xml holds a DocBody inside <%s>, not directly in <OFD>: readers that search the whole file may show its document", strings.Join(path, "/"))
+			case n == "DocRoot" && (len(path) != 2 || path[1] != "DocBody"):
+				return fmt.Sprintf("OFD.xml holds a DocRoot inside <%s>, not directly in a DocBody: readers that search the whole file may show its document", strings.Join(path, "/"))
+			}
+			path = append(path, t.Name.Local)
+		case xml.EndElement:
+			if len(path) > 0 {
+				path = path[:len(path)-1]
+			}
+		}
+	}
 }
 
 // Coverage reports whether s protects the document a reader displays. s must
@@ -283,7 +316,8 @@ func (p *Package) documentFiles(doc string) ([]string, error) {
 // pageFiles returns every package file a reader may take for a page's
 // BaseLoc: resolved from the document's folder and, for a relative BaseLoc,
 // from the root (readers differ); a BaseLoc naming a folder means its
-// Content.xml. At least one must exist.
+// Content.xml, and one naming both a file and a folder means both. At least one
+// must exist.
 func (p *Package) pageFiles(doc string, n int, id, baseLoc string) ([]string, error) {
 	what := fmt.Sprintf("page %d", n)
 	if id = strings.TrimSpace(id); id != "" {
@@ -306,10 +340,12 @@ func (p *Package) pageFiles(doc string, n int, id, baseLoc string) ([]string, er
 	}
 	var out []string
 	for _, c := range cands {
-		switch {
-		case p.Has(c):
+		// A name that is both a file and a folder holding Content.xml: readers may take
+		// either, so both are required.
+		if p.Has(c) {
 			out = append(out, c)
-		case p.Has(c + "/Content.xml"):
+		}
+		if p.Has(c + "/Content.xml") {
 			out = append(out, c+"/Content.xml")
 		}
 	}

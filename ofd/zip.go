@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"unicode"
@@ -158,7 +159,7 @@ func checkNames(files []*zip.File) error {
 		}
 		for _, key := range nameKeys(trimmed) {
 			if other, dup := seen[key]; dup && other != name {
-				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, or character encoding: some readers take either", quoteName(other), quoteName(name)))
+				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, percent-encoding or character encoding: some readers take either", quoteName(other), quoteName(name)))
 			} else if dup {
 				return ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
 			}
@@ -171,11 +172,19 @@ func checkNames(files []*zip.File) error {
 }
 
 // nameKeys returns the keys under which readers may look a name up: its case
-// and Unicode fold and, for a name with non-ASCII bytes that also reads as
+// and Unicode fold, the fold of its percent-decoding and, for a name with non-ASCII bytes that also reads as
 // GB18030 (many Chinese tools write names in GBK without the UTF-8 flag),
 // the fold of that reading.
 func nameKeys(name string) []string {
 	keys := []string{foldName(name)}
+	if strings.Contains(name, "%") {
+		// Readers that take paths as URIs decode them: "Page%5F0" is "Page_0" to them.
+		if d, err := url.PathUnescape(name); err == nil && d != name {
+			if k := foldName(d); k != keys[0] {
+				keys = append(keys, k)
+			}
+		}
+	}
 	for i := 0; i < len(name); i++ {
 		if name[i] >= 0x80 {
 			if g, err := simplifiedchinese.GB18030.NewDecoder().String(name); err == nil && !strings.ContainsRune(g, utf8.RuneError) {

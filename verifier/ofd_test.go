@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/pkcs7"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/ofd"
@@ -76,20 +75,11 @@ func TestOFDEndToEnd(t *testing.T) {
 	seal := p.seal(t, start, start.AddDate(2, 0, 0))
 	at := start.AddDate(0, 3, 0)
 	sesSig := func(xml []byte) []byte { return p.sign(t, seal, xml, at) }
+	// Signed at the same time as the seal signatures (a SignedData from a library is signed
+	// now, which is in the future of this test's clock: see TestSignedDataFromLibrary).
 	signedData := func(xml []byte) []byte {
-		sd, err := pkcs7.NewSMSignedData(xml)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sd.AddSigner(p.signer, p.signerKey, pkcs7.SignerInfoConfig{}); err != nil {
-			t.Fatal(err)
-		}
-		sd.Detach()
-		der, err := sd.Finish()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
+		return makeSignedData(t, nil, false, []*smx509.Certificate{p.signer}, []sdSigner{{cert: p.signer, key: p.signerKey,
+			attrs: [][]byte{typeAttr(t), digestAttr(t, xml), timeAttr(t, at)}}})
 	}
 	pkg := buildOFD(t, []ofdSig{
 		{"Seal", sesSig},

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"encoding/asn1"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,7 +31,7 @@ type crlSigKey struct {
 func newCRLSet(crls []*smx509.RevocationList) *crlSet {
 	s := &crlSet{byIssuer: map[string][]*smx509.RevocationList{}}
 	for _, l := range crls {
-		if l == nil {
+		if l == nil || !completeCRL(l) {
 			continue
 		}
 		k := string(l.RawIssuer)
@@ -41,6 +42,26 @@ func newCRLSet(crls []*smx509.RevocationList) *crlSet {
 	}
 	return s
 }
+
+// completeCRL tells whether a CRL can answer for every certificate of its issuer: it carries
+// no critical extension besides the CRL number and authority key identifier. A delta CRL
+// (deltaCRLIndicator) lists only what changed since its base, and one with an issuing
+// distribution point covers only part of the issuer's certificates; both are critical, and
+// RFC 5280 §5 forbids using a CRL with a critical extension that is not processed. Taken as
+// the newest CRL, either would hide a revocation its complete CRL lists.
+func completeCRL(l *smx509.RevocationList) bool {
+	for _, e := range l.Extensions {
+		if e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID) {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+)
 
 // newer orders CRLs of one issuer: the later thisUpdate is newer, and of two with the same
 // thisUpdate the higher CRL number.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -458,7 +459,7 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 	var sigFail, hashFail string
 	sigSub := SigCryptoFailure
 	var signers []namedCert
-	var when time.Time
+	var when, latest time.Time // the earliest and the latest signingTime
 	content := xml
 	if sd.content != nil && !bytes.Equal(sd.content, xml) {
 		if !bytes.Equal(sd.content, sum[:]) {
@@ -532,6 +533,9 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 		if !si.signingTime.IsZero() && (when.IsZero() || si.signingTime.Before(when)) {
 			when = si.signingTime
 		}
+		if si.signingTime.After(latest) {
+			latest = si.signingTime
+		}
 	}
 	if sigFail != "" {
 		c.fail(CheckSignatureValue, sigSub, sigFail)
@@ -548,9 +552,14 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 		c.pass(CheckDataHash, strings.Join(okHash, "; "))
 	}
 	r.SigningTime = fmtTime(when)
-	if when.IsZero() {
+	now := v.now()
+	switch {
+	case when.IsZero():
 		c.skip(CheckSignerCertTime, "the SignedData carries no signing time")
-	} else {
+	case latest.After(now.Add(v.clockSkew())):
+		c.fail(CheckSignerCertTime, SigningTimeInFuture, fmt.Sprintf("the signing time %s is after the current time %s by more than the allowed clock skew of %s: a signature cannot have been made in the future",
+			fmtTime(latest), fmtTime(now), fmtDuration(v.clockSkew())))
+	default:
 		for _, n := range signers {
 			checkCertTime(c, CheckSignerCertTime, n.role, n.cert, when)
 			if c.status(CheckSignerCertTime) != Passed {
@@ -558,7 +567,14 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 			}
 		}
 	}
-	now := v.now()
+	for _, n := range signers {
+		if c.status(CheckSignerCertTime) == Failed {
+			break
+		}
+		if ku := n.cert.KeyUsage; ku != 0 && ku&(smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment) == 0 {
+			c.fail(CheckSignerCertTime, SigConstraintsFailure, fmt.Sprintf("the %s certificate (%s) allows neither digitalSignature nor nonRepudiation", n.role, n.cert.Subject))
+		}
+	}
 	chainTime := when
 	if chainTime.IsZero() {
 		chainTime = now
@@ -570,7 +586,11 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 	for _, n := range signers {
 		windows = append(windows, window{"the " + n.role + " certificate", n.cert.NotBefore, n.cert.NotAfter})
 	}
-	v.proveTime(c, windows, when, sd.signers[0].sig, built(chains), now)
+	values := make([][]byte, len(sd.signers))
+	for i := range sd.signers {
+		values[i] = sd.signers[i].sig
+	}
+	v.proveTime(c, windows, when, values, built(chains), now)
 }
 
 var (

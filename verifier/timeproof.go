@@ -49,13 +49,15 @@ func (v *Verifier) checkTimeProof(c *checks, sig *ses.Signature, signer, maker *
 	if maker != nil {
 		windows = append(windows, window{"the seal maker certificate", maker.NotBefore, maker.NotAfter})
 	}
-	v.proveTime(c, windows, sig.TBS.Time, sig.Value, chains, now)
+	v.proveTime(c, windows, sig.TBS.Time, [][]byte{sig.Value}, chains, now)
 }
 
 // proveTime is checkTimeProof for any signature: windows are the validity periods of what it
-// relies on besides the CAs of its chains, claimed its own signing time, value its signature
-// value (the proof of existence is looked up by its SM3).
-func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, value []byte, chains []chainResult, now time.Time) {
+// relies on besides the CAs of its chains, claimed its own signing time, values its signature
+// values (the proof of existence is looked up by their SM3). Every value must be proven: a
+// proof of one signer's signature says nothing of when another's was made. The latest of the
+// proofs is the time checked.
+func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, values [][]byte, chains []chainResult, now time.Time) {
 	for _, ch := range chains {
 		path := ch.paths[0]
 		if len(path) < 3 {
@@ -105,13 +107,27 @@ func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, val
 		c.indet(CheckTimeProof, sub, why+"; nothing proves when the signature was made: "+claim)
 		return
 	}
-	proof, ok, err := v.opts.TimeProof.ProveExistence(sm3.Sum(value))
-	switch {
-	case err != nil:
-		c.indet(CheckTimeProof, TryLater, why+"; the proof of existence could not be looked up: "+err.Error())
-		return
-	case !ok:
-		c.indet(CheckTimeProof, sub, why+"; no proof of existence is known for this signature")
+	var proof Proof
+	for i, value := range values {
+		p, ok, err := v.opts.TimeProof.ProveExistence(sm3.Sum(value))
+		what := "this signature"
+		if len(values) > 1 {
+			what = fmt.Sprintf("signerInfo %d", i+1)
+		}
+		switch {
+		case err != nil:
+			c.indet(CheckTimeProof, TryLater, why+"; the proof of existence could not be looked up: "+err.Error())
+			return
+		case !ok:
+			c.indet(CheckTimeProof, sub, why+"; no proof of existence is known for "+what)
+			return
+		}
+		if i == 0 || p.Time.After(proof.Time) {
+			proof = p
+		}
+	}
+	if len(values) == 0 {
+		c.indet(CheckTimeProof, sub, why+"; no signature value to look up")
 		return
 	}
 	if !rev.first.IsZero() && !proof.Time.Before(rev.first) {
