@@ -88,7 +88,8 @@ func TestOFDEndToEnd(t *testing.T) {
 		{"Seal", func([]byte) []byte { return []byte("garbage") }},
 		{"Seal", func(xml []byte) []byte { return sesSig(append(xml, ' ')) }}, // signed other data
 	})
-	v := New(Options{Roots: []*smx509.Certificate{p.root}, Makers: []*smx509.Certificate{p.maker}, Now: func() time.Time { return at }})
+	v := New(Options{Roots: []*smx509.Certificate{p.root}, Makers: []*smx509.Certificate{p.maker},
+		CRLs: []*smx509.RevocationList{p.emptyCRL(at)}, Now: func() time.Time { return at }})
 	r, err := v.VerifyOFD(pkg, ofd.Limits{})
 	if err != nil {
 		t.Fatal(err)

@@ -139,7 +139,7 @@ func revokedEntry(crl *smx509.RevocationList, cert *smx509.Certificate) *smx509.
 // time, which the current CRL answers for); a CRL past its grace cannot be relied on at all.
 func (v *Verifier) checkRevocation(c *checks, chains []chainResult, t, now time.Time, current bool) {
 	if len(v.opts.CRLs) == 0 {
-		c.skip(CheckRevocation, "no revocation source is configured (--crl)")
+		c.indet(CheckRevocation, TryLater, "no revocation source is configured (--crl): whether the certificates were revoked is unknown")
 		return
 	}
 	var good, notes []string

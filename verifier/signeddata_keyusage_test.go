@@ -13,7 +13,7 @@ import (
 func TestSignedDataSignerKeyUsage(t *testing.T) {
 	p := newPKI(t)
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	v := New(Options{Roots: []*smx509.Certificate{p.root}, Now: at(now)})
+	v := New(Options{Roots: []*smx509.Certificate{p.root}, CRLs: []*smx509.RevocationList{p.emptyCRL(now)}, Now: at(now)})
 	xml := []byte("<Signature/>")
 	encKey, caKey := newKey(t), newKey(t)
 	for _, tc := range []struct {

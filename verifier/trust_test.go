@@ -142,8 +142,10 @@ func TestSealMaker(t *testing.T) {
 		}
 		return signAs(t, makeSeal(t, maker, makerKey, signers, start, end), p.signer, p.signerKey, data, signedAt)
 	}
+	// CRLs of the root and of the makers' CA, issued after the signing, revoking nothing.
+	crls := []*smx509.RevocationList{p.emptyCRL(now), mkCRL(t, makerCA, makerCAKey, 1, now, now.AddDate(0, 0, 1))}
 	opts := func(makers ...*smx509.Certificate) Options {
-		return Options{Roots: roots, Makers: makers, Now: at(now)}
+		return Options{Roots: roots, Makers: makers, CRLs: crls, Now: at(now)}
 	}
 	for _, tc := range []struct {
 		name             string
@@ -165,7 +167,7 @@ func TestSealMaker(t *testing.T) {
 		{"a listed maker outside the trust anchors", opts(other.maker), sig(other.maker, other.makerKey), Indeterminate, NoCertificateChainFound, Indet, "no valid chain"},
 		{"a maker issued through a listed CA", opts(makerCA), sig(maker2, maker2Key), TotalPassed, "", Passed, "an accepted maker CA"},
 		{"an end-entity maker beside a listed CA", opts(makerCA), sig(eve, eveKey), Indeterminate, ChainConstraintsFailure, Indet, "not an accepted seal maker"},
-		{"a listed maker that is its own anchor", Options{Roots: []*smx509.Certificate{p.root, self}, Makers: []*smx509.Certificate{self}, Now: at(now)},
+		{"a listed maker that is its own anchor", Options{Roots: []*smx509.Certificate{p.root, self}, Makers: []*smx509.Certificate{self}, CRLs: crls, Now: at(now)},
 			sig(self, selfKey), TotalPassed, "", Passed, "is an accepted seal maker"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,8 +300,10 @@ func TestFutureSigningTime(t *testing.T) {
 	}{
 		{"an hour ahead", p.trust(now), now.Add(time.Hour), TotalFailed, SigningTimeInFuture, Failed},
 		{"a year ahead", p.trust(now), now.AddDate(1, 0, 0), TotalFailed, SigningTimeInFuture, Failed},
-		{"within the default skew", p.trust(now), now.Add(2 * time.Minute), TotalPassed, "", Passed},
-		{"within a wider skew", withSkew(2 * time.Hour), now.Add(time.Hour), TotalPassed, "", Passed},
+		// Within the skew the times pass; the CRL, issued now, cannot speak for a later
+		// signing time, so revocation waits (TRY_LATER).
+		{"within the default skew", p.trust(now), now.Add(2 * time.Minute), Indeterminate, TryLater, Passed},
+		{"within a wider skew", withSkew(2 * time.Hour), now.Add(time.Hour), Indeterminate, TryLater, Passed},
 		{"no skew allowed", withSkew(-1), now.Add(2 * time.Minute), TotalFailed, SigningTimeInFuture, Failed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,13 +21,14 @@ import (
 
 // pki is a small SM2 hierarchy made for the test: a root, a seal maker and a signer.
 type pki struct {
+	t                            testing.TB
 	root, maker, signer          *smx509.Certificate
 	rootKey, makerKey, signerKey *sm2.PrivateKey
 }
 
 func newPKI(t testing.TB) *pki {
 	t.Helper()
-	p := &pki{}
+	p := &pki{t: t}
 	var err error
 	for _, k := range []**sm2.PrivateKey{&p.rootKey, &p.makerKey, &p.signerKey} {
 		if *k, err = sm2.GenerateKey(rand.Reader); err != nil {
@@ -95,9 +96,16 @@ func (p *pki) sign(t testing.TB, seal *ses.Seal, data []byte, at time.Time) []by
 // at is a fixed clock.
 func at(t time.Time) func() time.Time { return func() time.Time { return t } }
 
-// trust is the configuration that trusts p: its root, its seal maker, the clock at now.
+// trust is the configuration that trusts p: its root, its seal maker, a CRL of the root
+// issued at now that revokes nothing, the clock at now.
 func (p *pki) trust(now time.Time) Options {
-	return Options{Roots: []*smx509.Certificate{p.root}, Makers: []*smx509.Certificate{p.maker}, Now: at(now)}
+	return Options{Roots: []*smx509.Certificate{p.root}, Makers: []*smx509.Certificate{p.maker},
+		CRLs: []*smx509.RevocationList{p.emptyCRL(now)}, Now: at(now)}
+}
+
+// emptyCRL is a CRL of the root issued at now, valid for a day, that revokes nothing.
+func (p *pki) emptyCRL(now time.Time) *smx509.RevocationList {
+	return mkCRL(p.t, p.root, p.rootKey, now.Unix(), now, now.AddDate(0, 0, 1))
 }
 
 func TestProcedure(t *testing.T) {
@@ -148,8 +156,10 @@ func TestProcedure(t *testing.T) {
 		sub        string
 		statuses   map[string]string
 	}{
-		{"trusted and whole", trusted, good, data, TotalPassed, "",
-			map[string]string{CheckChain: Passed, CheckDataHash: Passed, CheckSealMaker: Passed, CheckRevocation: Skipped, CheckTimeProof: Skipped}},
+		{"trusted and whole, revocation unknown", trusted, good, data, Indeterminate, TryLater,
+			map[string]string{CheckChain: Passed, CheckDataHash: Passed, CheckSealMaker: Passed, CheckRevocation: Indet, CheckTimeProof: Skipped}},
+		{"trusted, whole and not revoked", later(emptyCRL, revokedAt.Add(-time.Hour)), good, data, TotalPassed, "",
+			map[string]string{CheckChain: Passed, CheckDataHash: Passed, CheckSealMaker: Passed, CheckRevocation: Passed, CheckTimeProof: Skipped}},
 		{"no trust anchors", Options{Makers: makers, Now: now}, good, data, Indeterminate, NoCertificateChainFound,
 			map[string]string{CheckChain: Indet, CheckSealMaker: Indet}},
 		{"no trust anchors nor makers", Options{Now: now}, good, data, Indeterminate, NoCertificateChainFound,
