@@ -21,14 +21,19 @@ type PoolOptions struct {
 	// Workers is how many signatures are verified at once; zero means GOMAXPROCS.
 	Workers int
 	// Queue is how many signatures may wait for a worker, over all batches; zero means
-	// DefaultQueuePerWorker × Workers. A batch that does not fit in what is free is refused
+	// DefaultQueuePerWorker × Workers, and at least DefaultQueueMin. A batch that does not fit in what is free is refused
 	// at once (errs.Busy); one larger than Queue can never fit and is refused as
 	// errs.LimitExceeded.
 	Queue int
 }
 
-// DefaultQueuePerWorker sets the queue's size when PoolOptions.Queue is zero.
-const DefaultQueuePerWorker = 256
+// The queue's size when PoolOptions.Queue is zero: DefaultQueuePerWorker places for each
+// worker, and at least DefaultQueueMin, so that a batch of ten thousand signatures fits.
+// A place costs a few words; the bound is on the work waiting, not on memory.
+const (
+	DefaultQueuePerWorker = 256
+	DefaultQueueMin       = 16384
+)
 
 // Pool verifies batches of signatures on several goroutines through one bounded queue.
 // Admission is all or nothing: a batch is queued whole, or refused at once with an error of
@@ -72,7 +77,7 @@ func NewPool(v *Verifier, opts PoolOptions) *Pool {
 	}
 	q := opts.Queue
 	if q <= 0 {
-		q = DefaultQueuePerWorker * w
+		q = max(DefaultQueuePerWorker*w, DefaultQueueMin)
 	}
 	p := &Pool{v: v, verify: func(it BatchItem) SignatureReport { return v.VerifySignature(it.Signature, it.Data) },
 		jobs: make(chan job, q)}
