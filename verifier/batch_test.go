@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -281,4 +282,40 @@ func TestVerifyBatchConcurrentCallers(t *testing.T) {
 		t.Error("every batch refused")
 	}
 	t.Logf("%d of %d batches refused as busy", busy.Load(), 16*10)
+}
+
+// TestPoolDefaults checks that a pool with no options runs one worker per core and queues a
+// batch of ten thousand signatures.
+func TestPoolDefaults(t *testing.T) {
+	v, items := batchFixture(t, 1)
+	pool := NewPool(v, PoolOptions{})
+	defer pool.Close()
+	if c := cap(pool.jobs); c < 10000 || c < DefaultQueuePerWorker*runtime.GOMAXPROCS(0) {
+		t.Errorf("default queue of %d", c)
+	}
+	g := hold(pool)
+	cores := runtime.GOMAXPROCS(0)
+	batch := make([]BatchItem, cores+1)
+	for i := range batch {
+		batch[i] = items[0]
+	}
+	res := make(chan error, 1)
+	go func() { _, err := pool.VerifyBatch(context.Background(), batch); res <- err }()
+	for range cores {
+		<-g.started // every worker holds one signature
+	}
+	for queued(pool) != 1 { // the last waits: there is no other worker
+		select {
+		case <-g.started:
+			t.Fatalf("more than %d workers", cores)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(g.release)
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if n := g.count.Load(); n != int64(cores+1) {
+		t.Errorf("%d verifications for %d signatures", n, cores+1)
+	}
 }
