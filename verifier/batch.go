@@ -51,16 +51,18 @@ type Pool struct {
 
 // job is one signature of a batch, with where its report goes.
 type job struct {
-	item BatchItem
-	out  *SignatureReport
-	b    *batch
+	item  BatchItem
+	index int
+	out   *SignatureReport
+	b     *batch
 }
 
 // batch is the state shared by the jobs of one VerifyBatch call.
 type batch struct {
-	ctx  context.Context
-	left atomic.Int64
-	over chan struct{} // closed when every job is done or skipped
+	ctx    context.Context
+	left   atomic.Int64
+	over   chan struct{}         // closed when every job is done or skipped
+	broken atomic.Pointer[error] // the first verification that panicked
 }
 
 func (b *batch) finish() {
@@ -89,11 +91,23 @@ func NewPool(v *Verifier, opts PoolOptions) *Pool {
 
 func (p *Pool) work() {
 	for j := range p.jobs {
-		// A job of a cancelled batch is skipped: its caller has gone.
-		if j.b.ctx.Err() == nil {
-			*j.out = p.verify(j.item)
+		p.run(j)
+	}
+}
+
+// run verifies one signature. A job of a cancelled or broken batch is skipped: its caller has
+// gone. A panic (a fault in the procedure, not in the input) fails the batch with an internal
+// error instead of ending the process and every other caller's batch with it.
+func (p *Pool) run(j job) {
+	defer j.b.finish()
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("signature %d of the batch: verification failed unexpectedly: %v", j.index, r)
+			j.b.broken.CompareAndSwap(nil, &err)
 		}
-		j.b.finish()
+	}()
+	if j.b.ctx.Err() == nil && j.b.broken.Load() == nil {
+		*j.out = p.verify(j.item)
 	}
 }
 
@@ -117,6 +131,9 @@ func (p *Pool) VerifyBatch(ctx context.Context, items []BatchItem) ([]SignatureR
 	}
 	select {
 	case <-b.over:
+		if err := b.broken.Load(); err != nil {
+			return nil, &BatchError{Op: "verify batch", N: len(items), Err: *err}
+		}
 		return reports, nil
 	case <-ctx.Done():
 		return nil, &BatchError{Op: "verify batch", N: len(items), Err: ctx.Err()}
@@ -138,7 +155,7 @@ func (p *Pool) admit(b *batch, items []BatchItem, reports []SignatureReport) err
 	// Only admitters add to the queue, under p.mu, and workers only take from it: the room
 	// seen above stays, so none of these sends blocks.
 	for i := range items {
-		p.jobs <- job{item: items[i], out: &reports[i], b: b}
+		p.jobs <- job{item: items[i], index: i, out: &reports[i], b: b}
 	}
 	return nil
 }
@@ -156,7 +173,8 @@ func (p *Pool) Close() {
 }
 
 // BatchError is why a batch was refused or not finished. errors.Is(err, errs.Busy) tells a
-// full queue; a batch whose context ended has no kind and matches the context's error.
+// full queue; a batch whose context ended has no kind and matches the context's error; one
+// whose verification failed unexpectedly has no kind either (errs.KindOf gives INTERNAL).
 type BatchError struct {
 	Kind  errs.Kind
 	Op    string

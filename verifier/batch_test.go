@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -317,5 +318,29 @@ func TestPoolDefaults(t *testing.T) {
 	}
 	if n := g.count.Load(); n != int64(cores+1) {
 		t.Errorf("%d verifications for %d signatures", n, cores+1)
+	}
+}
+
+// TestVerifyBatchPanic checks that a fault in the procedure fails its batch with an internal
+// error, and leaves the pool serving the next.
+func TestVerifyBatchPanic(t *testing.T) {
+	v, items := batchFixture(t, 4)
+	pool := NewPool(v, PoolOptions{Workers: 2, Queue: 8})
+	defer pool.Close()
+	verify := pool.verify
+	pool.verify = func(it BatchItem) SignatureReport {
+		if string(it.Signature) == "fault" {
+			panic("index out of range")
+		}
+		return verify(it)
+	}
+	bad := append(append([]BatchItem{}, items[:2]...), BatchItem{Signature: []byte("fault")}, items[3])
+	r, err := pool.VerifyBatch(context.Background(), bad)
+	var be *BatchError
+	if r != nil || !errors.As(err, &be) || errs.KindOf(err) != 0 || !strings.Contains(err.Error(), "signature 2 of the batch") {
+		t.Fatalf("batch with a fault: %v, %v", r, err)
+	}
+	if r, err := pool.VerifyBatch(context.Background(), items); err != nil || len(r) != len(items) || r[0].Indication != TotalPassed {
+		t.Fatalf("batch after a fault: %v", err)
 	}
 }
