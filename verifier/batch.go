@@ -131,13 +131,17 @@ func (p *Pool) VerifyBatch(ctx context.Context, items []BatchItem) ([]SignatureR
 	}
 	select {
 	case <-b.over:
-		if err := b.broken.Load(); err != nil {
-			return nil, &BatchError{Op: "verify batch", N: len(items), Err: *err}
-		}
-		return reports, nil
 	case <-ctx.Done():
-		return nil, &BatchError{Op: "verify batch", N: len(items), Err: ctx.Err()}
+		select {
+		case <-b.over: // finished as the context ended: the reports stand
+		default:
+			return nil, &BatchError{Op: "verify batch", N: len(items), Err: ctx.Err()}
+		}
 	}
+	if err := b.broken.Load(); err != nil {
+		return nil, &BatchError{Op: "verify batch", N: len(items), Err: *err}
+	}
+	return reports, nil
 }
 
 // admit queues every item of b, or none.
