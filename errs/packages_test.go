@@ -22,6 +22,7 @@ import (
 	"github.com/eseal/eseal/signer"
 	"github.com/eseal/eseal/signer/softkey"
 	"github.com/eseal/eseal/store"
+	"github.com/eseal/eseal/verifier"
 )
 
 // kindsMatched lists every kind err matches with errors.Is.
@@ -65,6 +66,9 @@ var detailTypes = map[string]func(outer errs.Kind, cause error) error{
 	},
 	"ofd.Error": func(k errs.Kind, c error) error {
 		return &ofd.Error{Kind: k, File: "Doc_0/Document.xml", Msg: "m", Err: c}
+	},
+	"verifier.BatchError": func(k errs.Kind, c error) error {
+		return &verifier.BatchError{Kind: k, Op: "verify batch", N: 3, Queue: 2, Err: c}
 	},
 	"sealimg.FieldError": func(k errs.Kind, c error) error {
 		if k != errs.InvalidInput {
