@@ -35,7 +35,9 @@
 //
 // # Concurrency
 //
-// All methods are safe for concurrent use. Get allocates nothing.
+// All methods but Close are safe for concurrent use; Close is called once, after the cache's users
+// have stopped (loads still running in the background are waited for). Get allocates nothing and
+// takes no lock.
 package cache
 
 import (
@@ -105,6 +107,9 @@ type Cache[V any] struct {
 	loads      atomic.Uint64
 	loadErrors atomic.Uint64
 	closed     atomic.Bool
+	// closeMu keeps Close apart from the stores of loads still running (ristretto's Close must
+	// not overlap a Set or a Wait).
+	closeMu sync.RWMutex
 }
 
 // space is one namespace: its identity is its pointer, its generation moves on Invalidate.
@@ -281,6 +286,8 @@ func (c *Cache[V]) loadAndStore(sp *space, gen uint64, k Key, load func() (V, in
 	if cost < 0 {
 		return nil, fmt.Errorf("%w: %d for %s", ErrNegativeCost, cost, k)
 	}
+	c.closeMu.RLock()
+	defer c.closeMu.RUnlock()
 	if c.closed.Load() {
 		return v, nil
 	}
@@ -312,7 +319,11 @@ func (c *Cache[V]) InvalidateAll() {
 }
 
 // Close releases the cache's goroutines. Later lookups miss and GetOrLoad fails with ErrClosed.
+// Close waits for loads that are storing their value; it must not be called while a Get is under
+// way (Get takes no lock, to stay cheap), so call it once the cache's users have stopped.
 func (c *Cache[V]) Close() {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
 	if c.closed.Swap(true) {
 		return
 	}

@@ -427,3 +427,47 @@ func TestClosed(t *testing.T) {
 		t.Fatal("Get hit on a closed cache")
 	}
 }
+
+// TestCloseWithLoadInFlight closes the cache while an abandoned load is still running: Close does
+// not wait for the loader itself, and the load's store afterwards neither panics nor hangs.
+func TestCloseWithLoadInFlight(t *testing.T) {
+	c, err := New[int](Config{MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = c.GetOrLoad(ctx, keyN(1), func() (int, int64, error) {
+			close(entered)
+			<-release
+			return 1, 8, nil
+		})
+	}()
+	<-entered
+	cancel()
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for a running loader")
+	}
+	// Join the running flight to see its store finish after Close.
+	joined := c.group.DoChan(flightKey(c.def, 0, keyN(1)), func() (any, error) {
+		t.Error("the running load was not joined")
+		return nil, nil
+	})
+	go func() {
+		defer close(finished)
+		if r := <-joined; r.Err != nil || r.Val != 1 {
+			t.Errorf("load finishing after Close gave %v, %v; want 1, nil", r.Val, r.Err)
+		}
+	}()
+	close(release)
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a load finishing after Close hung")
+	}
+}
