@@ -45,3 +45,42 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGetHitParallel is BenchmarkGetHit on all cores.
+func BenchmarkGetHitParallel(b *testing.B) {
+	const n = 1024
+	keys := make([]Key, n)
+	c := newCache[int](b, Config{MaxBytes: 64 << 20})
+	var m sync.Map
+	for i := range keys {
+		keys[i] = keyN(i)
+		if _, err := c.GetOrLoad(context.Background(), keys[i], func() (int, int64, error) { return i, 8, nil }); err != nil {
+			b.Fatal(err)
+		}
+		m.Store(keys[i], i)
+	}
+	b.Run("cache", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, ok := c.Get(keys[i%n]); !ok {
+					b.Error("miss")
+					return
+				}
+				i++
+			}
+		})
+	})
+	b.Run("syncmap", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, ok := m.Load(keys[i%n]); !ok {
+					b.Error("miss")
+					return
+				}
+				i++
+			}
+		})
+	})
+}
