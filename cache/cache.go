@@ -20,6 +20,8 @@
 // Once GetOrLoad has returned a freshly loaded value, the next Get sees it, unless ristretto's
 // admission policy refused the entry (the cache is full of entries used more often) or the entry
 // has since been evicted or invalidated: a cache may always forget, it never serves a stale value.
+// [Cache.GetOrLoadUntil] also lets the loader say until when its value holds (a CRL's
+// nextUpdate); lookups miss from then on.
 //
 // # Namespaces and invalidation
 //
@@ -48,6 +50,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/emmansun/gmsm/sm3"
@@ -231,6 +234,14 @@ func (c *Cache[V]) GetOrLoadIn(ctx context.Context, ns string, k Key, load func(
 	return c.getOrLoad(ctx, c.space(ns), k, load)
 }
 
+// GetOrLoadUntil is GetOrLoadIn for values that are good only until a time the loader reports
+// (a CRL's nextUpdate, a certificate's notAfter): from that time on, lookups miss and the next
+// GetOrLoadUntil loads again. A zero time means no limit; a time already past means the value is
+// returned but not cached.
+func (c *Cache[V]) GetOrLoadUntil(ctx context.Context, ns string, k Key, load func() (V, int64, time.Time, error)) (V, error) {
+	return c.getOrLoadUntil(ctx, c.space(ns), k, load)
+}
+
 // flightKey names one load: namespace, generation and key, so that a caller arriving after an
 // Invalidate never joins a load begun before it.
 func flightKey(sp *space, gen uint64, k Key) string {
@@ -242,6 +253,13 @@ func flightKey(sp *space, gen uint64, k Key) string {
 }
 
 func (c *Cache[V]) getOrLoad(ctx context.Context, sp *space, k Key, load func() (V, int64, error)) (V, error) {
+	return c.getOrLoadUntil(ctx, sp, k, func() (V, int64, time.Time, error) {
+		v, cost, err := load()
+		return v, cost, time.Time{}, err
+	})
+}
+
+func (c *Cache[V]) getOrLoadUntil(ctx context.Context, sp *space, k Key, load func() (V, int64, time.Time, error)) (V, error) {
 	var zero V
 	if c.closed.Load() {
 		return zero, ErrClosed
@@ -269,7 +287,7 @@ func (c *Cache[V]) getOrLoad(ctx context.Context, sp *space, k Key, load func() 
 }
 
 // loadAndStore runs load and stores its value under the generation captured before it began.
-func (c *Cache[V]) loadAndStore(sp *space, gen uint64, k Key, load func() (V, int64, error)) (val any, err error) {
+func (c *Cache[V]) loadAndStore(sp *space, gen uint64, k Key, load func() (V, int64, time.Time, error)) (val any, err error) {
 	c.loads.Add(1)
 	defer func() {
 		if p := recover(); p != nil {
@@ -279,7 +297,7 @@ func (c *Cache[V]) loadAndStore(sp *space, gen uint64, k Key, load func() (V, in
 			c.loadErrors.Add(1)
 		}
 	}()
-	v, cost, err := load()
+	v, cost, until, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("cache: load %s: %w", k, err)
 	}
@@ -291,8 +309,14 @@ func (c *Cache[V]) loadAndStore(sp *space, gen uint64, k Key, load func() (V, in
 	if c.closed.Load() {
 		return v, nil
 	}
+	var ttl time.Duration // zero: no limit
+	if !until.IsZero() {
+		if ttl = time.Until(until); ttl <= 0 {
+			return v, nil
+		}
+	}
 	h := hash(sp, gen, k)
-	if c.rc.Set(h, &entry[V]{sp: sp, gen: gen, key: k, val: v}, cost+c.overhead) {
+	if c.rc.SetWithTTL(h, &entry[V]{sp: sp, gen: gen, key: k, val: v}, cost+c.overhead, ttl) {
 		// Set is buffered: wait until it is applied so that the next Get sees the value.
 		c.rc.Wait()
 		if sp.gen.Load() != gen {

@@ -471,3 +471,43 @@ func TestCloseWithLoadInFlight(t *testing.T) {
 		t.Fatal("a load finishing after Close hung")
 	}
 }
+
+func TestGetOrLoadUntil(t *testing.T) {
+	c := newCache[string](t, Config{MaxBytes: 1 << 20})
+	ctx := context.Background()
+	var calls int
+	loadUntil := func(until time.Time) func() (string, int64, time.Time, error) {
+		return func() (string, int64, time.Time, error) {
+			calls++
+			return fmt.Sprint("crl ", calls), 16, until, nil
+		}
+	}
+	k := keyN(20)
+	v, err := c.GetOrLoadUntil(ctx, "crl", k, loadUntil(time.Now().Add(100*time.Millisecond)))
+	if err != nil || v != "crl 1" {
+		t.Fatalf("GetOrLoadUntil = %q, %v", v, err)
+	}
+	if v, ok := c.GetIn("crl", k); !ok || v != "crl 1" {
+		t.Fatalf("GetIn before the limit = %q, %v; want crl 1", v, ok)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if v, ok := c.GetIn("crl", k); ok {
+		t.Fatalf("GetIn after the limit served %q", v)
+	}
+	v, err = c.GetOrLoadUntil(ctx, "crl", k, loadUntil(time.Time{}))
+	if err != nil || v != "crl 2" {
+		t.Fatalf("GetOrLoadUntil after the limit = %q, %v; want a fresh load", v, err)
+	}
+	if v, ok := c.GetIn("crl", k); !ok || v != "crl 2" {
+		t.Fatalf("GetIn with no limit = %q, %v; want crl 2", v, ok)
+	}
+
+	k2 := keyN(21)
+	v, err = c.GetOrLoadUntil(ctx, "crl", k2, loadUntil(time.Now().Add(-time.Second)))
+	if err != nil || v != "crl 3" {
+		t.Fatalf("GetOrLoadUntil with a past limit = %q, %v", v, err)
+	}
+	if v, ok := c.GetIn("crl", k2); ok {
+		t.Fatalf("a value already past its limit was cached: %q", v)
+	}
+}
