@@ -1,9 +1,6 @@
 package verifier
 
 import (
-	"archive/zip"
-	"bytes"
-	"io"
 	"strings"
 	"testing"
 
@@ -41,52 +38,17 @@ func TestTruncatedSignatureValue(t *testing.T) {
 // replaceEntry rewrites a ZIP with one entry's bytes replaced.
 func replaceEntry(t *testing.T, pkg []byte, name string, data []byte) []byte {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
 	found := false
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Name == name {
+	out := rezip(t, pkg, func(n string, b []byte) []byte {
+		if n == name {
 			b, found = data, true
 		}
-		w, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(b)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
+		return b
+	}, nil)
 	if !found {
 		t.Fatalf("no entry %s", name)
 	}
-	return buf.Bytes()
-}
-
-func entry(t *testing.T, pkg []byte, name string) []byte {
-	t.Helper()
-	p, err := ofd.Open(pkg, ofd.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return out
 }
 
 // A genuine SES blob reused from another document verifies as a signature but fails
@@ -105,7 +67,7 @@ func TestReusedSealSignature(t *testing.T) {
 			[]string{"its signing time (timeInfo)", "differs from SignatureDateTime"}, []string{"propertyInfo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pkg := replaceEntry(t, target, "Doc_0/Signs/Sign_0/SignedValue.dat", entry(t, donor, tc.from))
+			pkg := replaceEntry(t, target, "Doc_0/Signs/Sign_0/SignedValue.dat", readEntry(t, donor, tc.from))
 			r, err := New(Options{}).VerifyOFD(pkg, ofd.Limits{})
 			if err != nil {
 				t.Fatal(err)
