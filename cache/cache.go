@@ -392,3 +392,9 @@ func (c *Cache[V]) MaxBytes() int64 { return c.rc.MaxCost() }
 
 // Overhead returns the cost in bytes added to each entry's reported size.
 func (c *Cache[V]) Overhead() int64 { return c.overhead }
+
+// Load is GetOrLoadUntil without a context, keyed by the bare 32 bytes of a Key: the shape the
+// verifier asks of its caches (a Cache[any] is a verifier.Cache).
+func (c *Cache[V]) Load(ns string, key [32]byte, load func() (V, int64, time.Time, error)) (V, error) {
+	return c.getOrLoadUntil(context.Background(), c.space(ns), Key(key), load)
+}
