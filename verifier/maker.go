@@ -33,7 +33,7 @@ func (v *Verifier) checkSealMaker(c *checks, seal *ses.Seal, maker parsedCert, s
 		c.fail(CheckSealMaker, SigConstraintsFailure, "the seal was made with the signer's own certificate: a signer cannot make the seal it signs with")
 		return
 	case signer != nil && sameKey(m, signer):
-		c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) holds the signer's public key: a signer cannot make the seal it signs with", m.Subject))
+		c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) holds the signer's public key: a signer cannot make the seal it signs with", subjectOf(m)))
 		return
 	}
 	if i := inCertList(&seal.Info.Property, m.Raw); i > 0 {
@@ -43,35 +43,35 @@ func (v *Verifier) checkSealMaker(c *checks, seal *ses.Seal, maker parsedCert, s
 	if !maker.lenient {
 		switch {
 		case m.KeyUsage == 0:
-			c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) has no keyUsage: a seal maker's must allow digitalSignature or nonRepudiation", m.Subject))
+			c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) has no keyUsage: a seal maker's must allow digitalSignature or nonRepudiation", subjectOf(m)))
 			return
 		case m.KeyUsage&(smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment) == 0:
-			c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) allows neither digitalSignature nor nonRepudiation", m.Subject))
+			c.fail(CheckSealMaker, SigConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) allows neither digitalSignature nor nonRepudiation", subjectOf(m)))
 			return
 		}
 	}
-	if len(v.opts.Makers) == 0 {
+	if c.tv == nil || c.tv.nMakers == 0 {
 		c.indet(CheckSealMaker, NoCertificateChainFound, "no accepted seal makers are configured (--maker), so no seal maker is trusted, however well its certificate chains")
 		return
 	}
 	if chain == nil || chain.paths == nil {
-		c.indet(CheckSealMaker, NoCertificateChainFound, fmt.Sprintf("the seal maker certificate (%s) has no valid chain to a trust anchor (see certificate_chain)", m.Subject))
+		c.indet(CheckSealMaker, NoCertificateChainFound, fmt.Sprintf("the seal maker certificate (%s) has no valid chain to a trust anchor (see certificate_chain)", subjectOf(m)))
 		return
 	}
-	if v.makers[string(m.Raw)] {
-		c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) is an accepted seal maker, chained to %s", m.Subject, anchorOf(chain.paths[0]).Subject))
+	if c.tv.makers[string(m.Raw)] {
+		c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) is an accepted seal maker, chained to %s", subjectOf(m), subjectOf(anchorOf(chain.paths[0]))))
 		return
 	}
 	for _, path := range chain.paths {
 		for _, ca := range path[1:] {
-			if v.makers[string(ca.Raw)] {
-				c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) was issued through %s, an accepted maker CA, and chains to %s", m.Subject, ca.Subject, anchorOf(path).Subject))
+			if c.tv.makers[string(ca.Raw)] {
+				c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) was issued through %s, an accepted maker CA, and chains to %s", subjectOf(m), subjectOf(ca), subjectOf(anchorOf(path))))
 				return
 			}
 		}
 	}
 	c.indet(CheckSealMaker, ChainConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) chains to %s but is not an accepted seal maker, nor issued through one (%d accepted, --maker)",
-		m.Subject, anchorOf(chain.paths[0]).Subject, len(v.opts.Makers)))
+		subjectOf(m), subjectOf(anchorOf(chain.paths[0])), c.tv.nMakers))
 }
 
 func anchorOf(path []*smx509.Certificate) *smx509.Certificate { return path[len(path)-1] }

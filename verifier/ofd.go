@@ -46,7 +46,7 @@ func (v *Verifier) verifyOFDSignature(pkg *ofd.Package, s *ofd.Signature) Signat
 		typ = "Seal"
 	}
 	if s.Err != nil {
-		c := newChecks(ofdSignatureChecks...)
+		c := v.newChecks(ofdSignatureChecks...)
 		c.fail(CheckFormat, FormatFailure, s.Err.Error())
 		for _, n := range ofdSignatureChecks[1:] {
 			c.skip(n, "not checked: the signature's parts could not be read")
@@ -123,7 +123,7 @@ func checkReferences(c *checks, s *ofd.Signature) {
 // signature of Signature.xml, which carries no certificate and is tried against the
 // configured certificates.
 func (v *Verifier) verifyPlainSignature(s *ofd.Signature) (SignatureReport, *checks) {
-	c := newChecks(ofdSignatureChecks...)
+	c := v.newChecks(ofdSignatureChecks...)
 	r := SignatureReport{}
 	for _, n := range []string{CheckSealSignature, CheckSignerInSeal, CheckSealMaker, CheckSealValidity} {
 		c.skip(n, "a Type=\"Sign\" signature has no seal")
@@ -149,13 +149,17 @@ func (v *Verifier) verifyPlainSignature(s *ofd.Signature) (SignatureReport, *che
 	c.pass(CheckFormat, join(fmt.Sprintf("bare SM2 signature (%d bytes) over Signature.xml", len(s.SignedValue)), val.Note()))
 	c.skip(CheckDataHash, "a bare signature is made over Signature.xml itself; see signature_value")
 	c.skip(CheckSignerCertTime, "a bare signature carries no certificate")
-	for _, cert := range append(append([]*smx509.Certificate{}, v.opts.Intermediates...), v.opts.Roots...) {
+	var configured []*smx509.Certificate
+	if c.tv != nil {
+		configured = append(append(configured, c.tv.interList...), c.tv.rootList...)
+	}
+	for _, cert := range configured {
 		if !isSM2(cert) {
 			continue
 		}
 		if _, ok, _ := ses.VerifySM2(cert.PublicKey.(*ecdsa.PublicKey), s.XML, s.SignedValue); ok {
 			r.Signer = certInfo(cert)
-			c.pass(CheckSignatureValue, "the signature verifies over Signature.xml with the configured certificate "+cert.Subject.String())
+			c.pass(CheckSignatureValue, "the signature verifies over Signature.xml with the configured certificate "+subjectOf(cert))
 			c.indet(CheckChain, NoCertificateChainFound, "the signature names no certificate; it matched a configured one")
 			return r, c
 		}

@@ -141,8 +141,10 @@ type Check struct {
 
 // checks collects the outcome of every step and keeps the report order.
 type checks struct {
-	list []Check
-	sub  map[string]string // sub-indication per failed or indeterminate check
+	list  []Check
+	sub   map[string]string // sub-indication per failed or indeterminate check
+	tv    *trustView        // the trust set the verification is made under
+	tvErr error             // why there is none
 }
 
 func newChecks(names ...string) *checks {
@@ -218,13 +220,13 @@ func sealReport(s *ses.Seal, maker *smx509.Certificate) *SealReport {
 		ValidTo:   fmtTime(s.Info.Property.ValidEnd),
 	}
 	if maker != nil {
-		r.Maker = maker.Subject.String()
+		r.Maker = subjectOf(maker)
 	}
 	return r
 }
 
 func certInfo(c *smx509.Certificate) *CertInfo {
-	return &CertInfo{Subject: c.Subject.String(), Serial: strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))}
+	return &CertInfo{Subject: subjectOf(c), Serial: strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))}
 }
 
 func fmtTime(t time.Time) string {
@@ -232,4 +234,14 @@ func fmtTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(timeJSON)
+}
+
+// get returns the named check, or nil.
+func (c *checks) get(name string) *Check {
+	for i := range c.list {
+		if c.list[i].Name == name {
+			return &c.list[i]
+		}
+	}
+	return nil
 }

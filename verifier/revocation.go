@@ -116,101 +116,10 @@ func (v *Verifier) crlFresh(crl *smx509.RevocationList, issuer *smx509.Certifica
 	grace := v.crlGrace()
 	if now.After(next.Add(grace)) {
 		return false, fmt.Sprintf("the newest CRL of %s (thisUpdate %s) ran out at %s, more than the grace period of %s before %s: it cannot be relied on; fetch a newer CRL",
-			issuer.Subject, fmtTime(crl.ThisUpdate), fmtTime(next), fmtDuration(grace), fmtTime(now))
+			subjectOf(issuer), fmtTime(crl.ThisUpdate), fmtTime(next), fmtDuration(grace), fmtTime(now))
 	}
 	return true, fmt.Sprintf("the CRL of %s is stale: its nextUpdate %s has passed, and it is used within the grace period of %s",
-		issuer.Subject, fmtTime(next), fmtDuration(grace))
-}
-
-// revokedEntry returns the CRL entry of cert, or nil.
-func revokedEntry(crl *smx509.RevocationList, cert *smx509.Certificate) *smx509.RevocationListEntry {
-	for i := range crl.RevokedCertificateEntries {
-		e := &crl.RevokedCertificateEntries[i]
-		if e.SerialNumber != nil && e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-			return e
-		}
-	}
-	return nil
-}
-
-// checkRevocation checks every certificate of the chains against the newest CRL of its
-// issuer, as of the signing time t: a certificate revoked at or before t fails; a CRL issued
-// before a past t cannot show the certificate was good at t (current: t is the current
-// time, which the current CRL answers for); a CRL past its grace cannot be relied on at all.
-func (v *Verifier) checkRevocation(c *checks, chains []chainResult, t, now time.Time, current bool) {
-	if len(v.opts.CRLs) == 0 {
-		c.indet(CheckRevocation, TryLater, "no revocation source is configured (--crl): whether the certificates were revoked is unknown")
-		return
-	}
-	var good, notes []string
-	for _, r := range chains {
-		path := r.paths[0]
-		for i := 0; i+1 < len(path); i++ {
-			cert, issuer := path[i], path[i+1]
-			crl := v.crls.newest(issuer)
-			if crl == nil {
-				c.indet(CheckRevocation, TryLater, fmt.Sprintf("no CRL from %s is available to check the %s chain", issuer.Subject, r.role))
-				return
-			}
-			if e := revokedEntry(crl, cert); e != nil && !e.RevocationTime.After(t) {
-				c.fail(CheckRevocation, Revoked, fmt.Sprintf("certificate %s (%s) was revoked at %s (%s), before %s", cert.Subject, serialHex(cert), fmtTime(e.RevocationTime), reasonText(e.ReasonCode), fmtTime(t)))
-				return
-			}
-			fresh, note := v.crlFresh(crl, issuer, now)
-			if !fresh {
-				c.indet(CheckRevocation, TryLater, note)
-				return
-			}
-			if !current && crl.ThisUpdate.Before(t) {
-				c.indet(CheckRevocation, TryLater, fmt.Sprintf("the newest CRL of %s was issued at %s, before %s: it cannot show that %s was not revoked by then", issuer.Subject, fmtTime(crl.ThisUpdate), fmtTime(t), cert.Subject))
-				return
-			}
-			good = append(good, fmt.Sprintf("%s is not on the CRL of %s (thisUpdate %s)", cert.Subject, issuer.Subject, fmtTime(crl.ThisUpdate)))
-			if note != "" && !slices.Contains(notes, note) {
-				notes = append(notes, note)
-			}
-		}
-	}
-	c.pass(CheckRevocation, join(strings.Join(good, "; ")+" at "+fmtTime(t), notes...))
-}
-
-// revocationNow is what the CRLs say about the chains' certificates at the current time.
-type revocationNow struct {
-	revoked []string // one line per revoked certificate
-	first   time.Time
-	unknown []string // why the status of a certificate is not known
-}
-
-// revokedNow consults the newest CRL of each issuer at now. Any listing counts, stale CRL or
-// not: revocation is final.
-func (v *Verifier) revokedNow(chains []chainResult, now time.Time) revocationNow {
-	var r revocationNow
-	if len(v.opts.CRLs) == 0 {
-		r.unknown = append(r.unknown, "no revocation source is configured (--crl)")
-		return r
-	}
-	for _, ch := range chains {
-		path := ch.paths[0]
-		for i := 0; i+1 < len(path); i++ {
-			cert, issuer := path[i], path[i+1]
-			crl := v.crls.newest(issuer)
-			if crl == nil {
-				r.unknown = append(r.unknown, "no CRL from "+issuer.Subject.String())
-				continue
-			}
-			if e := revokedEntry(crl, cert); e != nil && !e.RevocationTime.After(now) {
-				r.revoked = append(r.revoked, fmt.Sprintf("certificate %s (%s) was revoked at %s (%s)", cert.Subject, serialHex(cert), fmtTime(e.RevocationTime), reasonText(e.ReasonCode)))
-				if r.first.IsZero() || e.RevocationTime.Before(r.first) {
-					r.first = e.RevocationTime
-				}
-				continue
-			}
-			if ok, note := v.crlFresh(crl, issuer, now); !ok {
-				r.unknown = append(r.unknown, note)
-			}
-		}
-	}
-	return r
+		subjectOf(issuer), fmtTime(next), fmtDuration(grace))
 }
 
 func serialHex(c *smx509.Certificate) string {

@@ -572,7 +572,7 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 			break
 		}
 		if ku := n.cert.KeyUsage; ku != 0 && ku&(smx509.KeyUsageDigitalSignature|smx509.KeyUsageContentCommitment) == 0 {
-			c.fail(CheckSignerCertTime, SigConstraintsFailure, fmt.Sprintf("the %s certificate (%s) allows neither digitalSignature nor nonRepudiation", n.role, n.cert.Subject))
+			c.fail(CheckSignerCertTime, SigConstraintsFailure, fmt.Sprintf("the %s certificate (%s) allows neither digitalSignature nor nonRepudiation", n.role, subjectOf(n.cert)))
 		}
 	}
 	chainTime := when
@@ -590,7 +590,7 @@ func (v *Verifier) checkSignedData(c *checks, r *SignatureReport, sd *signedData
 	for i := range sd.signers {
 		values[i] = sd.signers[i].sig
 	}
-	v.proveTime(c, windows, when, values, built(chains), now)
+	v.proveTime(c, windows, when, values, built(chains), nil, now)
 }
 
 var (

@@ -49,22 +49,23 @@ func (v *Verifier) checkTimeProof(c *checks, sig *ses.Signature, signer, maker *
 	if maker != nil {
 		windows = append(windows, window{"the seal maker certificate", maker.NotBefore, maker.NotAfter})
 	}
-	v.proveTime(c, windows, sig.TBS.Time, [][]byte{sig.Value}, chains, now)
+	v.proveTime(c, windows, sig.TBS.Time, [][]byte{sig.Value}, chains, sig.TBS.Seal, now)
 }
 
 // proveTime is checkTimeProof for any signature: windows are the validity periods of what it
 // relies on besides the CAs of its chains, claimed its own signing time, values its signature
-// values (the proof of existence is looked up by their SM3). Every value must be proven: a
+// values (the proof of existence is looked up by their SM3), seal the seal the registry is
+// asked about (nil for none). Every value must be proven: a
 // proof of one signer's signature says nothing of when another's was made. The latest of the
 // proofs is the time checked.
-func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, values [][]byte, chains []chainResult, now time.Time) {
+func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, values [][]byte, chains []chainResult, seal *ses.Seal, now time.Time) {
 	for _, ch := range chains {
 		path := ch.paths[0]
 		if len(path) < 3 {
 			continue // no CA between the certificate and its anchor
 		}
 		for _, ca := range path[1 : len(path)-1] {
-			windows = append(windows, window{"the CA certificate " + ca.Subject.String(), ca.NotBefore, ca.NotAfter})
+			windows = append(windows, window{"the CA certificate " + subjectOf(ca), ca.NotBefore, ca.NotAfter})
 		}
 	}
 	var out []string
@@ -76,7 +77,7 @@ func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, val
 			out = append(out, fmt.Sprintf("%s expired at %s", w.whose, fmtTime(w.to)))
 		}
 	}
-	rev := v.revokedNow(chains, now)
+	rev := v.revokedNow(chains, seal, now)
 	if len(out) == 0 && len(rev.revoked) == 0 {
 		whose := make([]string, len(windows))
 		for i, w := range windows {

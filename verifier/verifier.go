@@ -39,6 +39,20 @@ type Options struct {
 	// Now returns the current time, for bare seals, time_proof, CRL freshness and the
 	// future-time check; nil means time.Now.
 	Now func() time.Time
+
+	// TrustSets, when set, holds the named trust sets; Roots, Intermediates and Makers are
+	// then not used. A Verifier verifies under the set named TrustSet (DefaultTrustSet when
+	// empty); Using gives one for another set.
+	TrustSets TrustSource
+	TrustSet  string
+	// CRLSource finds CRLs beyond those of CRLs (fetched from the distribution points the
+	// certificates name); the newer of the two answers.
+	CRLSource CRLSource
+	// Status is authoritative for the seals and certificates our own platform made (the
+	// registry): its word is taken at once, before any CRL.
+	Status StatusSource
+	// Caches bound what the verifier remembers between verifications; see Caches.
+	Caches Caches
 }
 
 // DefaultClockSkew is the clock skew allowed a signing time when Options.ClockSkew is zero.
@@ -47,12 +61,14 @@ const DefaultClockSkew = 5 * time.Minute
 // Verifier runs the verification procedure of GB/T 38540 §7.3 (SES.md §3.3, §3.4).
 // It is safe for concurrent use.
 type Verifier struct {
-	opts          Options
-	roots, inters *smx509.CertPool
-	makers        map[string]bool // DER of the accepted seal makers
-	crls          *crlSet
-	certs         *memo[parsedCert]
-	seals         *memo[ses.SigCheck]
+	opts    Options
+	static  *trustView // Roots, Intermediates and Makers of the Options
+	setName string     // the trust set used, with Options.TrustSets
+	views   *views
+	crls    *crlSet
+	caches  Caches
+	keys    keyer
+	crlIdx  *crlIndexes
 }
 
 // parsedCert is the outcome of parseCert.
@@ -61,32 +77,25 @@ type parsedCert struct {
 	note    string
 	lenient bool // read leniently: good for its key, never for a chain
 	err     error
+	raw     []byte // the DER it was parsed from
 }
-
-// memoSize bounds each memo; a seal is about 20 KB, so seals stay under 100 MB.
-const memoSize = 4096
 
 // New returns a Verifier.
 func New(opts Options) *Verifier {
-	v := &Verifier{opts: opts, certs: newMemo[parsedCert](memoSize), seals: newMemo[ses.SigCheck](memoSize),
-		makers: map[string]bool{}, crls: newCRLSet(opts.CRLs)}
-	if len(opts.Roots) > 0 {
-		v.roots = smx509.NewCertPool()
-		for _, c := range opts.Roots {
-			v.roots.AddCert(c)
-		}
-	}
-	v.inters = smx509.NewCertPool()
-	for _, c := range opts.Intermediates {
-		v.inters.AddCert(c)
-	}
-	for _, c := range opts.Makers {
-		if c != nil {
-			v.makers[string(c.Raw)] = true
-			v.inters.AddCert(c)
-		}
+	v := &Verifier{opts: opts, views: &views{}, crls: newCRLSet(opts.CRLs), caches: opts.Caches, keys: newKeyer(), crlIdx: newCRLIndexes()}
+	v.static = newTrustView(TrustSet{Roots: opts.Roots, Intermediates: opts.Intermediates, Makers: opts.Makers}, 0)
+	v.setName = opts.TrustSet
+	if v.setName == "" {
+		v.setName = DefaultTrustSet
 	}
 	return v
+}
+
+// newChecks starts a verification: its checks, and the trust set it is made under.
+func (v *Verifier) newChecks(names ...string) *checks {
+	c := newChecks(names...)
+	c.tv, c.tvErr = v.trust()
+	return c
 }
 
 func (v *Verifier) now() time.Time {
@@ -123,7 +132,7 @@ func (v *Verifier) VerifySignature(der, data []byte) SignatureReport {
 
 // verifySignature runs the procedure; the parsed signature is nil when it could not be read.
 func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureReport, *checks, *ses.Signature) {
-	c := newChecks(names...)
+	c := v.newChecks(names...)
 	r := SignatureReport{Type: "Seal"}
 	sig, err := ses.ParseSignature(der)
 	if err != nil {
@@ -212,6 +221,7 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 		chainTime = now
 	}
 	chains := v.checkChains(c, append(pc.named("signer"), mc.named("seal maker")...), chainTime)
+	v.checkSealStatus(c, seal, when)
 	v.checkSealMaker(c, seal, mc, sig.Cert, signer, chainOf(chains, "seal maker"))
 	v.checkTimeProof(c, sig, signer, mc.cert, built(chains), now)
 	checkTimestamp(c, sig.TimeStamp, "timeInfo is the signing time")
@@ -243,14 +253,6 @@ func checkTimestamp(c *checks, token []byte, signingTime string) {
 	c.indet(CheckTimestamp, TimestampNotVerified, fmt.Sprintf("a %d-byte timestamp token is present but timestamp tokens are not verified; %s", len(token), signingTime))
 }
 
-// cert parses a certificate once per distinct DER.
-func (v *Verifier) cert(der []byte) parsedCert {
-	return v.certs.get(der, func() parsedCert {
-		c, note, lenient, err := parseCert(der)
-		return parsedCert{c, note, lenient, err}
-	})
-}
-
 // checkSealSignature checks the maker's signature once per distinct seal: the result depends
 // only on the seal's bytes, which hold the maker certificate too.
 func (v *Verifier) checkSealSignature(c *checks, seal *ses.Seal, maker parsedCert) {
@@ -260,10 +262,7 @@ func (v *Verifier) checkSealSignature(c *checks, seal *ses.Seal, maker parsedCer
 	case !isSM2(maker.cert):
 		c.fail(CheckSealSignature, SigCryptoFailure, "the seal maker certificate does not hold an SM2 public key")
 	default:
-		k := v.seals.get(seal.Raw, func() ses.SigCheck {
-			return seal.CheckSignature(maker.cert.PublicKey.(*ecdsa.PublicKey))
-		})
-		if k.OK {
+		if k := v.sealSignature(seal, maker.cert); k.OK {
 			c.pass(CheckSealSignature, join(k.Detail, maker.note))
 		} else {
 			c.fail(CheckSealSignature, SigCryptoFailure, join(k.Detail, maker.note))
@@ -274,7 +273,7 @@ func (v *Verifier) checkSealSignature(c *checks, seal *ses.Seal, maker parsedCer
 // VerifySeal verifies a bare seal (.esl): format, maker signature, seal maker, validity
 // now, chain.
 func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
-	c := newChecks(CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal, CheckSealMaker, CheckDataHash,
+	c := v.newChecks(CheckFormat, CheckSignatureValue, CheckSealSignature, CheckSignerInSeal, CheckSealMaker, CheckDataHash,
 		CheckSealValidity, CheckSignerCertTime, CheckChain, CheckRevocation, CheckTimestamp)
 	for _, n := range []string{CheckSignatureValue, CheckSignerInSeal, CheckDataHash, CheckSignerCertTime} {
 		c.skip(n, "a bare seal has no signature")
@@ -295,6 +294,7 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	checkSealWindow(c, seal, now, "now")
 	checkCritical(c, nil, seal)
 	chains := v.checkChainsAt(c, mc.named("seal maker"), now, true)
+	v.checkSealStatus(c, seal, now)
 	v.checkSealMaker(c, seal, mc, nil, nil, chainOf(chains, "seal maker"))
 	checkTimestamp(c, seal.TimeStamp, "the seal is checked at the current time")
 	r := sealReport(seal, mc.cert)
@@ -368,7 +368,15 @@ func (v *Verifier) checkChainsAt(c *checks, certs []namedCert, t time.Time, curr
 		return nil
 	}
 	results := make([]chainResult, len(certs))
-	if v.roots == nil {
+	if c.tvErr != nil {
+		for i, nc := range certs {
+			results[i].namedCert = nc
+		}
+		c.indet(CheckChain, NoCertificateChainFound, "no trust anchors can be used: "+c.tvErr.Error())
+		c.skip(CheckRevocation, "not checked: no certificate chain")
+		return results
+	}
+	if c.tv.roots == nil {
 		for i, nc := range certs {
 			results[i].namedCert = nc
 		}
@@ -387,15 +395,12 @@ func (v *Verifier) checkChainsAt(c *checks, certs []namedCert, t time.Time, curr
 			failed = true
 			continue
 		}
-		paths, err := nc.cert.Verify(smx509.VerifyOptions{
-			Roots: v.roots, Intermediates: v.inters, CurrentTime: t,
-			KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny},
-		})
+		paths, err := v.buildChains(c.tv, nc.cert, t)
 		if err != nil {
 			if !failed {
 				var ua smx509.UnknownAuthorityError
 				if errors.As(err, &ua) {
-					c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate (%s) does not chain to a trust anchor: %v", nc.role, nc.cert.Subject, err))
+					c.indet(CheckChain, NoCertificateChainFound, fmt.Sprintf("the %s certificate (%s) does not chain to a trust anchor: %v", nc.role, subjectOf(nc.cert), err))
 				} else {
 					c.fail(CheckChain, ChainConstraintsFailure, fmt.Sprintf("the %s certificate's chain is not valid at %s: %v", nc.role, fmtTime(t), err))
 				}
@@ -404,7 +409,7 @@ func (v *Verifier) checkChainsAt(c *checks, certs []namedCert, t time.Time, curr
 			continue
 		}
 		results[i].paths = paths
-		ok = append(ok, fmt.Sprintf("the %s certificate chains to %s", nc.role, anchorOf(paths[0]).Subject))
+		ok = append(ok, fmt.Sprintf("the %s certificate chains to %s", nc.role, subjectOf(anchorOf(paths[0]))))
 	}
 	if failed {
 		c.skip(CheckRevocation, "not checked: no valid certificate chain")
