@@ -199,21 +199,21 @@ func (v *Verifier) InvalidateRevocation() {
 	}
 }
 
-// subjects remembers the distinguished names of certificates as text: a report names the
-// same few certificates in most of its details, and writing a name out costs microseconds.
-// Certificates are kept by the caches, so their pointers recur; the map forgets everything
-// when it is full, which bounds it.
+// subjects remembers the distinguished names of certificates as text, by their DER: a report
+// names the same few certificates in most of its details, and writing a name out costs
+// microseconds. It holds copies of the names, never the certificates (which may point into a
+// caller's buffer), and forgets everything when it is full, which bounds it.
 var subjects = struct {
 	sync.RWMutex
-	m map[*smx509.Certificate]string
-}{m: map[*smx509.Certificate]string{}}
+	m map[string]string
+}{m: map[string]string{}}
 
 const maxSubjects = 4096
 
 // subjectOf returns c's subject as text (RFC 2253, as pkix.Name.String writes it).
 func subjectOf(c *smx509.Certificate) string {
 	subjects.RLock()
-	s, ok := subjects.m[c]
+	s, ok := subjects.m[string(c.RawSubject)]
 	subjects.RUnlock()
 	if ok {
 		return s
@@ -223,7 +223,7 @@ func subjectOf(c *smx509.Certificate) string {
 	if len(subjects.m) >= maxSubjects {
 		clear(subjects.m)
 	}
-	subjects.m[c] = s
+	subjects.m[string(c.RawSubject)] = s
 	subjects.Unlock()
 	return s
 }
