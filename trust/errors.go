@@ -72,3 +72,15 @@ func (e *Error) Error() string {
 // Unwrap gives the kind, then the cause, whose own kind (the store's, say) is hidden so
 // that the error matches e.Kind only (see errs.Chain).
 func (e *Error) Unwrap() []error { return errs.Chain(e.Kind, e.Err) }
+
+// bare strips the operation and set name from a cause that is an *Error about the same
+// set, so that a message does not say them twice; the cause keeps its kind for errors.As
+// (errs.Chain hides it from errors.Is).
+func bare(err error) error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		c.Op, c.Set = "", ""
+		return &c
+	}
+	return err
+}

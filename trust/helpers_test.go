@@ -192,6 +192,7 @@ func wantKind(t *testing.T, err error, want errs.Kind, fragments ...string) {
 			t.Fatalf("%v: matches %s too", err, k.Code())
 		}
 	}
+	t.Log(err)
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatalf("%v: not a *trust.Error", err)
@@ -223,3 +224,5 @@ func p256Root(t *testing.T) *issued {
 	tmpl.KeyUsage = smx509.KeyUsageCertSign
 	return issue(t, &tmpl, k, nil)
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

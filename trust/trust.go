@@ -107,7 +107,7 @@ func Open(ctx context.Context, kv store.KV, opts Options) (*Sets, error) {
 	if opts.Default != nil {
 		set, err := s.lim.check(op, DefaultName, *opts.Default, nil)
 		if err != nil {
-			return nil, errorf(ErrConfig, op, DefaultName, "Options.Default", err, "the default trust set is not valid")
+			return nil, errorf(ErrConfig, op, DefaultName, "Options.Default", bare(err), "the default trust set is not valid")
 		}
 		_, created, err := s.change(ctx, op, DefaultName, set, func(old *record) (*record, error) {
 			if old != nil && !old.Removed {
@@ -155,7 +155,7 @@ func (s *Sets) load(ctx context.Context, op string) ([]string, error) {
 		if !rec.Removed {
 			set, err = loadLim.check(op, name, rec.input(), nil)
 			if err != nil {
-				return errorf(ErrCorrupt, op, name, "", err, "the stored set no longer passes the checks")
+				return errorf(ErrCorrupt, op, name, "", bare(err), "the stored set no longer passes the checks")
 			}
 		}
 		if s.apply(set, rec) {
