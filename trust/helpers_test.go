@@ -148,12 +148,18 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) open(t *testing.T) {
 	t.Helper()
-	db, err := store.Open(e.dir, &store.Options{NoSync: true, Logger: quietLog})
+	db, err := openStore(e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.db = db
 }
+
+func openStore(dir string) (*store.Pebble, error) {
+	return store.Open(dir, &store.Options{NoSync: true, Logger: quietLog})
+}
+
+func kvOf(db store.KV) store.KV { return store.MustSpace(db, SpaceName) }
 
 func (e *env) reopen(t *testing.T) {
 	t.Helper()
@@ -163,7 +169,7 @@ func (e *env) reopen(t *testing.T) {
 	e.open(t)
 }
 
-func (e *env) kv() store.KV { return store.MustSpace(e.db, SpaceName) }
+func (e *env) kv() store.KV { return kvOf(e.db) }
 
 func (e *env) sets(t *testing.T, opts Options) *Sets {
 	t.Helper()

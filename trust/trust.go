@@ -109,8 +109,10 @@ func Open(ctx context.Context, kv store.KV, opts Options) (*Sets, error) {
 		if err != nil {
 			return nil, errorf(ErrConfig, op, DefaultName, "Options.Default", bare(err), "the default trust set is not valid")
 		}
-		_, created, err := s.change(ctx, op, DefaultName, set, func(old *record) (*record, error) {
+		differs := false
+		rec, created, err := s.change(ctx, op, DefaultName, set, func(old *record) (*record, error) {
 			if old != nil && !old.Removed {
+				differs = !sameLists(old, set)
 				return nil, nil
 			}
 			return newRecord(set, old), nil
@@ -118,8 +120,12 @@ func Open(ctx context.Context, kv store.KV, opts Options) (*Sets, error) {
 		if err != nil {
 			return nil, err
 		}
-		if created {
-			s.log.InfoContext(ctx, "default trust set created", "set", DefaultName)
+		switch {
+		case created:
+			s.log.InfoContext(ctx, "default trust set created", "set", DefaultName, "generation", rec.Generation)
+		case differs:
+			s.log.WarnContext(ctx, "the stored default trust set differs from the configured one; the stored one is used (put the configured one to replace it)",
+				"set", DefaultName, "generation", rec.Generation)
 		}
 	}
 	if _, err := s.load(ctx, op); err != nil {
@@ -208,7 +214,9 @@ func (s *Sets) put(ctx context.Context, op, name string, in TrustSetInput, src *
 	if !changed {
 		// What is stored is what was asked for; another process may have stored it,
 		// so the view takes it too.
-		s.apply(set, rec)
+		if s.apply(set, rec) {
+			s.notify(name)
+		}
 	} else {
 		s.log.InfoContext(ctx, "trust set changed", "set", name, "generation", gen,
 			"roots", len(set.Roots), "intermediates", len(set.Intermediates), "makers", len(set.Makers))

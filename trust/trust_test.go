@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -233,7 +235,11 @@ func TestDefaultCreatedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.reopen(t)
-	s = e.sets(t, Options{Default: &def})
+	var logged bytes.Buffer
+	s = e.sets(t, Options{Default: &def, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if !strings.Contains(logged.String(), "differs from the configured one") {
+		t.Errorf("no warning that the stored default is not the configured one; logged %q", logged.String())
+	}
 	set, gen, _ = s.TrustSet(DefaultName)
 	if gen != g2 {
 		t.Fatalf("after reopen default generation %d, want %d", gen, g2)
@@ -380,6 +386,24 @@ func TestReloadTakesOtherWriters(t *testing.T) {
 	if !slices.Equal(seen, []string{"r"}) {
 		t.Fatalf("watcher calls %v, want one for r", seen)
 	}
+	// A Put of what another writer stored already writes nothing, but brings the view
+	// up to date and says so.
+	g2, err := s1.Put(ctx, "r", newPKI(t, "R2").input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, _ := s1.TrustSet("r")
+	in := TrustSetInput{Roots: rawsOf(set.Roots), Intermediates: rawsOf(set.Intermediates), Makers: rawsOf(set.Makers)}
+	if got, err := s2.Put(ctx, "r", in); err != nil || got != g2 {
+		t.Fatalf("s2 puts what s1 stored: generation %d, %v; want %d", got, err, g2)
+	}
+	if _, gen, _ := s2.TrustSet("r"); gen != g2 {
+		t.Fatalf("s2 sees generation %d, want %d", gen, g2)
+	}
+	if !slices.Equal(seen, []string{"r", "r"}) {
+		t.Fatalf("watcher calls %v, want two for r", seen)
+	}
+	g = g2
 	// s2 removes it; s1 puts the same contents again: a new generation, not the old one.
 	if err := s2.Remove(ctx, "r"); err != nil {
 		t.Fatal(err)
