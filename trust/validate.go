@@ -173,7 +173,7 @@ func (l Limits) checkCert(op, name string, li, i int, der []byte, src *[nLists]s
 			return nil, errorf(ErrInvalidInput, op, name, where, nil, "not a CA certificate (basicConstraints does not assert cA)")
 		}
 		if !canCertSign {
-			return nil, errorf(ErrInvalidInput, op, name, where, nil, "a CA certificate whose keyUsage does not allow keyCertSign")
+			return nil, errorf(ErrInvalidInput, op, name, where, nil, "a CA certificate whose keyUsage does not allow keyCertSign, so no chain can be verified through it")
 		}
 		if li == listIntermediates {
 			break
