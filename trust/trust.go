@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -149,7 +150,7 @@ func (s *Sets) Reload(ctx context.Context) error {
 // the names it changed.
 func (s *Sets) load(ctx context.Context, op string) ([]string, error) {
 	loadLim := s.lim
-	loadLim.MaxCerts, loadLim.MaxBytes = int(^uint(0)>>1), int(^uint(0)>>1) // stored sets were bounded when put
+	loadLim.MaxCerts, loadLim.MaxBytes = math.MaxInt, math.MaxInt // stored sets were bounded when put
 	var changed []string
 	err := s.kv.Scan(ctx, []byte(prefixSet), func(k, v []byte) error {
 		name := string(k[len(prefixSet):])
