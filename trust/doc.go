@@ -30,6 +30,16 @@
 // from package errs naming the certificate (list, place and subject) and what is wrong.
 // Expired certificates are accepted: old signatures are verified at their signing time.
 //
+// # Limits
+//
+// Input is bounded before it is parsed: by default a set holds at most DefaultMaxCerts
+// certificates and DefaultMaxBytes bytes of DER as given, a certificate at most
+// DefaultMaxCertBytes, and a PEM or DER bundle (or a file LoadFiles reads) at most
+// DefaultMaxBundleBytes. Options.Limits changes them. PEM is read strictly: nothing but
+// white space outside the blocks, only CERTIFICATE blocks, no headers; an error about a
+// block says where it is and of what type, never what it holds (a private key given by
+// mistake does not reach a log).
+//
 // # Storage and concurrency
 //
 // Each set is one record in the store (keyspace SpaceName), and each change is one
