@@ -13,10 +13,10 @@
 // Sets implements verifier.TrustSource. For each verification the verifier asks
 // TrustSet(name) for the set it verifies against and gets the set with its generation, a
 // number that changes with every change to the set and never goes back, not even when
-// the set is removed and put again under the same name. The verifier remembers chain
-// results under the set's name and generation, so a result computed before a change is
-// never used after it; the callbacks given by Options.OnChange and Watch are called after
-// each change so that it can drop them at once.
+// the set is removed and put again under the same name. A verifier that remembers chain
+// results keys them by the set's name and generation, so that a result computed before a
+// change is never used after it; the callbacks given by Options.OnChange and Watch are
+// called after each change so that it can drop them at once.
 //
 // # Checks
 //
@@ -25,8 +25,7 @@
 // keyCertSign when keyUsage is present) that are self-signed (subject equals issuer and
 // the signature verifies under their own key); intermediates are CA certificates; makers
 // allow digitalSignature or nonRepudiation, or are CA certificates. A set needs at least
-// one root. Duplicates within a list are dropped. Limits bounds the certificates and
-// bytes of a set, of one certificate and of a bundle. Each refusal is an *Error of a kind
+// one root. Duplicates within a list are dropped. Each refusal is an *Error of a kind
 // from package errs naming the certificate (list, place and subject) and what is wrong.
 // Expired certificates are accepted: old signatures are verified at their signing time.
 //
