@@ -22,6 +22,7 @@ import (
 	"github.com/eseal/eseal/signer"
 	"github.com/eseal/eseal/signer/softkey"
 	"github.com/eseal/eseal/store"
+	"github.com/eseal/eseal/trust"
 	"github.com/eseal/eseal/verifier"
 )
 
@@ -69,6 +70,9 @@ var detailTypes = map[string]func(outer errs.Kind, cause error) error{
 	},
 	"verifier.BatchError": func(k errs.Kind, c error) error {
 		return &verifier.BatchError{Kind: k, Op: "verify batch", N: 3, Queue: 2, Err: c}
+	},
+	"trust.Error": func(k errs.Kind, c error) error {
+		return &trust.Error{Kind: k, Op: "op", Set: "gd", Cert: "roots[0]", Err: c}
 	},
 	"sealimg.FieldError": func(k errs.Kind, c error) error {
 		if k != errs.InvalidInput {
