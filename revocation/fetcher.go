@@ -413,7 +413,9 @@ func (f *Fetcher) fetch(issuer *smx509.Certificate, ik, fk [32]byte, urls []stri
 func (f *Fetcher) get(issuer *smx509.Certificate, raw string) (*smx509.RevocationList, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, clip(raw, 100), &Error{Kind: errs.Unavailable, URL: clip(raw, 100), Detail: "skipped: not a URL"}
+		// Not named: what does not parse cannot be stripped of a password.
+		const name = "a distribution point"
+		return nil, name, &Error{Kind: errs.Unavailable, URL: name, Detail: "skipped: not a URL"}
 	}
 	name := clip(u.Redacted(), 300)
 	skip := func(why string) (*smx509.RevocationList, string, error) {

@@ -594,3 +594,36 @@ func TestURLPasswordHidden(t *testing.T) {
 		t.Fatalf("error %q", err)
 	}
 }
+
+// At most maxURLs distribution points are tried; a URL that does not parse is not named.
+func TestManyPoints(t *testing.T) {
+	ca := newCA(t, "eseal test root")
+	srv := newServer(t, serve(ca.crl(t, 1, t0, t0.Add(time.Hour))))
+	urls := []string{"http://user:pa ss@%zz/"}
+	for len(urls) < maxURLs {
+		urls = append(urls, "ldap://ldap.example/")
+	}
+	f := newFetcher(t, nil, Config{Now: newClock(t0).nowFunc(), Logger: quiet})
+	_, err := f.CRL(context.Background(), ca.cert, append(urls, srv.url(), srv.url()))
+	wantKind(t, err, errs.Unavailable)
+	if !strings.Contains(err.Error(), "2 further distribution points not tried") || strings.Contains(err.Error(), "pa ss") {
+		t.Fatalf("error %q", err)
+	}
+	if srv.requests.Load() != 0 {
+		t.Fatal("a point past the limit was asked")
+	}
+}
+
+// A negative FailureBackoff remembers no failure.
+func TestNoBackoff(t *testing.T) {
+	ca := newCA(t, "eseal test root")
+	srv := newServer(t, http.NotFound)
+	f := newFetcher(t, nil, Config{Now: newClock(t0).nowFunc(), Logger: quiet, FailureBackoff: -1})
+	for range 3 {
+		_, err := f.CRL(context.Background(), ca.cert, []string{srv.url()})
+		wantKind(t, err, errs.Unavailable)
+	}
+	if n := srv.requests.Load(); n != 3 {
+		t.Fatalf("%d requests for 3 calls without backoff", n)
+	}
+}
