@@ -17,6 +17,7 @@ import (
 	"github.com/eseal/eseal/ofd"
 	"github.com/eseal/eseal/pki"
 	"github.com/eseal/eseal/registry"
+	"github.com/eseal/eseal/revocation"
 	"github.com/eseal/eseal/sealimg"
 	"github.com/eseal/eseal/ses"
 	"github.com/eseal/eseal/signer"
@@ -67,6 +68,9 @@ var detailTypes = map[string]func(outer errs.Kind, cause error) error{
 	},
 	"ofd.Error": func(k errs.Kind, c error) error {
 		return &ofd.Error{Kind: k, File: "Doc_0/Document.xml", Msg: "m", Err: c}
+	},
+	"revocation.Error": func(k errs.Kind, c error) error {
+		return &revocation.Error{Kind: k, Op: "op", Issuer: "CN=root", URL: "http://ca.example/root.crl", Err: c}
 	},
 	"verifier.BatchError": func(k errs.Kind, c error) error {
 		return &verifier.BatchError{Kind: k, Op: "verify batch", N: 3, Queue: 2, Err: c}
