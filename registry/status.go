@@ -1,0 +1,189 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/errs"
+	"github.com/eseal/eseal/pki"
+	"github.com/eseal/eseal/verifier"
+)
+
+// The registry answers for the seals it made and the certificates its CA issued, at once: a
+// revocation, suspension or change is in its answer as soon as it is committed, with no CRL
+// to wait for. Both look-ups are one point read (the seal by its code, the certificate by its
+// serial) and take no lifecycle lock, so they can run on every verification.
+
+// statusRecord is the part of a stored SealRecord that SealStatus reads: decoding only these
+// fields skips the picture, the certificate and the rest.
+type statusRecord struct {
+	Code    string         `json:"code"`
+	ESL     []byte         `json:"esl"`
+	Status  string         `json:"status"`
+	History []StatusChange `json:"history"`
+	Next    string         `json:"next,omitempty"`
+}
+
+// SealStatus reports on the seal with code esID and DER encoding der (verifier.StatusSource).
+// Known is true only when the registry made a seal under that code whose .esl is exactly der:
+// a seal of another maker that happens to carry one of our codes is not ours, and for it, as
+// for a code the registry never assigned, Known is false and the error nil.
+//
+// For a seal of ours, Revoked is when it was revoked or voided (a change voids the old
+// version), Reason says which and why, and Suspended lists the spans in which it could sign
+// nothing: each suspension (a running one with a zero To) and, as such, the span between its
+// making and its issuing. A store that cannot be read gives an error with its kind
+// (errs.Unavailable, errs.Closed, errs.Corrupt).
+func (r *Registry) SealStatus(ctx context.Context, esID string, der []byte) (verifier.Status, error) {
+	const op = "seal status"
+	if !validCode(esID) || len(der) == 0 {
+		return verifier.Status{}, nil
+	}
+	b, err := r.cfg.State.Get(ctx, sealKey(esID))
+	if errors.Is(err, errs.NotFound) {
+		return verifier.Status{}, nil
+	}
+	if err != nil {
+		return verifier.Status{}, storeErr(op, esID, "reading the seal record", err)
+	}
+	var s statusRecord
+	if err := json.Unmarshal(b, &s); err != nil {
+		return verifier.Status{}, &Error{Kind: errs.Corrupt, Op: op, Subject: esID, Msg: "stored record unreadable", Err: err}
+	}
+	if s.Code != esID {
+		return verifier.Status{}, &Error{Kind: errs.Corrupt, Op: op, Subject: esID, Msg: fmt.Sprintf("the record stored under this code is of seal %q", s.Code)}
+	}
+	if !bytes.Equal(s.ESL, der) {
+		return verifier.Status{}, nil
+	}
+	return s.status(), nil
+}
+
+// status is the registry's word on s, from its history.
+func (s *statusRecord) status() verifier.Status {
+	st := verifier.Status{Known: true}
+	var open *verifier.Period // the span in which the seal cannot sign, while it runs
+	closeAt := func(at time.Time) {
+		if open == nil {
+			return
+		}
+		if at.After(open.From) {
+			st.Suspended = append(st.Suspended, verifier.Period{From: open.From, To: at})
+		}
+		open = nil
+	}
+	for _, h := range s.History {
+		switch h.Status {
+		case StatusMade:
+			// Not yet issued: it signs nothing until Issue.
+			if open == nil {
+				open = &verifier.Period{From: h.At}
+			}
+		case StatusSuspended:
+			closeAt(h.At)
+			open = &verifier.Period{From: h.At}
+			st.Reason = describe("suspended", h.Reason, "")
+		case StatusActive:
+			closeAt(h.At)
+			st.Reason = ""
+		case StatusRevoked, StatusVoided:
+			closeAt(h.At)
+			if st.Revoked.IsZero() {
+				next := ""
+				if h.Status == StatusVoided && s.Next != "" {
+					next = s.Next
+				}
+				st.Revoked, st.Reason = h.At, describe(h.Status, h.Reason, next)
+			}
+		}
+	}
+	if open != nil {
+		st.Suspended = append(st.Suspended, verifier.Period{From: open.From})
+		if st.Reason == "" {
+			st.Reason = "the seal has not been issued"
+		}
+	}
+	return st
+}
+
+// describe puts a status change in words for a report.
+func describe(status, reason, next string) string {
+	s := "the seal was " + status + " by its registry"
+	if reason != "" {
+		s += ": " + reason
+	}
+	if next != "" {
+		s += " (replaced by seal " + next + ")"
+	}
+	return s
+}
+
+// CertStatus reports on cert (verifier.StatusSource). Known is true only when the registry's
+// CA issued this very certificate: its issuer is the CA's root and the CA's record for its
+// serial holds the same DER; a certificate of another CA, whatever its names and serial, is
+// not known. Revoked is the time recorded when the CA revoked it, effective at once (before
+// any CRL listing it is fetched), and Reason its CRL reason in words.
+func (r *Registry) CertStatus(ctx context.Context, cert *smx509.Certificate) (verifier.Status, error) {
+	const op = "certificate status"
+	if cert == nil {
+		return verifier.Status{}, refuse(errs.InvalidInput, op, "", "no certificate")
+	}
+	root := r.cfg.CA.Root()
+	if cert.SerialNumber == nil || cert.SerialNumber.Sign() <= 0 || !bytes.Equal(cert.RawIssuer, root.RawSubject) {
+		return verifier.Status{}, nil
+	}
+	is, err := r.cfg.CA.Lookup(ctx, cert.SerialNumber)
+	if errors.Is(err, pki.ErrNotFound) {
+		return verifier.Status{}, nil
+	}
+	if err != nil {
+		return verifier.Status{}, storeErr(op, cert.SerialNumber.Text(16), "the CA's record", err)
+	}
+	if !bytes.Equal(is.Certificate.Raw, cert.Raw) {
+		return verifier.Status{}, nil
+	}
+	st := verifier.Status{Known: true}
+	if is.Revoked != nil {
+		st.Revoked = is.Revoked.Time
+		st.Reason = "the certificate was revoked by its CA: " + reasonWords(is.Revoked.Reason)
+	}
+	return st, nil
+}
+
+// reasonWords names an RFC 5280 CRL reason.
+func reasonWords(r pki.Reason) string {
+	switch r {
+	case pki.Unspecified:
+		return "unspecified"
+	case pki.KeyCompromise:
+		return "key compromise"
+	case pki.CACompromise:
+		return "CA compromise"
+	case pki.AffiliationChanged:
+		return "affiliation changed"
+	case pki.Superseded:
+		return "superseded"
+	case pki.CessationOfOperation:
+		return "cessation of operation"
+	case pki.PrivilegeWithdrawn:
+		return "privilege withdrawn"
+	case pki.AACompromise:
+		return "AA compromise"
+	}
+	return fmt.Sprintf("reason code %d", int(r))
+}
+
+// storeErr is a failed read: it keeps the kind of its cause when it has one (errs.Closed,
+// errs.Corrupt) and is errs.Unavailable otherwise.
+func storeErr(op, subject, what string, err error) error {
+	k := errs.KindOf(err)
+	if k == 0 {
+		k = errs.Unavailable
+	}
+	return &Error{Kind: k, Op: op, Subject: subject, Msg: what, Err: err}
+}

@@ -1,0 +1,471 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"math/big"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/errs"
+	"github.com/eseal/eseal/pki"
+	"github.com/eseal/eseal/ses"
+	"github.com/eseal/eseal/verifier"
+)
+
+var _ verifier.StatusSource = (*Registry)(nil)
+
+// sealStatus is SealStatus that must not fail.
+func (e *env) sealStatus(t testing.TB, code string, der []byte) verifier.Status {
+	t.Helper()
+	st, err := e.reg.SealStatus(context.Background(), code, der)
+	if err != nil {
+		t.Fatalf("SealStatus %s: %v", code, err)
+	}
+	return st
+}
+
+// certStatus is CertStatus that must not fail.
+func (e *env) certStatus(t testing.TB, c *smx509.Certificate) verifier.Status {
+	t.Helper()
+	st, err := e.reg.CertStatus(context.Background(), c)
+	if err != nil {
+		t.Fatalf("CertStatus %s: %v", c.SerialNumber.Text(16), err)
+	}
+	return st
+}
+
+func parseCert(t testing.TB, der []byte) *smx509.Certificate {
+	t.Helper()
+	c, err := smx509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func wantPeriods(t testing.TB, what string, got []verifier.Period, want ...verifier.Period) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: suspended %v, want %v", what, got, want)
+	}
+	for i := range want {
+		if !got[i].From.Equal(want[i].From) || !got[i].To.Equal(want[i].To) {
+			t.Fatalf("%s: suspended %v, want %v", what, got, want)
+		}
+	}
+}
+
+// TestSealStatusLifecycle follows a seal through suspension, resumption and revocation: each
+// step is in the registry's answer at once, and so is the revocation of its signer
+// certificate, with no CRL fetched.
+func TestSealStatusLifecycle(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	s := e.made(t, Personal, "")
+	cert := parseCert(t, s.Certificate)
+
+	st := e.sealStatus(t, s.Code, s.ESL)
+	if !st.Known || !st.Revoked.IsZero() || len(st.Suspended) != 0 || st.Reason != "" {
+		t.Fatalf("issued seal: %+v", st)
+	}
+	if cs := e.certStatus(t, cert); !cs.Known || !cs.Revoked.IsZero() {
+		t.Fatalf("issued seal's certificate: %+v", cs)
+	}
+
+	e.clock.Add(time.Hour)
+	suspended := e.clock.Now()
+	if err := e.reg.Suspend(ctx, admin, s.Code, StatusRequest{Reason: "carrier mislaid"}); err != nil {
+		t.Fatal(err)
+	}
+	st = e.sealStatus(t, s.Code, s.ESL)
+	wantPeriods(t, "after Suspend", st.Suspended, verifier.Period{From: suspended})
+	if !st.Known || !st.Revoked.IsZero() || !strings.Contains(st.Reason, "suspended") || !strings.Contains(st.Reason, "carrier mislaid") {
+		t.Fatalf("after Suspend: %+v", st)
+	}
+	if cs := e.certStatus(t, cert); !cs.Known || !cs.Revoked.IsZero() {
+		t.Fatalf("a suspension revoked the certificate: %+v", cs)
+	}
+
+	e.clock.Add(time.Hour)
+	resumed := e.clock.Now()
+	if err := e.reg.Resume(ctx, admin, s.Code, StatusRequest{Reason: "carrier found"}); err != nil {
+		t.Fatal(err)
+	}
+	st = e.sealStatus(t, s.Code, s.ESL)
+	wantPeriods(t, "after Resume", st.Suspended, verifier.Period{From: suspended, To: resumed})
+	if !st.Known || !st.Revoked.IsZero() || st.Reason != "" {
+		t.Fatalf("after Resume: %+v", st)
+	}
+
+	e.clock.Add(time.Hour)
+	revoked := e.clock.Now()
+	if err := e.reg.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "holder left", CRLReason: pki.KeyCompromise}); err != nil {
+		t.Fatal(err)
+	}
+	// The certificate first: its answer comes from the CA's record, not from a CRL.
+	cs := e.certStatus(t, cert)
+	if !cs.Known || !cs.Revoked.Equal(revoked) || !strings.Contains(cs.Reason, "key compromise") {
+		t.Fatalf("revoked seal's certificate: %+v, want revoked at %s for key compromise", cs, revoked)
+	}
+	st = e.sealStatus(t, s.Code, s.ESL)
+	if !st.Known || !st.Revoked.Equal(revoked) || !strings.Contains(st.Reason, "revoked") || !strings.Contains(st.Reason, "holder left") {
+		t.Fatalf("after Revoke: %+v, want revoked at %s", st, revoked)
+	}
+	wantPeriods(t, "after Revoke", st.Suspended, verifier.Period{From: suspended, To: resumed})
+}
+
+// TestSealStatusSuspendedThenRevoked: a suspension ends where the revocation begins.
+func TestSealStatusSuspendedThenRevoked(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	s := e.made(t, Personal, "")
+	e.clock.Add(time.Minute)
+	suspended := e.clock.Now()
+	if err := e.reg.Suspend(ctx, admin, s.Code, StatusRequest{Reason: "inquiry"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(time.Minute)
+	revoked := e.clock.Now()
+	if err := e.reg.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "inquiry concluded"}); err != nil {
+		t.Fatal(err)
+	}
+	st := e.sealStatus(t, s.Code, s.ESL)
+	if !st.Known || !st.Revoked.Equal(revoked) || !strings.Contains(st.Reason, "inquiry concluded") {
+		t.Fatalf("%+v, want revoked at %s", st, revoked)
+	}
+	wantPeriods(t, "suspended then revoked", st.Suspended, verifier.Period{From: suspended, To: revoked})
+	cs := e.certStatus(t, parseCert(t, s.Certificate))
+	if !cs.Revoked.Equal(revoked) || !strings.Contains(cs.Reason, "unspecified") {
+		t.Fatalf("certificate: %+v", cs)
+	}
+}
+
+// TestSealStatusChange: a change voids the old version at once (and supersedes its
+// certificate); the new version is known, signs nothing until issued, and is good after.
+func TestSealStatusChange(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	old := e.made(t, Personal, "")
+	e.clock.Add(time.Hour)
+	changed := e.clock.Now()
+	ns, err := e.reg.Change(ctx, admin, old.Code, Change{Reason: ChangeName, Holder: &Person{Name: "张山", ID: idHolder}, PIN: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := e.sealStatus(t, old.Code, old.ESL)
+	if !st.Known || !st.Revoked.Equal(changed) || !strings.Contains(st.Reason, "voided") || !strings.Contains(st.Reason, ns.Code) {
+		t.Fatalf("old version: %+v, want voided at %s and replaced by %s", st, changed, ns.Code)
+	}
+	cs := e.certStatus(t, parseCert(t, old.Certificate))
+	if !cs.Known || !cs.Revoked.Equal(changed) || !strings.Contains(cs.Reason, "superseded") {
+		t.Fatalf("old version's certificate: %+v", cs)
+	}
+
+	// Made, not issued: it signs nothing yet.
+	st = e.sealStatus(t, ns.Code, ns.ESL)
+	wantPeriods(t, "new version before Issue", st.Suspended, verifier.Period{From: changed})
+	if !st.Known || !st.Revoked.IsZero() || !strings.Contains(st.Reason, "not been issued") {
+		t.Fatalf("new version before Issue: %+v", st)
+	}
+	e.clock.Add(time.Minute)
+	issued := e.clock.Now()
+	if err := e.reg.Issue(ctx, maker, ns.Code); err != nil {
+		t.Fatal(err)
+	}
+	st = e.sealStatus(t, ns.Code, ns.ESL)
+	wantPeriods(t, "new version after Issue", st.Suspended, verifier.Period{From: changed, To: issued})
+	if !st.Known || !st.Revoked.IsZero() || st.Reason != "" {
+		t.Fatalf("new version after Issue: %+v", st)
+	}
+	if cs := e.certStatus(t, parseCert(t, ns.Certificate)); !cs.Known || !cs.Revoked.IsZero() {
+		t.Fatalf("new version's certificate: %+v", cs)
+	}
+	// Each version answers for its own bytes only.
+	if st := e.sealStatus(t, ns.Code, old.ESL); st.Known {
+		t.Fatalf("the old version's bytes are known under the new code: %+v", st)
+	}
+}
+
+// outsiderCA is a CA of another platform whose root has the very name of ours.
+type outsiderCA struct {
+	root *smx509.Certificate
+	key  *sm2.PrivateKey
+}
+
+func newOutsiderCA(t testing.TB, like *smx509.Certificate) *outsiderCA {
+	t.Helper()
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &smx509.Certificate{SerialNumber: big.NewInt(1), RawSubject: like.RawSubject,
+		NotBefore: start.Add(-time.Hour), NotAfter: start.AddDate(10, 0, 0), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &outsiderCA{root: parseCert(t, der), key: key}
+}
+
+// issue issues a certificate with the given serial and subject, for a new key.
+func (o *outsiderCA) issue(t testing.TB, serial *big.Int, subject []byte) (*smx509.Certificate, *sm2.PrivateKey) {
+	t.Helper()
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &smx509.Certificate{SerialNumber: serial, RawSubject: subject, NotBefore: start.Add(-time.Hour),
+		NotAfter: start.AddDate(2, 0, 0), KeyUsage: smx509.KeyUsageDigitalSignature | smx509.KeyUsageContentCommitment}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, o.root, key.Public(), o.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseCert(t, der), key
+}
+
+// TestStatusNotOurs: what the registry did not make is not known, without an error.
+func TestStatusNotOurs(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	s := e.made(t, Personal, "")
+	cert := parseCert(t, s.Certificate)
+	out := newOutsiderCA(t, e.ca.Root())
+
+	// A seal of another maker under our seal's code.
+	makerCert, makerKey := out.issue(t, big.NewInt(2), e.ca.Maker().RawSubject)
+	signerCert, _ := out.issue(t, cert.SerialNumber, cert.RawSubject)
+	foreign, err := ses.MakeSeal(rand.Reader, &ses.SealTemplate{VID: "other", ESID: s.Code, Type: 2, Name: s.Name,
+		SignerCerts: [][]byte{signerCert.Raw}, CreateDate: start, ValidStart: start, ValidEnd: start.AddDate(1, 0, 0),
+		Picture: ses.Picture{Type: s.PictureType, Data: s.Picture, Width: 20, Height: 20}}, makerCert.Raw, makerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(s.ESL)
+	flipped[len(flipped)-1] ^= 1
+
+	seals := []struct {
+		name string
+		code string
+		der  []byte
+	}{
+		{"another maker's seal with our code", s.Code, foreign.Raw},
+		{"our seal with one byte changed", s.Code, flipped},
+		{"our seal cut short", s.Code, s.ESL[:len(s.ESL)-1]},
+		{"our seal with a byte more", s.Code, append(bytes.Clone(s.ESL), 0)},
+		{"no bytes", s.Code, nil},
+		{"a code never assigned", "46010099999999", s.ESL},
+		{"a code that cannot be ours", "../seal/" + s.Code, s.ESL},
+		{"an empty code", "", s.ESL},
+	}
+	for _, c := range seals {
+		t.Run(c.name, func(t *testing.T) {
+			if st := e.sealStatus(t, c.code, c.der); st.Known {
+				t.Fatalf("known: %+v", st)
+			}
+		})
+	}
+	if !bytes.Equal(signerCert.RawIssuer, e.ca.Root().RawSubject) || signerCert.SerialNumber.Cmp(cert.SerialNumber) != 0 {
+		t.Fatal("the outsider's certificate should share our issuer name and our serial")
+	}
+	unknownSerial, _ := out.issue(t, big.NewInt(0).Lsh(big.NewInt(1), 100), cert.RawSubject)
+	certs := []struct {
+		name string
+		cert *smx509.Certificate
+	}{
+		{"another CA's certificate with our serial and issuer name", signerCert},
+		{"a serial our CA never issued", unknownSerial},
+		{"another CA's root", out.root},
+	}
+	for _, c := range certs {
+		t.Run(c.name, func(t *testing.T) {
+			if st := e.certStatus(t, c.cert); st.Known {
+				t.Fatalf("known: %+v", st)
+			}
+		})
+	}
+	// Our own: the root and the seal maker are ours too.
+	for _, c := range []*smx509.Certificate{e.ca.Root(), e.ca.Maker(), cert} {
+		if st := e.certStatus(t, c); !st.Known || !st.Revoked.IsZero() {
+			t.Fatalf("our certificate %s: %+v", c.Subject, st)
+		}
+	}
+	_, err = e.reg.CertStatus(ctx, nil)
+	wantKind(t, "CertStatus(nil)", err, errs.InvalidInput)
+}
+
+// countingState wraps a State: it counts point reads, refuses scans, and fails its reads with
+// fail when set, or answers them with bad when set.
+type countingState struct {
+	State
+	gets atomic.Int64
+	fail error
+	bad  []byte
+}
+
+func (s *countingState) Get(ctx context.Context, key string) ([]byte, error) {
+	s.gets.Add(1)
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	if s.bad != nil && strings.HasPrefix(key, Prefix+"seal/") {
+		return bytes.Clone(s.bad), nil
+	}
+	return s.State.Get(ctx, key)
+}
+
+func (s *countingState) Scan(context.Context, string, func(string, []byte) error) error {
+	return errors.New("scan refused")
+}
+
+// over is a registry over e's parts with State st.
+func (e *env) over(t testing.TB, st State) *Registry {
+	t.Helper()
+	r, err := New(Config{State: st, Keys: e.keys, CA: e.ca, Guard: e.guard, Pictures: e.pics,
+		Division: "460100", IDKey: []byte("0123456789abcdef"), Clock: e.clock.Now, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestSealStatusOnePointRead: a look-up is one read by code, no scan.
+func TestSealStatusOnePointRead(t *testing.T) {
+	e := newEnv(t, true)
+	s := e.made(t, Personal, "")
+	cs := &countingState{State: NewState(e.db, e.log)}
+	r := e.over(t, cs)
+	for _, c := range []struct {
+		code  string
+		known bool
+	}{{s.Code, true}, {"46010099999999", false}} {
+		before := cs.gets.Load()
+		st, err := r.SealStatus(context.Background(), c.code, s.ESL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Known != c.known {
+			t.Fatalf("%s: known %v, want %v", c.code, st.Known, c.known)
+		}
+		if n := cs.gets.Load() - before; n != 1 {
+			t.Fatalf("%s: %d reads, want 1", c.code, n)
+		}
+	}
+}
+
+// TestStatusStoreFailure: a store that cannot answer gives an error with a kind, never a
+// "not known" that would send the verifier elsewhere silently.
+func TestStatusStoreFailure(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	s := e.made(t, Personal, "")
+	cases := []struct {
+		name  string
+		state *countingState
+		kind  errs.Kind
+	}{
+		{"store failure", &countingState{fail: errors.New("disk gone")}, errs.Unavailable},
+		{"store closed", &countingState{fail: errs.Closed}, errs.Closed},
+		{"record unreadable", &countingState{bad: []byte("{not json")}, errs.Corrupt},
+		{"record of another seal", &countingState{bad: []byte(`{"code":"46010099999999"}`)}, errs.Corrupt},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.state.State = NewState(e.db, e.log)
+			st, err := e.over(t, c.state).SealStatus(ctx, s.Code, s.ESL)
+			wantKind(t, c.name, err, c.kind)
+			if st.Known {
+				t.Fatalf("known on failure: %+v", st)
+			}
+		})
+	}
+	cert := parseCert(t, s.Certificate)
+	e.ca.Close()
+	st, err := e.reg.CertStatus(ctx, cert)
+	wantKind(t, "CertStatus with the CA closed", err, errs.Closed)
+	if st.Known {
+		t.Fatalf("known on failure: %+v", st)
+	}
+}
+
+// TestStatusConcurrent reads statuses while lifecycle steps run (go test -race): every answer
+// is of a committed state, and the certificate is never revoked before the seal's step began.
+func TestStatusConcurrent(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	s := e.made(t, Personal, "")
+	cert := parseCert(t, s.Certificate)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				st, err := e.reg.SealStatus(ctx, s.Code, s.ESL)
+				if err != nil || !st.Known {
+					t.Errorf("SealStatus: %+v, %v", st, err)
+					return
+				}
+				cs, err := e.reg.CertStatus(ctx, cert)
+				if err != nil || !cs.Known {
+					t.Errorf("CertStatus: %+v, %v", cs, err)
+					return
+				}
+			}
+		})
+	}
+	for range 3 {
+		e.clock.Add(time.Minute)
+		if err := e.reg.Suspend(ctx, admin, s.Code, StatusRequest{Reason: "check"}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(time.Minute)
+		if err := e.reg.Resume(ctx, admin, s.Code, StatusRequest{Reason: "checked"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Add(time.Minute)
+	revoked := e.clock.Now()
+	if err := e.reg.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "end"}); err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	wg.Wait()
+	st := e.sealStatus(t, s.Code, s.ESL)
+	if len(st.Suspended) != 3 || !st.Revoked.Equal(revoked) {
+		t.Fatalf("after the steps: %+v", st)
+	}
+}
+
+// FuzzSealStatus feeds arbitrary codes and bytes: the answer is known exactly for the seal's
+// own code and bytes, never an error, never a panic.
+func FuzzSealStatus(f *testing.F) {
+	e := newEnv(f, true)
+	s := e.made(f, Personal, "")
+	f.Add(s.Code, s.ESL)
+	f.Add(s.Code, s.ESL[:len(s.ESL)/2])
+	f.Add("46010099999999", s.ESL)
+	f.Add("reg/seal/"+s.Code, []byte{0x30, 0x00})
+	f.Add("", []byte(nil))
+	f.Fuzz(func(t *testing.T, code string, der []byte) {
+		st, err := e.reg.SealStatus(context.Background(), code, der)
+		if err != nil {
+			t.Fatalf("SealStatus(%q): %v", code, err)
+		}
+		if want := code == s.Code && bytes.Equal(der, s.ESL); st.Known != want {
+			t.Fatalf("SealStatus(%q): known %v, want %v", code, st.Known, want)
+		}
+	})
+}
