@@ -3,12 +3,14 @@ package registry
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/errs"
 	"github.com/eseal/eseal/pki"
 	"github.com/eseal/eseal/verifier"
@@ -16,18 +18,9 @@ import (
 
 // The registry answers for the seals it made and the certificates its CA issued, at once: a
 // revocation, suspension or change is in its answer as soon as it is committed, with no CRL
-// to wait for. Both look-ups are one point read (the seal by its code, the certificate by its
-// serial) and take no lifecycle lock, so they can run on every verification.
-
-// statusRecord is the part of a stored SealRecord that SealStatus reads: decoding only these
-// fields skips the picture, the certificate and the rest.
-type statusRecord struct {
-	Code    string         `json:"code"`
-	ESL     []byte         `json:"esl"`
-	Status  string         `json:"status"`
-	History []StatusChange `json:"history"`
-	Next    string         `json:"next,omitempty"`
-}
+// to wait for. Both look-ups are point reads (the seal's status entry by its code, the
+// certificate by its serial) and take no lifecycle lock, so they can run on every
+// verification.
 
 // SealStatus reports on the seal with code esID and DER encoding der (verifier.StatusSource).
 // Known is true only when the registry made a seal under that code whose .esl is exactly der:
@@ -44,16 +37,12 @@ func (r *Registry) SealStatus(ctx context.Context, esID string, der []byte) (ver
 	if !validCode(esID) || len(der) == 0 {
 		return verifier.Status{}, nil
 	}
-	b, err := r.cfg.State.Get(ctx, sealKey(esID))
+	s, err := r.readStatus(ctx, op, esID)
 	if errors.Is(err, errs.NotFound) {
 		return verifier.Status{}, nil
 	}
 	if err != nil {
-		return verifier.Status{}, storeErr(op, esID, "reading the seal record", err)
-	}
-	var s statusRecord
-	if err := json.Unmarshal(b, &s); err != nil {
-		return verifier.Status{}, &Error{Kind: errs.Corrupt, Op: op, Subject: esID, Msg: "stored record unreadable", Err: err}
+		return verifier.Status{}, err
 	}
 	if s.Code != esID {
 		return verifier.Status{}, &Error{Kind: errs.Corrupt, Op: op, Subject: esID, Msg: fmt.Sprintf("the record stored under this code is of seal %q", s.Code)}
@@ -62,6 +51,95 @@ func (r *Registry) SealStatus(ctx context.Context, esID string, der []byte) (ver
 		return verifier.Status{}, nil
 	}
 	return s.status(), nil
+}
+
+// statusRecord is what SealStatus reads of a seal.
+type statusRecord struct {
+	Code    string         `json:"code"`
+	ESL     []byte         `json:"esl,omitempty"`
+	History []statusChange `json:"history"`
+	Next    string         `json:"next,omitempty"`
+}
+
+// statusChange is the part of a StatusChange a status needs.
+type statusChange struct {
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// statusKey holds a seal's status entry: its .esl and its status history, written with the
+// seal record in every batch that writes one (sealWrites), so that SealStatus reads a few
+// kilobytes and a little JSON rather than decoding the whole record.
+func statusKey(code string) string { return Prefix + "status/" + code }
+
+// statusEntryV1 starts a status entry; then come the .esl's length (uvarint), the .esl, and
+// the JSON of its statusRecord without the .esl.
+const statusEntryV1 = 1
+
+// sealWrites are the writes that store s: its record and its status entry. Every write of a
+// seal record goes through it.
+func sealWrites(s *SealRecord) []audit.Write {
+	f := statusRecord{Code: s.Code, Next: s.Next, History: make([]statusChange, len(s.History))}
+	for i, h := range s.History {
+		f.History[i] = statusChange{Status: h.Status, At: h.At, Reason: h.Reason}
+	}
+	js, err := json.Marshal(f)
+	if err != nil {
+		panic(err) // the registry's own records always encode
+	}
+	v := make([]byte, 0, 1+binary.MaxVarintLen64+len(s.ESL)+len(js))
+	v = append(v, statusEntryV1)
+	v = binary.AppendUvarint(v, uint64(len(s.ESL)))
+	v = append(append(v, s.ESL...), js...)
+	return []audit.Write{jsonWrite(sealKey(s.Code), s), {Key: []byte(statusKey(s.Code)), Value: v}}
+}
+
+// decodeStatusEntry reads a status entry.
+func decodeStatusEntry(b []byte) (*statusRecord, error) {
+	if len(b) == 0 || b[0] != statusEntryV1 {
+		return nil, errors.New("not a version 1 status entry")
+	}
+	n, k := binary.Uvarint(b[1:])
+	if k <= 0 || n > uint64(len(b)-1-k) {
+		return nil, errors.New("bad .esl length")
+	}
+	esl, js := b[1+k:1+k+int(n)], b[1+k+int(n):]
+	var s statusRecord
+	if err := json.Unmarshal(js, &s); err != nil {
+		return nil, err
+	}
+	s.ESL = esl
+	return &s, nil
+}
+
+// readStatus reads the status of the seal under code: its status entry or, for a seal stored
+// before entries were kept, its record (decoding only what a status needs); errs.NotFound
+// when there is neither.
+func (r *Registry) readStatus(ctx context.Context, op, code string) (*statusRecord, error) {
+	b, err := r.cfg.State.Get(ctx, statusKey(code))
+	if err == nil {
+		s, err := decodeStatusEntry(b)
+		if err != nil {
+			return nil, &Error{Kind: errs.Corrupt, Op: op, Subject: code, Msg: "stored status entry unreadable", Err: err}
+		}
+		return s, nil
+	}
+	if !errors.Is(err, errs.NotFound) {
+		return nil, storeErr(op, code, "reading the status entry", err)
+	}
+	b, err = r.cfg.State.Get(ctx, sealKey(code))
+	if errors.Is(err, errs.NotFound) {
+		return nil, errs.NotFound
+	}
+	if err != nil {
+		return nil, storeErr(op, code, "reading the seal record", err)
+	}
+	var s statusRecord
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, &Error{Kind: errs.Corrupt, Op: op, Subject: code, Msg: "stored record unreadable", Err: err}
+	}
+	return &s, nil
 }
 
 // status is the registry's word on s, from its history.

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -303,21 +305,26 @@ func TestStatusNotOurs(t *testing.T) {
 }
 
 // countingState wraps a State: it counts point reads, refuses scans, and fails its reads with
-// fail when set, or answers them with bad when set.
+// fail when set; it answers reads under prefix bad (when set) with badValue, and hides the
+// status entries when noEntries is set, as in a store written before they were kept.
 type countingState struct {
 	State
-	gets atomic.Int64
-	fail error
-	bad  []byte
+	gets      atomic.Int64
+	fail      error
+	bad       string
+	badValue  []byte
+	noEntries bool
 }
 
 func (s *countingState) Get(ctx context.Context, key string) ([]byte, error) {
 	s.gets.Add(1)
-	if s.fail != nil {
+	switch {
+	case s.fail != nil:
 		return nil, s.fail
-	}
-	if s.bad != nil && strings.HasPrefix(key, Prefix+"seal/") {
-		return bytes.Clone(s.bad), nil
+	case s.bad != "" && strings.HasPrefix(key, s.bad):
+		return bytes.Clone(s.badValue), nil
+	case s.noEntries && strings.HasPrefix(key, Prefix+"status/"):
+		return nil, errs.NotFound
 	}
 	return s.State.Get(ctx, key)
 }
@@ -337,8 +344,9 @@ func (e *env) over(t testing.TB, st State) *Registry {
 	return r
 }
 
-// TestSealStatusOnePointRead: a look-up is one read by code, no scan.
-func TestSealStatusOnePointRead(t *testing.T) {
+// TestSealStatusPointReads: a seal of ours is one read by code (its status entry); a code
+// not ours is two reads that find nothing (the entry, then the record); no scan.
+func TestSealStatusPointReads(t *testing.T) {
 	e := newEnv(t, true)
 	s := e.made(t, Personal, "")
 	cs := &countingState{State: NewState(e.db, e.log)}
@@ -346,7 +354,8 @@ func TestSealStatusOnePointRead(t *testing.T) {
 	for _, c := range []struct {
 		code  string
 		known bool
-	}{{s.Code, true}, {"46010099999999", false}} {
+		reads int64
+	}{{s.Code, true, 1}, {"46010099999999", false, 2}} {
 		before := cs.gets.Load()
 		st, err := r.SealStatus(context.Background(), c.code, s.ESL)
 		if err != nil {
@@ -355,9 +364,112 @@ func TestSealStatusOnePointRead(t *testing.T) {
 		if st.Known != c.known {
 			t.Fatalf("%s: known %v, want %v", c.code, st.Known, c.known)
 		}
-		if n := cs.gets.Load() - before; n != 1 {
-			t.Fatalf("%s: %d reads, want 1", c.code, n)
+		if n := cs.gets.Load() - before; n != c.reads {
+			t.Fatalf("%s: %d reads, want %d", c.code, n, c.reads)
 		}
+	}
+}
+
+// statusByRecord is the status of the seal as its whole record gives it, without its entry.
+func (e *env) statusByRecord(t testing.TB, code string, der []byte) verifier.Status {
+	t.Helper()
+	st, err := e.over(t, &countingState{State: NewState(e.db, e.log), noEntries: true}).SealStatus(context.Background(), code, der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func sameStatus(a, b verifier.Status) bool {
+	if a.Known != b.Known || !a.Revoked.Equal(b.Revoked) || a.Reason != b.Reason || len(a.Suspended) != len(b.Suspended) {
+		return false
+	}
+	for i := range a.Suspended {
+		if !a.Suspended[i].From.Equal(b.Suspended[i].From) || !a.Suspended[i].To.Equal(b.Suspended[i].To) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestStatusEntryFollowsRecord takes seals through every step that writes a seal record and
+// after each checks, for every seal, that its status entry says what its record says.
+func TestStatusEntryFollowsRecord(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	check := func(step string) {
+		t.Helper()
+		seals, err := e.reg.Seals(ctx, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range seals {
+			got, want := e.sealStatus(t, s.Code, s.ESL), e.statusByRecord(t, s.Code, s.ESL)
+			if !got.Known || !sameStatus(got, want) {
+				t.Fatalf("after %s, seal %s (%s): entry says %+v, record says %+v", step, s.Code, s.Status, got, want)
+			}
+		}
+	}
+	if _, err := e.reg.MakeBusiness(ctx, maker, Business{Unit: Unit{Name: "海南示例科技有限公司", CreditCode: codeCompany},
+		Kinds: []Kind{Contract}, ValidTo: start.AddDate(1, 0, 0), PIN: pin}); err != nil {
+		t.Fatal(err)
+	}
+	check("MakeBusiness")
+	s, err := e.applyAndMake(t, application(Personal, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Make")
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"Issue", func() error { return e.reg.Issue(ctx, maker, s.Code) }},
+		{"Suspend", func() error { return e.reg.Suspend(ctx, admin, s.Code, StatusRequest{Reason: "r1"}) }},
+		{"Resume", func() error { return e.reg.Resume(ctx, admin, s.Code, StatusRequest{Reason: "r2"}) }},
+		{"Change", func() error {
+			ns, err := e.reg.Change(ctx, admin, s.Code, Change{Reason: ChangeLostCarrier, PIN: pin})
+			s = ns
+			return err
+		}},
+		{"Issue of the new version", func() error { return e.reg.Issue(ctx, maker, s.Code) }},
+		{"Revoke", func() error { return e.reg.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "r3"}) }},
+	}
+	for _, st := range steps {
+		e.clock.Add(time.Minute)
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		check(st.name)
+	}
+}
+
+// TestSealRecordWrittenWithEntry: the only write of a seal record in the package is the one
+// in sealWrites, which writes its status entry with it.
+func TestSealRecordWrittenWithEntry(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pat := range []string{"jsonWrite(sealKey(", "Key: []byte(sealKey("} {
+			c := strings.Count(string(b), pat)
+			if c > 0 && f != "status.go" {
+				t.Errorf("%s writes a seal record without its status entry (%q): use sealWrites", f, pat)
+			}
+			n += c
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d seal record writes found, want the one in sealWrites", n)
 	}
 }
 
@@ -367,6 +479,12 @@ func TestStatusStoreFailure(t *testing.T) {
 	e := newEnv(t, true)
 	ctx := context.Background()
 	s := e.made(t, Personal, "")
+	entry := []byte(nil)
+	if b, err := e.reg.cfg.State.Get(ctx, statusKey(s.Code)); err != nil {
+		t.Fatal(err)
+	} else {
+		entry = b
+	}
 	cases := []struct {
 		name  string
 		state *countingState
@@ -374,8 +492,12 @@ func TestStatusStoreFailure(t *testing.T) {
 	}{
 		{"store failure", &countingState{fail: errors.New("disk gone")}, errs.Unavailable},
 		{"store closed", &countingState{fail: errs.Closed}, errs.Closed},
-		{"record unreadable", &countingState{bad: []byte("{not json")}, errs.Corrupt},
-		{"record of another seal", &countingState{bad: []byte(`{"code":"46010099999999"}`)}, errs.Corrupt},
+		{"entry of another version", &countingState{bad: Prefix + "status/", badValue: append([]byte{2}, entry[1:]...)}, errs.Corrupt},
+		{"entry cut short", &countingState{bad: Prefix + "status/", badValue: entry[:len(entry)/2]}, errs.Corrupt},
+		{"entry with a huge length", &countingState{bad: Prefix + "status/", badValue: []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f, '{', '}'}}, errs.Corrupt},
+		{"entry of another seal", &countingState{bad: Prefix + "status/", badValue: []byte("\x01\x00{\"code\":\"46010099999999\"}")}, errs.Corrupt},
+		{"record unreadable", &countingState{noEntries: true, bad: Prefix + "seal/", badValue: []byte("{not json")}, errs.Corrupt},
+		{"record of another seal", &countingState{noEntries: true, bad: Prefix + "seal/", badValue: []byte(`{"code":"46010099999999"}`)}, errs.Corrupt},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -394,6 +516,27 @@ func TestStatusStoreFailure(t *testing.T) {
 	if st.Known {
 		t.Fatalf("known on failure: %+v", st)
 	}
+}
+
+// FuzzStatusEntry feeds arbitrary bytes to the status entry decoder: an error or a record
+// whose .esl lies within the bytes, never a panic.
+func FuzzStatusEntry(f *testing.F) {
+	s := &SealRecord{Code: "46010000000001", ESL: []byte{0x30, 0x03, 1, 2, 3},
+		History: []StatusChange{{Status: StatusMade, At: start}, {Status: StatusRevoked, At: start.Add(time.Hour), Reason: "x"}}}
+	f.Add(sealWrites(s)[1].Value)
+	f.Add([]byte{1})
+	f.Add([]byte{1, 0x80})
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := decodeStatusEntry(b)
+		if err != nil {
+			return
+		}
+		if len(rec.ESL) > len(b) {
+			t.Fatalf(".esl of %d bytes from an entry of %d", len(rec.ESL), len(b))
+		}
+		rec.status()
+	})
 }
 
 // TestStatusConcurrent reads statuses while lifecycle steps run (go test -race): every answer
@@ -468,4 +611,65 @@ func FuzzSealStatus(f *testing.F) {
 			t.Fatalf("SealStatus(%q): known %v, want %v", code, st.Known, want)
 		}
 	})
+}
+
+// The look-ups run on every verification of one of our seals, so they are read together with
+// the SM2 verification a verification rests on (RawSM2Verify), in one run:
+//
+//	go test ./registry -run '^$' -bench 'Status|RawSM2Verify' -benchtime 1s
+func BenchmarkSealStatus(b *testing.B) {
+	e := newEnv(b, true)
+	s := e.made(b, Personal, "")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if st, err := e.reg.SealStatus(ctx, s.Code, s.ESL); err != nil || !st.Known {
+			b.Fatal(st, err)
+		}
+	}
+}
+
+// BenchmarkSealStatusUnknown is the look-up of a seal that is not ours.
+func BenchmarkSealStatusUnknown(b *testing.B) {
+	e := newEnv(b, true)
+	s := e.made(b, Personal, "")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if st, err := e.reg.SealStatus(ctx, "46010099999999", s.ESL); err != nil || st.Known {
+			b.Fatal(st, err)
+		}
+	}
+}
+
+func BenchmarkCertStatus(b *testing.B) {
+	e := newEnv(b, true)
+	s := e.made(b, Personal, "")
+	cert := parseCert(b, s.Certificate)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if st, err := e.reg.CertStatus(ctx, cert); err != nil || !st.Known {
+			b.Fatal(st, err)
+		}
+	}
+}
+
+// BenchmarkRawSM2Verify is the primitive: one gmsm SM2 verification of a digest.
+func BenchmarkRawSM2Verify(b *testing.B) {
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digest := make([]byte, 32)
+	rand.Read(digest)
+	sig, err := sm2.SignASN1(rand.Reader, key, digest, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if !sm2.VerifyASN1(&key.PublicKey, digest, sig) {
+			b.Fatal("does not verify")
+		}
+	}
 }
