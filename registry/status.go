@@ -215,20 +215,17 @@ func (r *Registry) CertStatus(ctx context.Context, cert *smx509.Certificate) (ve
 	if cert.SerialNumber == nil || cert.SerialNumber.Sign() <= 0 || !bytes.Equal(cert.RawIssuer, root.RawSubject) {
 		return verifier.Status{}, nil
 	}
-	is, err := r.cfg.CA.Lookup(ctx, cert.SerialNumber)
-	if errors.Is(err, pki.ErrNotFound) {
-		return verifier.Status{}, nil
-	}
+	issued, rev, err := r.cfg.CA.Status(ctx, cert.SerialNumber, cert.Raw)
 	if err != nil {
 		return verifier.Status{}, storeErr(op, cert.SerialNumber.Text(16), "the CA's record", err)
 	}
-	if !bytes.Equal(is.Certificate.Raw, cert.Raw) {
+	if !issued {
 		return verifier.Status{}, nil
 	}
 	st := verifier.Status{Known: true}
-	if is.Revoked != nil {
-		st.Revoked = is.Revoked.Time
-		st.Reason = "the certificate was revoked by its CA: " + reasonWords(is.Revoked.Reason)
+	if rev != nil {
+		st.Revoked = rev.Time
+		st.Reason = "the certificate was revoked by its CA: " + reasonWords(rev.Reason)
 	}
 	return st, nil
 }
