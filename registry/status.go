@@ -50,7 +50,11 @@ func (r *Registry) SealStatus(ctx context.Context, esID string, der []byte) (ver
 	if !bytes.Equal(s.ESL, der) {
 		return verifier.Status{}, nil
 	}
-	return s.status(), nil
+	st, err := s.status()
+	if err != nil {
+		return verifier.Status{}, &Error{Kind: errs.Corrupt, Op: op, Subject: esID, Msg: "stored status history unreadable", Err: err}
+	}
+	return st, nil
 }
 
 // statusRecord is what SealStatus reads of a seal.
@@ -142,8 +146,13 @@ func (r *Registry) readStatus(ctx context.Context, op, code string) (*statusReco
 	return &s, nil
 }
 
-// status is the registry's word on s, from its history.
-func (s *statusRecord) status() verifier.Status {
+// status is the registry's word on s, from its history. A history that does not start with
+// the seal's making, or holds a status this code does not know, is an error: nothing is
+// promised about a seal whose history cannot be read whole.
+func (s *statusRecord) status() (verifier.Status, error) {
+	if len(s.History) == 0 || s.History[0].Status != StatusMade {
+		return verifier.Status{}, errors.New("the history does not start with the making")
+	}
 	st := verifier.Status{Known: true}
 	var open *verifier.Period // the span in which the seal cannot sign, while it runs
 	closeAt := func(at time.Time) {
@@ -178,6 +187,8 @@ func (s *statusRecord) status() verifier.Status {
 				}
 				st.Revoked, st.Reason = h.At, describe(h.Status, h.Reason, next)
 			}
+		default:
+			return verifier.Status{}, fmt.Errorf("unknown status %q", h.Status)
 		}
 	}
 	if open != nil {
@@ -186,7 +197,7 @@ func (s *statusRecord) status() verifier.Status {
 			st.Reason = "the seal has not been issued"
 		}
 	}
-	return st
+	return st, nil
 }
 
 // describe puts a status change in words for a report.

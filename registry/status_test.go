@@ -496,6 +496,11 @@ func TestStatusStoreFailure(t *testing.T) {
 		{"entry cut short", &countingState{bad: Prefix + "status/", badValue: entry[:len(entry)/2]}, errs.Corrupt},
 		{"entry with a huge length", &countingState{bad: Prefix + "status/", badValue: []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f, '{', '}'}}, errs.Corrupt},
 		{"entry of another seal", &countingState{bad: Prefix + "status/", badValue: []byte("\x01\x00{\"code\":\"46010099999999\"}")}, errs.Corrupt},
+		{"history not starting with the making", &countingState{bad: Prefix + "status/", badValue: entryWith(s.ESL, statusRecord{Code: s.Code,
+			History: []statusChange{{Status: StatusActive, At: start}}})}, errs.Corrupt},
+		{"history with an unknown status", &countingState{bad: Prefix + "status/", badValue: entryWith(s.ESL, statusRecord{Code: s.Code,
+			History: []statusChange{{Status: StatusMade, At: start}, {Status: "frozen", At: start.Add(time.Hour)}}})}, errs.Corrupt},
+		{"empty history", &countingState{bad: Prefix + "status/", badValue: entryWith(s.ESL, statusRecord{Code: s.Code})}, errs.Corrupt},
 		{"record unreadable", &countingState{noEntries: true, bad: Prefix + "seal/", badValue: []byte("{not json")}, errs.Corrupt},
 		{"record of another seal", &countingState{noEntries: true, bad: Prefix + "seal/", badValue: []byte(`{"code":"46010099999999"}`)}, errs.Corrupt},
 	}
@@ -518,6 +523,15 @@ func TestStatusStoreFailure(t *testing.T) {
 	}
 }
 
+// entryWith is the status entry of a seal with the .esl and the status rec gives.
+func entryWith(esl []byte, rec statusRecord) []byte {
+	s := &SealRecord{Code: rec.Code, ESL: esl, Next: rec.Next}
+	for _, h := range rec.History {
+		s.History = append(s.History, StatusChange{Status: h.Status, At: h.At, Reason: h.Reason})
+	}
+	return sealWrites(s)[1].Value
+}
+
 // FuzzStatusEntry feeds arbitrary bytes to the status entry decoder: an error or a record
 // whose .esl lies within the bytes, never a panic.
 func FuzzStatusEntry(f *testing.F) {
@@ -535,7 +549,7 @@ func FuzzStatusEntry(f *testing.F) {
 		if len(rec.ESL) > len(b) {
 			t.Fatalf(".esl of %d bytes from an entry of %d", len(rec.ESL), len(b))
 		}
-		rec.status()
+		rec.status() // an error or a status, never a panic
 	})
 }
 
