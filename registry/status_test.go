@@ -479,11 +479,9 @@ func TestStatusStoreFailure(t *testing.T) {
 	e := newEnv(t, true)
 	ctx := context.Background()
 	s := e.made(t, Personal, "")
-	entry := []byte(nil)
-	if b, err := e.reg.cfg.State.Get(ctx, statusKey(s.Code)); err != nil {
+	entry, err := e.reg.cfg.State.Get(ctx, statusKey(s.Code))
+	if err != nil {
 		t.Fatal(err)
-	} else {
-		entry = b
 	}
 	cases := []struct {
 		name  string
