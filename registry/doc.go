@@ -20,6 +20,8 @@
 //	                        version linked to it (Previous, Next)
 //	Suspend, Resume, Revoke (art. 19-20); revoking revokes the signer certificate in the CA
 //	RequestUse, ApproveUse, Authorize (art. 16-18); SetPIN (only the authority)
+//	SealStatus, CertStatus  the registry's own word to the verifier (verifier.StatusSource) on
+//	                        its seals and its CA's certificates, in effect once a step commits
 //
 // Every step is one atomic synced batch: the registry's records, the outbox writes of its
 // event (Config.Events) and its audit record are committed together (audit.Log.AppendWith),
@@ -48,8 +50,9 @@
 //
 // # Store layout
 //
-// Under Prefix "reg/": app/ID applications, seal/CODE seals, use/ID use approvals,
-// blob/SM3 materials, seq/NAME counters. "reg/imp/" and "reg/outbox/" belong to the filed
-// impressions and the outbox. State is the interface over this, so that a distributed
-// store can later hold it.
+// Under Prefix "reg/": app/ID applications, seal/CODE seals, status/CODE their status
+// entries (the .esl and the status history, written with every seal record, for SealStatus),
+// use/ID use approvals, blob/SM3 materials, seq/NAME counters. "reg/imp/" and "reg/outbox/"
+// belong to the filed impressions and the outbox. State is the interface over this, so that
+// a distributed store can later hold it.
 package registry

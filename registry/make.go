@@ -100,7 +100,7 @@ func (r *Registry) Make(ctx context.Context, a Actor, appID string, req MakeRequ
 		return nil, err
 	}
 	app.Status, app.SealCode = AppMade, s.Code
-	writes := []audit.Write{jsonWrite(sealKey(s.Code), s), jsonWrite(appKey(app.ID), app)}
+	writes := append(sealWrites(s), jsonWrite(appKey(app.ID), app))
 	err = r.commit(ctx, op, audit.Record{Actor: a.Name, Action: audit.ActionMake, SealCode: s.Code,
 		Details: map[string]string{"application": app.ID, "kind": string(s.Kind), "cert_serial": s.CertSerial}},
 		writes, r.event(EventMade, s, ""))
@@ -338,7 +338,7 @@ func (r *Registry) Issue(ctx context.Context, a Actor, code string) error {
 	}
 	s.setStatus(StatusActive, r.now(), a.Name, "", nil)
 	return r.commit(ctx, op, audit.Record{Actor: a.Name, Action: audit.ActionIssue, SealCode: code},
-		[]audit.Write{jsonWrite(sealKey(code), s)})
+		sealWrites(s))
 }
 
 func (s *SealRecord) setStatus(st string, at time.Time, actor, reason string, ms []MaterialRef) {
@@ -420,5 +420,5 @@ func (r *Registry) makeBusinessSeal(ctx context.Context, op string, a Actor, app
 	s.setStatus(StatusActive, r.now(), a.Name, "business entity (art. 7)", nil)
 	return s, r.commit(ctx, op, audit.Record{Actor: a.Name, Action: audit.ActionMake, SealCode: s.Code,
 		Details: map[string]string{"application": rec.ID, "kind": string(s.Kind), "cert_serial": s.CertSerial, "business": "true"}},
-		[]audit.Write{jsonWrite(sealKey(s.Code), s), jsonWrite(appKey(rec.ID), rec)}, r.event(EventMade, s, ""))
+		append(sealWrites(s), jsonWrite(appKey(rec.ID), rec)), r.event(EventMade, s, ""))
 }

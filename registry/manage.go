@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/eseal/eseal/audit"
@@ -74,7 +75,7 @@ func (r *Registry) setStatus(ctx context.Context, a Actor, code string, req Stat
 		details["crl_reason"] = fmt.Sprint(int(req.CRLReason))
 	}
 	return r.commit(ctx, op, audit.Record{Actor: a.Name, Action: action, SealCode: code, Details: details},
-		append(blobs, jsonWrite(sealKey(code), s)), r.event(event, s, req.Reason))
+		append(blobs, sealWrites(s)...), r.event(event, s, req.Reason))
 }
 
 // statusIn refuses unless s is in one of the statuses given.
@@ -218,7 +219,7 @@ func (r *Registry) Change(ctx context.Context, a Actor, code string, c Change) (
 	}
 	old.Next = ns.Code
 	old.setStatus(StatusVoided, now, a.Name, "changed: "+c.Reason, refs)
-	writes := append(blobs, jsonWrite(sealKey(old.Code), old), jsonWrite(sealKey(ns.Code), ns), jsonWrite(appKey(napp.ID), &napp))
+	writes := slices.Concat(blobs, sealWrites(old), sealWrites(ns), []audit.Write{jsonWrite(appKey(napp.ID), &napp)})
 	err = r.commit(ctx, op, audit.Record{Actor: a.Name, Action: audit.ActionChange, SealCode: code,
 		Details: map[string]string{"reason": c.Reason, "next": ns.Code, "application": napp.ID, "cert_serial": ns.CertSerial}},
 		writes, r.event(EventChanged, old, c.Reason), r.event(EventMade, ns, ""))
