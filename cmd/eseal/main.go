@@ -70,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // Synopses of the commands.
 const (
-	verifySynopsis  = "eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE] PATH..."
+	verifySynopsis  = "eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE]\n         [--store DIR [--trust-set NAME]] [--fetch-crl [--crl-timeout D]] PATH..."
 	inspectSynopsis = "eseal inspect [--picture OUT|-] [--force] PATH"
 )
 

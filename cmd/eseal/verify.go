@@ -1,17 +1,26 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/ofd"
+	"github.com/eseal/eseal/revocation"
+	"github.com/eseal/eseal/store"
+	trustsets "github.com/eseal/eseal/trust"
 	"github.com/eseal/eseal/verifier"
 )
+
+// quietLogger keeps the packages' log lines off the terminal: what matters reaches the
+// report.
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
@@ -21,6 +30,10 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&makers, "maker", "accepted seal makers: a `FILE` of seal maker certificates, or of CA certificates\nthrough which makers are issued, PEM or DER (repeatable); without one no seal maker is trusted")
 	fs.Var(&crls, "crl", "CRLs to check revocation: a `FILE`, PEM or DER (repeatable)")
 	dataPath := fs.String("data", "", "the `FILE` holding the original data of a bare seal signature, to check its dataHash")
+	storeDir := fs.String("store", "", "the appliance's data `DIR`: its trust sets (--trust-set), and where fetched CRLs are kept")
+	setName := fs.String("trust-set", "", "verify under the trust set `NAME` kept in --store, instead of --trust and --maker")
+	fetch := fs.Bool("fetch-crl", false, "fetch CRLs over HTTP from the distribution points the certificates name")
+	crlTimeout := fs.Duration("crl-timeout", revocation.DefaultTimeout, "how long one CRL fetch may take (with --fetch-crl)")
 	paths, code, ok := parseCommand(fs, verifySynopsis, args, stdout, stderr)
 	if !ok {
 		return code
@@ -29,7 +42,45 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "eseal verify: no file given")
 		return exitUsage
 	}
+	if *setName != "" && (*storeDir == "" || len(trust) > 0 || len(makers) > 0) {
+		fmt.Fprintln(stderr, "eseal verify: --trust-set needs --store and takes the place of --trust and --maker")
+		return exitUsage
+	}
 	var opts verifier.Options
+	var db *store.Pebble
+	if *storeDir != "" {
+		var err error
+		if db, err = store.Open(*storeDir, nil); err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --store: %v\n", err)
+			return exitUsage
+		}
+		defer db.Close()
+	}
+	if *setName != "" {
+		sets, err := trustsets.Open(context.Background(), store.MustSpace(db, trustsets.SpaceName), trustsets.Options{Logger: quietLogger()})
+		if err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --store: trust sets: %v\n", err)
+			return exitUsage
+		}
+		opts.TrustSets, opts.TrustSet = sets, *setName
+		if _, _, err := sets.TrustSet(*setName); err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --trust-set: %v\n", err)
+			return exitUsage
+		}
+	}
+	if *fetch {
+		var kv store.KV // without --store, fetched CRLs are kept for this run only
+		if db != nil {
+			kv = db
+		}
+		f, err := revocation.New(kv, revocation.Config{Timeout: *crlTimeout, Logger: quietLogger()})
+		if err != nil {
+			fmt.Fprintf(stderr, "eseal verify: --fetch-crl: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		opts.CRLSource = f
+	}
 	for _, p := range trust {
 		certs, err := loadCertificates(p)
 		if err != nil {
