@@ -1,0 +1,4 @@
+package appliance
+
+// opsRoutes are the ops routes.
+func opsRoutes() []Route { return nil }

@@ -1,0 +1,4 @@
+package appliance
+
+// pkiRoutes are the pki routes.
+func pkiRoutes() []Route { return nil }

@@ -1,0 +1,4 @@
+package appliance
+
+// registryRoutes are the registry routes.
+func registryRoutes() []Route { return nil }

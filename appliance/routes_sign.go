@@ -1,0 +1,4 @@
+package appliance
+
+// signRoutes are the sign routes.
+func signRoutes() []Route { return nil }

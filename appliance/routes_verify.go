@@ -1,0 +1,4 @@
+package appliance
+
+// verifyRoutes are the verify routes.
+func verifyRoutes() []Route { return nil }
