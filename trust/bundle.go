@@ -70,6 +70,9 @@ func (l Limits) parsePEM(op, name, what string, data []byte) ([][]byte, error) {
 		if len(block.Headers) != 0 {
 			return nil, errorf(ErrMalformed, op, name, what, nil, "PEM block %d at byte %d has headers; a certificate's has none", n+1, at)
 		}
+		if len(block.Bytes) == 0 {
+			return nil, errorf(ErrMalformed, op, name, what, nil, "PEM block %d at byte %d is empty", n+1, at)
+		}
 		if len(out) == l.MaxCerts {
 			return nil, errorf(ErrLimitExceeded, op, name, what, nil, "more than %d certificates", l.MaxCerts)
 		}
