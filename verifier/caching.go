@@ -46,20 +46,19 @@ const (
 	keyRevocation
 )
 
-// keyer makes cache keys. A key is two independently seeded 64-bit hashes of the bytes, their
-// length, the kind and a salt; the seeds are random per process, so nobody outside can aim at
-// a collision. Keys are not trusted alone: every cached value holds the bytes it was computed
-// from and a hit is confirmed by comparing them, so a collision costs a recomputation, never a
-// wrong answer. The hashes run at memory speed, where an SM3 digest of a 20 KB seal would cost
-// nearly as much as the SM2 verification the cache saves.
-type keyer struct{ s1, s2 maphash.Seed }
+// keyer makes cache keys. A key is a seeded 64-bit hash of the bytes, their length, the kind
+// and a salt; the seed is random per process, so nobody outside can aim at a collision. Keys
+// are not trusted alone: every cached value holds the bytes it was computed from and a hit is
+// confirmed by comparing them, so a collision costs a recomputation, never a wrong answer. The
+// hash runs at memory speed, where an SM3 digest of a 20 KB seal would cost nearly as much as
+// the SM2 verification the cache saves.
+type keyer struct{ seed maphash.Seed }
 
-func newKeyer() keyer { return keyer{maphash.MakeSeed(), maphash.MakeSeed()} }
+func newKeyer() keyer { return keyer{maphash.MakeSeed()} }
 
 func (k keyer) key(kind byte, salt uint64, b []byte) [32]byte {
 	var out [32]byte
-	binary.LittleEndian.PutUint64(out[0:], maphash.Bytes(k.s1, b))
-	binary.LittleEndian.PutUint64(out[8:], maphash.Bytes(k.s2, b))
+	binary.LittleEndian.PutUint64(out[0:], maphash.Bytes(k.seed, b))
 	binary.LittleEndian.PutUint64(out[16:], uint64(len(b)))
 	binary.LittleEndian.PutUint64(out[24:], salt<<8|uint64(kind))
 	return out

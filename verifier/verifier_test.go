@@ -208,14 +208,47 @@ func TestProcedure(t *testing.T) {
 	}
 }
 
-// The memo of seal checks must never answer for different bytes: a seal whose name was
-// changed after the maker signed it fails even after the genuine seal was verified.
+// The caches must never answer for different bytes: a seal whose name was changed after the
+// maker signed it fails even after the genuine seal was verified, with real caches and with a
+// fake cache that answers every lookup with the last value stored, whatever the key (a
+// collision at every lookup).
 func TestSealMemoDoesNotLeak(t *testing.T) {
+	t.Run("real caches", func(t *testing.T) { testSealCacheDoesNotLeak(t, newCaches(t, 8<<20)) })
+	t.Run("a cache that answers with the wrong value", func(t *testing.T) {
+		testSealCacheDoesNotLeak(t, Caches{Certs: &lyingCache{}, Seals: &lyingCache{}, Chains: &lyingCache{}, Revocation: &lyingCache{}})
+	})
+}
+
+// lyingCache is a fake Cache: it returns the last value stored for any key, as a cache whose
+// keys all collide would.
+type lyingCache struct {
+	mu   sync.Mutex
+	last any
+}
+
+func (c *lyingCache) Load(ns string, key [32]byte, load func() (any, int64, time.Time, error)) (any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last != nil {
+		return c.last, nil
+	}
+	v, _, _, err := load()
+	if err == nil {
+		c.last = v
+	}
+	return v, err
+}
+
+func (c *lyingCache) Invalidate(string) {}
+
+func testSealCacheDoesNotLeak(t *testing.T, caches Caches) {
 	p := newPKI(t)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	seal := p.seal(t, start, start.AddDate(2, 0, 0))
 	signed := start.AddDate(0, 6, 0)
-	v := New(p.trust(signed))
+	opts := p.trust(signed)
+	opts.Caches = caches
+	v := New(opts)
 	if r := v.VerifySignature(p.sign(t, seal, nil, signed), nil); status(r.Checks, CheckSealSignature) != Passed {
 		t.Fatal(r.Checks)
 	}
@@ -241,6 +274,7 @@ func TestConcurrentVerification(t *testing.T) {
 		mkCRL(t, p.root, p.rootKey, 1, start.AddDate(0, 1, 1), start.AddDate(0, 3, 0)),
 		mkCRL(t, p.root, p.rootKey, 2, start.AddDate(0, 1, 2), start.AddDate(0, 3, 0)),
 	}
+	opts.Caches = newCaches(t, 8<<20)
 	v := New(opts)
 	var wg sync.WaitGroup
 	for range 8 {
