@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime"
@@ -23,16 +24,18 @@ const DefaultVerifyBatchMax = 10000
 // data it signs (for OFD, the bytes of Signature.xml). Without data the data_hash check is
 // indeterminate, and so is the verdict.
 type VerifyRequest struct {
-	Signature []byte `json:"signature"`
-	Data      []byte `json:"data,omitempty"`
+	// Signature is the base64 of the DER SES_Signature.
+	Signature string `json:"signature"`
+	// Data is the base64 of the original data; absent or empty when not given.
+	Data string `json:"data,omitempty"`
 	// TrustSet names the trust set to judge by; empty means the default one.
 	TrustSet string `json:"trust_set,omitempty"`
 }
 
 // VerifyBatchItem is one signature of a batch, as in VerifyRequest.
 type VerifyBatchItem struct {
-	Signature []byte `json:"signature"`
-	Data      []byte `json:"data,omitempty"`
+	Signature string `json:"signature"`
+	Data      string `json:"data,omitempty"`
 }
 
 // VerifyBatchRequest is the body of POST /v1/verify/batch.
@@ -49,7 +52,8 @@ type VerifyBatchResponse struct {
 
 // SealVerifyRequest is the body of POST /v1/seals/verify: a DER seal (.esl).
 type SealVerifyRequest struct {
-	Seal     []byte `json:"seal"`
+	// Seal is the base64 of the DER seal.
+	Seal     string `json:"seal"`
 	TrustSet string `json:"trust_set,omitempty"`
 }
 
@@ -104,14 +108,15 @@ func handleVerify(c *Call) error {
 	if err := c.Decode(&req); err != nil {
 		return err
 	}
-	if len(req.Signature) == 0 {
-		return &Error{Kind: errs.InvalidInput, Message: "signature: required, the base64 of a DER SES_Signature"}
+	sig, data, err := signatureAndData("", req.Signature, req.Data)
+	if err != nil {
+		return err
 	}
 	v, err := verifierFor(c, req.TrustSet)
 	if err != nil {
 		return err
 	}
-	r := v.VerifySignature(req.Signature, req.Data)
+	r := v.VerifySignature(sig, data)
 	r.ID = "1" // as eseal verify numbers a bare signature
 	return c.JSON(200, r)
 }
@@ -129,10 +134,11 @@ func handleVerifyBatch(c *Call) error {
 	}
 	items := make([]verifier.BatchItem, len(req.Items))
 	for i, it := range req.Items {
-		if len(it.Signature) == 0 {
-			return &Error{Kind: errs.InvalidInput, Message: fmt.Sprintf("items[%d].signature: required, the base64 of a DER SES_Signature", i)}
+		sig, data, err := signatureAndData(fmt.Sprintf("items[%d].", i), it.Signature, it.Data)
+		if err != nil {
+			return err
 		}
-		items[i] = verifier.BatchItem{Signature: it.Signature, Data: it.Data}
+		items[i] = verifier.BatchItem{Signature: sig, Data: data}
 	}
 	pool := c.Services().Pool
 	if pool == nil {
@@ -153,6 +159,35 @@ func handleVerifyBatch(c *Call) error {
 		reports[i].ID = strconv.Itoa(i + 1)
 	}
 	return c.JSON(200, VerifyBatchResponse{Reports: reports})
+}
+
+// signatureAndData decodes a signature (required) and its data (nil when absent), naming
+// the fields after prefix in a refusal.
+func signatureAndData(prefix, sig, data string) ([]byte, []byte, error) {
+	if sig == "" {
+		return nil, nil, &Error{Kind: errs.InvalidInput, Message: prefix + "signature: required, the base64 of a DER SES_Signature"}
+	}
+	s, err := fromBase64(prefix+"signature", sig)
+	if err != nil {
+		return nil, nil, err
+	}
+	if data == "" {
+		return s, nil, nil
+	}
+	d, err := fromBase64(prefix+"data", data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, d, nil
+}
+
+// fromBase64 decodes standard base64 (line breaks are ignored), naming the field in a refusal.
+func fromBase64(field, s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, &Error{Kind: errs.InvalidInput, Message: fmt.Sprintf("%s: not standard base64: %v", field, err)}
+	}
+	return b, nil
 }
 
 // batchRefusal is the answer to a batch the pool refused or could not finish: busy and
@@ -203,13 +238,17 @@ func handleVerifySeal(c *Call) error {
 	if err := c.Decode(&req); err != nil {
 		return err
 	}
-	if len(req.Seal) == 0 {
+	if req.Seal == "" {
 		return &Error{Kind: errs.InvalidInput, Message: "seal: required, the base64 of a DER seal (.esl)"}
+	}
+	der, err := fromBase64("seal", req.Seal)
+	if err != nil {
+		return err
 	}
 	v, err := verifierFor(c, req.TrustSet)
 	if err != nil {
 		return err
 	}
-	s, ind := v.VerifySeal(req.Seal)
+	s, ind := v.VerifySeal(der)
 	return c.JSON(200, &verifier.Report{Kind: "seal", Indication: ind, Signatures: []verifier.SignatureReport{}, Seal: s})
 }

@@ -255,7 +255,8 @@ func TestVerifyRefusals(t *testing.T) {
 		words []string
 	}{
 		{"empty body", "", errs.InvalidInput, []string{"empty"}},
-		{"bad base64", `{"signature": "not base64!"}`, errs.InvalidInput, []string{"base64"}},
+		{"bad base64", `{"signature": "not base64!"}`, errs.InvalidInput, []string{"signature: not standard base64"}},
+		{"bad base64 data", `{"signature": "` + sig + `", "data": "a-b_"}`, errs.InvalidInput, []string{"data: not standard base64"}},
 		{"unknown field", `{"signature": "` + sig + `", "sig": "x"}`, errs.InvalidInput, []string{`"sig"`}},
 		{"wrong type", `{"signature": 12}`, errs.InvalidInput, []string{"signature"}},
 		{"two values", `{"signature": "` + sig + `"} {}`, errs.InvalidInput, []string{"more than one"}},
@@ -277,11 +278,11 @@ func batchOf(e *verifyEnv, n int) []VerifyBatchItem {
 	for i := range items {
 		switch i % 3 {
 		case 0:
-			items[i] = VerifyBatchItem{Signature: sig, Data: data}
+			items[i] = VerifyBatchItem{Signature: b64(sig), Data: b64(data)}
 		case 1:
-			items[i] = VerifyBatchItem{Signature: sig, Data: append(append([]byte(nil), data...), '!')}
+			items[i] = VerifyBatchItem{Signature: b64(sig), Data: b64(append(append([]byte(nil), data...), '!'))}
 		case 2:
-			items[i] = VerifyBatchItem{Signature: []byte(fmt.Sprintf("no signature %d", i))}
+			items[i] = VerifyBatchItem{Signature: b64(fmt.Appendf(nil, "no signature %d", i))}
 		}
 	}
 	return items
@@ -326,7 +327,7 @@ func TestVerifyBatchRefusals(t *testing.T) {
 		{"no items", `{"items": []}`, errs.InvalidInput, []string{"items"}},
 		{"too many items", `{"items": [` + strings.Join(many, ",") + `]}`, errs.LimitExceeded, []string{fmt.Sprint(DefaultVerifyBatchMax + 1), fmt.Sprint(DefaultVerifyBatchMax)}},
 		{"an item without signature", `{"items": [{"signature":"MA=="}, {"data":"MA=="}]}`, errs.InvalidInput, []string{"items[1].signature"}},
-		{"bad base64 in an item", `{"items": [{"signature":"%%%"}]}`, errs.InvalidInput, []string{"base64"}},
+		{"bad base64 in an item", `{"items": [{"signature":"%%%"}]}`, errs.InvalidInput, []string{"items[0].signature: not standard base64"}},
 		{"unknown field in an item", `{"items": [{"signature":"MA==", "digest":"MA=="}]}`, errs.InvalidInput, []string{`"digest"`}},
 		{"unknown trust set", `{"items": [{"signature":"MA=="}], "trust_set": "nowhere"}`, errs.NotFound, []string{"nowhere"}},
 		{"larger than the queue", `{"items": [` + strings.Join(many[:65], ",") + `]}`, errs.LimitExceeded, []string{"65", "queue of 64"}},
@@ -447,7 +448,7 @@ func TestVerifySeal(t *testing.T) {
 		t.Errorf("the default trust set passed a seal another CA made")
 	}
 	postJSON(handleVerifySeal, e, `{"trust_set":"sample"}`).refused(t, errs.InvalidInput, "seal: required")
-	postJSON(handleVerifySeal, e, `{"seal":"***"}`).refused(t, errs.InvalidInput, "base64")
+	postJSON(handleVerifySeal, e, `{"seal":"***"}`).refused(t, errs.InvalidInput, "seal: not standard base64")
 	postJSON(handleVerifySeal, e, `{"seal":"MA==","trust_set":"nowhere"}`).refused(t, errs.NotFound, "nowhere")
 }
 
