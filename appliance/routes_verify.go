@@ -1,7 +1,9 @@
 package appliance
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -116,9 +118,19 @@ func handleVerify(c *Call) error {
 	if err != nil {
 		return err
 	}
-	r := v.VerifySignature(sig, data)
+	var r verifier.SignatureReport
+	if pool := c.Services().Pool; pool != nil {
+		// Through the verification queue, so that a full one answers BUSY here too.
+		reports, err := pool.VerifyBatchUsing(c.Context(), v, []verifier.BatchItem{{Signature: sig, Data: data}})
+		if err != nil {
+			return batchRefusal(err)
+		}
+		r = reports[0]
+	} else {
+		r = v.VerifySignature(sig, data)
+	}
 	r.ID = "1" // as eseal verify numbers a bare signature
-	return c.JSON(200, r)
+	return reportJSON(c, r)
 }
 
 func handleVerifyBatch(c *Call) error {
@@ -158,7 +170,7 @@ func handleVerifyBatch(c *Call) error {
 	for i := range reports {
 		reports[i].ID = strconv.Itoa(i + 1)
 	}
-	return c.JSON(200, VerifyBatchResponse{Reports: reports})
+	return reportJSON(c, VerifyBatchResponse{Reports: reports})
 }
 
 // signatureAndData decodes a signature (required) and its data (nil when absent), naming
@@ -230,7 +242,7 @@ func handleVerifyOFD(c *Call) error {
 		// A limit stopped the reading: nothing is shown about the document.
 		return fmt.Errorf("the OFD document was not verified: %w", err)
 	}
-	return c.JSON(200, r)
+	return reportJSON(c, r)
 }
 
 func handleVerifySeal(c *Call) error {
@@ -250,5 +262,17 @@ func handleVerifySeal(c *Call) error {
 		return err
 	}
 	s, ind := v.VerifySeal(der)
-	return c.JSON(200, &verifier.Report{Kind: "seal", Indication: ind, Signatures: []verifier.SignatureReport{}, Seal: s})
+	return reportJSON(c, &verifier.Report{Kind: "seal", Indication: ind, Signatures: []verifier.SignatureReport{}, Seal: s})
+}
+
+// reportJSON answers a verification report encoded as `eseal verify --json` prints it: one
+// line, with <, > and & left as they are.
+func reportJSON(c *Call, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode the report: %w", err)
+	}
+	return c.Bytes(200, "application/json; charset=utf-8", b.Bytes())
 }

@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -375,8 +376,22 @@ func TestVerifyBatchBusy(t *testing.T) {
 	// With room again, the refused batch goes through.
 	postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 2)}).ok(t, &got)
 
+	// A single verification goes through the same queue: a closed pool refuses it too.
 	pool.Close()
 	postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 1)}).refused(t, errs.Closed)
+	postJSON(handleVerify, e, VerifyRequest{Signature: batchOf(e, 1)[0].Signature}).refused(t, errs.Closed)
+}
+
+// cliJSON is v encoded as `eseal verify --json` encodes a report.
+func cliJSON(t testing.TB, v any) string {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // The answer to an OFD document is the report `eseal verify --json` prints for it.
@@ -393,8 +408,7 @@ func TestVerifyOFD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON, _ := json.Marshal(want)
-	if strings.TrimSpace(string(a.body)) != string(wantJSON) {
+	if wantJSON := cliJSON(t, want); string(a.body) != wantJSON {
 		t.Errorf("the answer differs from the verifier's report:\n got %s\nwant %s", a.body, wantJSON)
 	}
 	// Under a named set, and with no content type at all.
@@ -439,8 +453,7 @@ func TestVerifySeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON, _ := json.Marshal(want)
-	if strings.TrimSpace(string(a.body)) != string(wantJSON) {
+	if wantJSON := cliJSON(t, want); string(a.body) != wantJSON {
 		t.Errorf("the answer differs from the verifier's report:\n got %s\nwant %s", a.body, wantJSON)
 	}
 	postJSON(handleVerifySeal, e, map[string]any{"seal": b64(esl)}).ok(t, &got)
