@@ -518,3 +518,48 @@ func FuzzVerifyBodies(f *testing.F) {
 		}
 	})
 }
+
+// Verifications and batches served at once, while another trust set changes, each get the
+// verdict of their own set (run with -race).
+func TestVerifyConcurrent(t *testing.T) {
+	e := newVerifyEnv(t)
+	sig, data := e.sample("SignedValue.dat"), e.sample("Signature.xml")
+	rootPEM, makerPEM := e.sample("root.pem"), e.sample("maker.pem")
+	var wg sync.WaitGroup
+	errc := make(chan string, 64)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				if g%2 == 0 {
+					var r verifier.SignatureReport
+					a := postJSON(handleVerify, e, VerifyRequest{Signature: b64(sig), Data: b64(data), TrustSet: "sample"})
+					if a.err != nil || json.Unmarshal(a.body, &r) != nil || r.Indication != verifier.TotalPassed {
+						errc <- fmt.Sprintf("verify %d/%d: %v %s", g, i, a.err, r.Indication)
+					}
+					continue
+				}
+				var b VerifyBatchResponse
+				a := postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 6), TrustSet: "sample"})
+				if a.err != nil || json.Unmarshal(a.body, &b) != nil || len(b.Reports) != 6 || b.Reports[3].Indication != verifier.TotalPassed {
+					errc <- fmt.Sprintf("batch %d/%d: %v", g, i, a.err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 10 {
+			makers := makerPEM
+			if i%2 == 1 {
+				makers = nil
+			}
+			if _, err := e.svc.Trust.PutPEM(context.Background(), "other", rootPEM, nil, makers); err != nil {
+				errc <- err.Error()
+			}
+		}
+	})
+	wg.Wait()
+	close(errc)
+	for m := range errc {
+		t.Error(m)
+	}
+}
