@@ -209,7 +209,7 @@ func batchRefusal(err error) error {
 	if errors.As(err, &be) {
 		switch be.Kind {
 		case errs.Busy:
-			return &Error{Kind: errs.Busy, Message: fmt.Sprintf("the verification queue has room for %d signatures now, not the %d of this batch: retry later", be.Free, be.N)}
+			return &Error{Kind: errs.Busy, Message: fmt.Sprintf("the verification queue has room for %d signatures now, not the %d of this request: retry later", be.Free, be.N)}
 		case errs.LimitExceeded:
 			return &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("a batch of %d signatures is larger than the verification queue of %d: split it", be.N, be.Queue)}
 		case errs.Closed:
