@@ -20,7 +20,7 @@ import (
 	"github.com/eseal/eseal/verifier"
 )
 
-func (e *verifyEnv) get(h Handler, query string, params map[string]string) answer {
+func (e *verifyEnv) get(h Handler, query string, params map[string]string) routeAnswer {
 	return e.serve(h, verifyReq{method: "GET", path: "/", query: query, params: params})
 }
 
@@ -31,7 +31,7 @@ func TestCAPEMAndCRL(t *testing.T) {
 	if a.ctype != "application/x-pem-file" || !bytes.Equal(a.body, e.svc.CA.RootPEM()) {
 		t.Fatalf("ca.pem: %q, %q", a.ctype, a.body)
 	}
-	root, err := smx509.ParseCertificate(pemDER(t, a.body))
+	root, err := smx509.ParseCertificate(firstPEMDER(t, a.body))
 	if err != nil || !root.IsCA {
 		t.Fatalf("ca.pem holds no CA certificate: %v", err)
 	}
@@ -54,15 +54,15 @@ func TestCAPEMAndCRL(t *testing.T) {
 	none.get(handleCRL, "", nil).refused(t, errs.Unavailable)
 }
 
-// jsonString is s as a JSON string.
-func jsonString(s string) string {
+// quoteJSON is s as a JSON string.
+func quoteJSON(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
 
 func trustParams(name string) map[string]string { return map[string]string{"name": name} }
 
-func (e *verifyEnv) putTrust(name string, body any) answer {
+func (e *verifyEnv) putTrust(name string, body any) routeAnswer {
 	b, ok := body.(string)
 	if !ok {
 		j, _ := json.Marshal(body)
@@ -78,7 +78,7 @@ func TestTrustSetLifecycle(t *testing.T) {
 	rootPEM, makerPEM := string(e.sample("root.pem")), string(e.sample("maker.pem"))
 	var put TrustSetSummary
 	e.putTrust("dept.finance", TrustSetRequest{Roots: rootPEM, Makers: makerPEM}).ok(t, &put)
-	root, _ := smx509.ParseCertificate(pemDER(t, []byte(rootPEM)))
+	root, _ := smx509.ParseCertificate(firstPEMDER(t, []byte(rootPEM)))
 	if put.Name != "dept.finance" || put.Generation == 0 || len(put.Roots) != 1 || len(put.Makers) != 1 || len(put.Intermediates) != 0 {
 		t.Fatalf("put: %+v", put)
 	}
@@ -101,14 +101,14 @@ func TestTrustSetLifecycle(t *testing.T) {
 	if got.Name != "dept.finance" || got.Generation != put.Generation || got.Intermediates != "" {
 		t.Errorf("get: %+v", got)
 	}
-	if !bytes.Equal(pemDER(t, []byte(got.Roots)), root.Raw) || !bytes.Equal(pemDER(t, []byte(got.Makers)), pemDER(t, []byte(makerPEM))) {
+	if !bytes.Equal(firstPEMDER(t, []byte(got.Roots)), root.Raw) || !bytes.Equal(firstPEMDER(t, []byte(got.Makers)), firstPEMDER(t, []byte(makerPEM))) {
 		t.Errorf("the PEM read back is not the certificates put")
 	}
 
 	// Verification under the new set passes the sample at once.
 	sig, data := e.sample("SignedValue.dat"), e.sample("Signature.xml")
 	var r verifier.SignatureReport
-	postJSON(handleVerify, e, map[string]any{"signature": b64(sig), "data": b64(data), "trust_set": "dept.finance"}).ok(t, &r)
+	postBody(handleVerify, e, map[string]any{"signature": enc64(sig), "data": enc64(data), "trust_set": "dept.finance"}).ok(t, &r)
 	if r.Indication != verifier.TotalPassed {
 		t.Fatalf("under the new set: %s/%s", r.Indication, r.SubIndication)
 	}
@@ -124,7 +124,7 @@ func TestTrustSetLifecycle(t *testing.T) {
 		t.Errorf("without makers: %+v", again)
 	}
 	// Without an accepted maker the sample is no longer trusted.
-	postJSON(handleVerify, e, map[string]any{"signature": b64(sig), "data": b64(data), "trust_set": "dept.finance"}).ok(t, &r)
+	postBody(handleVerify, e, map[string]any{"signature": enc64(sig), "data": enc64(data), "trust_set": "dept.finance"}).ok(t, &r)
 	if r.Indication == verifier.TotalPassed {
 		t.Errorf("a set without makers passed the sample")
 	}
@@ -135,7 +135,7 @@ func TestTrustSetLifecycle(t *testing.T) {
 	}
 	e.get(handleTrustGet, "", trustParams("dept.finance")).refused(t, errs.NotFound, "dept.finance")
 	e.serve(handleTrustDelete, verifyReq{method: "DELETE", params: trustParams("dept.finance")}).refused(t, errs.NotFound, "dept.finance")
-	postJSON(handleVerify, e, map[string]any{"signature": b64(sig), "trust_set": "dept.finance"}).refused(t, errs.NotFound, "dept.finance")
+	postBody(handleVerify, e, map[string]any{"signature": enc64(sig), "trust_set": "dept.finance"}).refused(t, errs.NotFound, "dept.finance")
 	e.serve(handleTrustDelete, verifyReq{method: "DELETE", params: trustParams("default")}).refused(t, errs.InvalidInput, "cannot be removed")
 }
 
@@ -151,11 +151,11 @@ func TestTrustSetRefusals(t *testing.T) {
 		words           []string
 	}{
 		{"bad name", "Dept/Finance", `{"roots":"x"}`, errs.InvalidInput, []string{"trust set name"}},
-		{"no roots", "x", `{"makers":` + jsonString(makerPEM) + `}`, errs.InvalidInput, []string{"roots: required"}},
-		{"unknown field", "x", `{"roots":` + jsonString(rootPEM) + `,"anchors":"x"}`, errs.InvalidInput, []string{`"anchors"`}},
+		{"no roots", "x", `{"makers":` + quoteJSON(makerPEM) + `}`, errs.InvalidInput, []string{"roots: required"}},
+		{"unknown field", "x", `{"roots":` + quoteJSON(rootPEM) + `,"anchors":"x"}`, errs.InvalidInput, []string{`"anchors"`}},
 		{"roots not PEM", "x", `{"roots":"hello"}`, 0, []string{"roots"}},
-		{"a maker as root", "x", `{"roots":` + jsonString(makerPEM) + `}`, 0, []string{"roots[0]"}},
-		{"a private key", "x", `{"roots":` + jsonString(keyPEM) + `}`, 0, []string{"PRIVATE KEY"}},
+		{"a maker as root", "x", `{"roots":` + quoteJSON(makerPEM) + `}`, 0, []string{"roots[0]"}},
+		{"a private key", "x", `{"roots":` + quoteJSON(keyPEM) + `}`, 0, []string{"PRIVATE KEY"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := e.putTrust(tc.set, tc.body)
@@ -286,7 +286,7 @@ func TestBackup(t *testing.T) {
 	e.appendRecords(t, 3)
 	to := filepath.Join(t.TempDir(), "backup-1")
 	var got BackupResponse
-	postJSON(handleBackup, e, BackupRequest{To: to}).ok(t, &got)
+	postBody(handleBackup, e, BackupRequest{To: to}).ok(t, &got)
 	if got.To != to || got.AuditSeq != 4 {
 		t.Fatalf("backup: %+v", got)
 	}
@@ -330,13 +330,13 @@ func TestBackup(t *testing.T) {
 		{"NUL", "/tmp/a\x00b", errs.InvalidInput, "NUL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			postJSON(handleBackup, e, BackupRequest{To: tc.to}).refused(t, tc.kind, tc.word)
+			postBody(handleBackup, e, BackupRequest{To: tc.to}).refused(t, tc.kind, tc.word)
 		})
 	}
 	if _, err := os.Stat(rel); err == nil {
 		t.Errorf("a backup was written relative to the working directory")
 	}
-	postJSON(handleBackup, e, `{"to":"/x","from":"/y"}`).refused(t, errs.InvalidInput, `"from"`)
+	postBody(handleBackup, e, `{"to":"/x","from":"/y"}`).refused(t, errs.InvalidInput, `"from"`)
 	(&verifyEnv{svc: &Services{}}).serve(handleBackup, verifyReq{method: "POST", body: []byte(`{"to":"/x"}`)}).refused(t, errs.Unavailable)
 }
 

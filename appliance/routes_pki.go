@@ -139,9 +139,9 @@ type BackupResponse struct {
 }
 
 var (
-	trustReaders = []registry.Role{registry.RoleAdmin, RoleVerifier, RoleAuditor}
-	adminOnly    = []registry.Role{registry.RoleAdmin}
-	auditReaders = []registry.Role{RoleAuditor, registry.RoleAdmin}
+	trustReaders  = []registry.Role{registry.RoleAdmin, RoleVerifier, RoleAuditor}
+	pkiAdminRoles = []registry.Role{registry.RoleAdmin}
+	auditReaders  = []registry.Role{RoleAuditor, registry.RoleAdmin}
 )
 
 // pkiRoutes are the routes of the CA, the trust sets, the audit log and backup.
@@ -155,10 +155,10 @@ func pkiRoutes() []Route {
 			Summary: "The trust sets verification judges by, with their certificates named.", Response: TrustSetList{}, Handle: handleTrustList},
 		{Method: "GET", Path: "/v1/trust/{name}", Roles: trustReaders, Anonymous: AnonymousIfOpen,
 			Summary: "One trust set, its lists as PEM bundles.", Response: TrustSetPEM{}, Handle: handleTrustGet},
-		{Method: "POST", Path: "/v1/trust/{name}", Roles: adminOnly, Idempotent: true,
+		{Method: "POST", Path: "/v1/trust/{name}", Roles: pkiAdminRoles, Idempotent: true,
 			Summary: "Create or replace a trust set: roots, intermediates and accepted seal makers as PEM bundles.",
 			Request: TrustSetRequest{}, Response: TrustSetSummary{}, Handle: handleTrustPut},
-		{Method: "DELETE", Path: "/v1/trust/{name}", Roles: adminOnly,
+		{Method: "DELETE", Path: "/v1/trust/{name}", Roles: pkiAdminRoles,
 			Summary: "Remove a trust set (not the default one).", Handle: handleTrustDelete},
 		{Method: "GET", Path: "/v1/audit", Roles: auditReaders,
 			Summary:  fmt.Sprintf("A page of the audit log: ?from=SEQ (default 1) and ?limit=N (default %d, at most %d).", DefaultAuditLimit, MaxAuditLimit),
@@ -166,21 +166,21 @@ func pkiRoutes() []Route {
 		{Method: "GET", Path: "/v1/audit/verify", Roles: auditReaders,
 			Summary:  "Walk the whole audit chain and name every record changed, removed or reordered and every bad signed head.",
 			Response: AuditVerification{}, Handle: handleAuditVerify},
-		{Method: "POST", Path: "/v1/backup", Roles: adminOnly, Idempotent: true,
+		{Method: "POST", Path: "/v1/backup", Roles: pkiAdminRoles, Idempotent: true,
 			Summary: "Write a consistent copy of the store, taken while serving, into a new directory on the server.",
 			Request: BackupRequest{}, Response: BackupResponse{}, Handle: handleBackup},
 	}
 }
 
-// unavailable refuses a route whose service this server was not given.
-func unavailable(what string) error {
+// notConfigured refuses a route whose service this server was not given.
+func notConfigured(what string) error {
 	return &Error{Kind: errs.Unavailable, Message: what + " is not configured on this server"}
 }
 
 func handleCAPEM(c *Call) error {
 	ca := c.Services().CA
 	if ca == nil {
-		return unavailable("the certificate authority")
+		return notConfigured("the certificate authority")
 	}
 	return c.Bytes(200, "application/x-pem-file", ca.RootPEM())
 }
@@ -188,7 +188,7 @@ func handleCAPEM(c *Call) error {
 func handleCRL(c *Call) error {
 	ca := c.Services().CA
 	if ca == nil {
-		return unavailable("the certificate authority")
+		return notConfigured("the certificate authority")
 	}
 	der, err := ca.CRL(c.Context())
 	if err != nil {
@@ -201,7 +201,7 @@ func handleCRL(c *Call) error {
 func trustSets(c *Call) (*trust.Sets, error) {
 	s := c.Services().Trust
 	if s == nil {
-		return nil, unavailable("trust sets")
+		return nil, notConfigured("trust sets")
 	}
 	return s, nil
 }
@@ -215,7 +215,7 @@ func trustName(c *Call) (string, error) {
 	return name, nil
 }
 
-func summary(name string, gen uint64, roots, inters, makers []*smx509.Certificate) TrustSetSummary {
+func trustSummary(name string, gen uint64, roots, inters, makers []*smx509.Certificate) TrustSetSummary {
 	return TrustSetSummary{Name: name, Generation: gen, Roots: certSummaries(roots), Intermediates: certSummaries(inters), Makers: certSummaries(makers)}
 }
 
@@ -246,7 +246,7 @@ func handleTrustList(c *Call) error {
 	list := sets.List()
 	out := TrustSetList{TrustSets: make([]TrustSetSummary, 0, len(list))}
 	for _, s := range list {
-		out.TrustSets = append(out.TrustSets, summary(s.Name, s.Generation, s.Roots, s.Intermediates, s.Makers))
+		out.TrustSets = append(out.TrustSets, trustSummary(s.Name, s.Generation, s.Roots, s.Intermediates, s.Makers))
 	}
 	return c.JSON(200, out)
 }
@@ -300,7 +300,7 @@ func handleTrustPut(c *Call) error {
 	if err != nil {
 		return fmt.Errorf("trust set %q after the change: %w", name, err)
 	}
-	return c.JSON(200, summary(name, gen, set.Roots, set.Intermediates, set.Makers))
+	return c.JSON(200, trustSummary(name, gen, set.Roots, set.Intermediates, set.Makers))
 }
 
 func handleTrustDelete(c *Call) error {
@@ -324,8 +324,8 @@ func handleTrustDelete(c *Call) error {
 	return c.Bytes(204, "text/plain; charset=utf-8", nil)
 }
 
-// queryUint reads a positive integer query argument, or def when it is absent.
-func queryUint(c *Call, name string, def uint64) (uint64, error) {
+// auditQueryUint reads a positive integer query argument, or def when it is absent.
+func auditQueryUint(c *Call, name string, def uint64) (uint64, error) {
 	s := c.Query(name)
 	if s == "" {
 		return def, nil
@@ -340,13 +340,13 @@ func queryUint(c *Call, name string, def uint64) (uint64, error) {
 func handleAuditList(c *Call) error {
 	lg := c.Services().Audit
 	if lg == nil {
-		return unavailable("the audit log")
+		return notConfigured("the audit log")
 	}
-	from, err := queryUint(c, "from", 1)
+	from, err := auditQueryUint(c, "from", 1)
 	if err != nil {
 		return err
 	}
-	limit, err := queryUint(c, "limit", DefaultAuditLimit)
+	limit, err := auditQueryUint(c, "limit", DefaultAuditLimit)
 	if err != nil {
 		return err
 	}
@@ -378,7 +378,7 @@ func auditRecord(r audit.Record) AuditRecord {
 func handleAuditVerify(c *Call) error {
 	lg := c.Services().Audit
 	if lg == nil {
-		return unavailable("the audit log")
+		return notConfigured("the audit log")
 	}
 	rep, err := lg.Verify(c.Context())
 	if err != nil {
@@ -419,7 +419,7 @@ func backupTarget(to string) (string, error) {
 func handleBackup(c *Call) error {
 	svc := c.Services()
 	if svc.DB == nil {
-		return unavailable("the store")
+		return notConfigured("the store")
 	}
 	var req BackupRequest
 	if err := c.Decode(&req); err != nil {
@@ -432,7 +432,7 @@ func handleBackup(c *Call) error {
 	berr := backup.Backup(c.Context(), svc.DB, dir)
 	var seq audit.Seq
 	if svc.Audit != nil {
-		rec := audit.Record{Actor: actorName(c), Action: audit.ActionBackup, Outcome: audit.OutcomeOK}
+		rec := audit.Record{Actor: auditActor(c), Action: audit.ActionBackup, Outcome: audit.OutcomeOK}
 		if berr != nil {
 			rec.Outcome = audit.OutcomeFailed
 		}
@@ -451,8 +451,8 @@ func handleBackup(c *Call) error {
 	return c.JSON(200, BackupResponse{To: dir, AuditSeq: uint64(seq)})
 }
 
-// actorName names the caller in an audit record.
-func actorName(c *Call) string {
+// auditActor names the caller in an audit record.
+func auditActor(c *Call) string {
 	if n := c.Actor().Name; n != "" {
 		return n
 	}

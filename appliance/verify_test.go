@@ -44,7 +44,7 @@ type verifyEnv struct {
 
 var verifyQuiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func readSample(t testing.TB, name string) []byte {
+func readSampleFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", "sample", name))
 	if err != nil {
@@ -53,7 +53,7 @@ func readSample(t testing.TB, name string) []byte {
 	return b
 }
 
-func pemDER(t testing.TB, b []byte) []byte {
+func firstPEMDER(t testing.TB, b []byte) []byte {
 	t.Helper()
 	blk, _ := pem.Decode(b)
 	if blk == nil {
@@ -65,7 +65,7 @@ func pemDER(t testing.TB, b []byte) []byte {
 func newVerifyEnv(t testing.TB) *verifyEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &verifyEnv{dir: filepath.Join(t.TempDir(), "data"), sample: func(n string) []byte { return readSample(t, n) }}
+	e := &verifyEnv{dir: filepath.Join(t.TempDir(), "data"), sample: func(n string) []byte { return readSampleFile(t, n) }}
 	db, err := store.Open(e.dir, &store.Options{NoSync: true, Logger: verifyQuiet})
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +122,8 @@ type verifyReq struct {
 	body         []byte
 }
 
-// answer is what a handler answered: its error, or the status, content type and body.
-type answer struct {
+// routeAnswer is what a handler answered: its error, or the status, content type and body.
+type routeAnswer struct {
 	err    error
 	status int
 	ctype  string
@@ -131,7 +131,7 @@ type answer struct {
 }
 
 // serve runs h over a Call built for r, as the router would.
-func (e *verifyEnv) serve(h Handler, r verifyReq) answer {
+func (e *verifyEnv) serve(h Handler, r verifyReq) routeAnswer {
 	var req fasthttp.Request
 	req.Header.SetMethod(r.method)
 	uri := r.path
@@ -147,11 +147,11 @@ func (e *verifyEnv) serve(h Handler, r verifyReq) answer {
 	ctx.Init(&req, nil, nil)
 	c := &Call{ctx: ctx, params: r.params, svc: e.svc}
 	err := h(c)
-	return answer{err: err, status: ctx.Response.StatusCode(), ctype: string(ctx.Response.Header.ContentType()),
+	return routeAnswer{err: err, status: ctx.Response.StatusCode(), ctype: string(ctx.Response.Header.ContentType()),
 		body: append([]byte(nil), ctx.Response.Body()...)}
 }
 
-func postJSON(h Handler, e *verifyEnv, v any) answer {
+func postBody(h Handler, e *verifyEnv, v any) routeAnswer {
 	var b []byte
 	switch x := v.(type) {
 	case string:
@@ -163,7 +163,7 @@ func postJSON(h Handler, e *verifyEnv, v any) answer {
 }
 
 // ok fails unless the answer is a 200 JSON body, and decodes it into v.
-func (a answer) ok(t testing.TB, v any) {
+func (a routeAnswer) ok(t testing.TB, v any) {
 	t.Helper()
 	if a.err != nil {
 		t.Fatalf("refused: %v (%s)", a.err, errs.KindOf(a.err).Code())
@@ -183,7 +183,7 @@ func (a answer) ok(t testing.TB, v any) {
 }
 
 // refused fails unless the handler refused with kind k and a message holding each of words.
-func (a answer) refused(t testing.TB, k errs.Kind, words ...string) {
+func (a routeAnswer) refused(t testing.TB, k errs.Kind, words ...string) {
 	t.Helper()
 	if a.err == nil {
 		t.Fatalf("answered %d %s, want a refusal %s", a.status, a.body, k.Code())
@@ -198,7 +198,7 @@ func (a answer) refused(t testing.TB, k errs.Kind, words ...string) {
 	}
 }
 
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+func enc64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // The committed sample passes under the trust set that holds its root and maker, and the
 // answer is the report the verifier gives; under the default set (our own CA) it is not
@@ -207,7 +207,7 @@ func TestVerifySignature(t *testing.T) {
 	e := newVerifyEnv(t)
 	sig, data := e.sample("SignedValue.dat"), e.sample("Signature.xml")
 	var got verifier.SignatureReport
-	postJSON(handleVerify, e, map[string]any{"signature": b64(sig), "data": b64(data), "trust_set": "sample"}).ok(t, &got)
+	postBody(handleVerify, e, map[string]any{"signature": enc64(sig), "data": enc64(data), "trust_set": "sample"}).ok(t, &got)
 	if got.Indication != verifier.TotalPassed || got.ID != "1" {
 		t.Fatalf("sample: %s/%s id %q: %+v", got.Indication, got.SubIndication, got.ID, got.Checks)
 	}
@@ -222,25 +222,25 @@ func TestVerifySignature(t *testing.T) {
 	}
 
 	var def verifier.SignatureReport
-	postJSON(handleVerify, e, map[string]any{"signature": b64(sig), "data": b64(data)}).ok(t, &def)
+	postBody(handleVerify, e, map[string]any{"signature": enc64(sig), "data": enc64(data)}).ok(t, &def)
 	if def.Indication == verifier.TotalPassed {
 		t.Errorf("the default trust set (our CA) passed a seal another CA made: %+v", def.Checks)
 	}
 
 	var changed verifier.SignatureReport
-	postJSON(handleVerify, e, map[string]any{"signature": b64(sig), "data": b64(append(data, ' ')), "trust_set": "sample"}).ok(t, &changed)
+	postBody(handleVerify, e, map[string]any{"signature": enc64(sig), "data": enc64(append(data, ' ')), "trust_set": "sample"}).ok(t, &changed)
 	if changed.Indication != verifier.TotalFailed || changed.SubIndication != verifier.HashFailure {
 		t.Errorf("changed data: %s/%s", changed.Indication, changed.SubIndication)
 	}
 
 	var noData verifier.SignatureReport
-	postJSON(handleVerify, e, map[string]any{"signature": b64(sig), "trust_set": "sample"}).ok(t, &noData)
+	postBody(handleVerify, e, map[string]any{"signature": enc64(sig), "trust_set": "sample"}).ok(t, &noData)
 	if noData.Indication != verifier.Indeterminate || noData.SubIndication != verifier.SignedDataNotFound {
 		t.Errorf("without data: %s/%s, want INDETERMINATE/SIGNED_DATA_NOT_FOUND", noData.Indication, noData.SubIndication)
 	}
 
 	var garbage verifier.SignatureReport
-	postJSON(handleVerify, e, map[string]any{"signature": b64([]byte("not DER")), "trust_set": "sample"}).ok(t, &garbage)
+	postBody(handleVerify, e, map[string]any{"signature": enc64([]byte("not DER")), "trust_set": "sample"}).ok(t, &garbage)
 	if garbage.Indication != verifier.TotalFailed || garbage.SubIndication != verifier.FormatFailure {
 		t.Errorf("bytes that are no signature: %s/%s", garbage.Indication, garbage.SubIndication)
 	}
@@ -248,7 +248,7 @@ func TestVerifySignature(t *testing.T) {
 
 func TestVerifyRefusals(t *testing.T) {
 	e := newVerifyEnv(t)
-	sig := b64(e.sample("SignedValue.dat"))
+	sig := enc64(e.sample("SignedValue.dat"))
 	for _, tc := range []struct {
 		name  string
 		body  string
@@ -266,7 +266,7 @@ func TestVerifyRefusals(t *testing.T) {
 		{"not a trust set name", `{"signature": "` + sig + `", "trust_set": "../Etc"}`, errs.InvalidInput, []string{"trust_set"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			postJSON(handleVerify, e, tc.body).refused(t, tc.kind, tc.words...)
+			postBody(handleVerify, e, tc.body).refused(t, tc.kind, tc.words...)
 		})
 	}
 }
@@ -279,11 +279,11 @@ func batchOf(e *verifyEnv, n int) []VerifyBatchItem {
 	for i := range items {
 		switch i % 3 {
 		case 0:
-			items[i] = VerifyBatchItem{Signature: b64(sig), Data: b64(data)}
+			items[i] = VerifyBatchItem{Signature: enc64(sig), Data: enc64(data)}
 		case 1:
-			items[i] = VerifyBatchItem{Signature: b64(sig), Data: b64(append(append([]byte(nil), data...), '!'))}
+			items[i] = VerifyBatchItem{Signature: enc64(sig), Data: enc64(append(append([]byte(nil), data...), '!'))}
 		case 2:
-			items[i] = VerifyBatchItem{Signature: b64(fmt.Appendf(nil, "no signature %d", i))}
+			items[i] = VerifyBatchItem{Signature: enc64(fmt.Appendf(nil, "no signature %d", i))}
 		}
 	}
 	return items
@@ -293,7 +293,7 @@ func TestVerifyBatch(t *testing.T) {
 	e := newVerifyEnv(t)
 	items := batchOf(e, 30)
 	var got VerifyBatchResponse
-	postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: items, TrustSet: "sample"}).ok(t, &got)
+	postBody(handleVerifyBatch, e, VerifyBatchRequest{Items: items, TrustSet: "sample"}).ok(t, &got)
 	if len(got.Reports) != len(items) {
 		t.Fatalf("%d reports for %d items", len(got.Reports), len(items))
 	}
@@ -307,7 +307,7 @@ func TestVerifyBatch(t *testing.T) {
 	// Without a trust set the pool's own verifier judges: the default set, which does not
 	// hold the sample's maker.
 	var def VerifyBatchResponse
-	postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: items[:1]}).ok(t, &def)
+	postBody(handleVerifyBatch, e, VerifyBatchRequest{Items: items[:1]}).ok(t, &def)
 	if len(def.Reports) != 1 || def.Reports[0].Indication == verifier.TotalPassed {
 		t.Errorf("the default trust set passed the sample: %+v", def.Reports)
 	}
@@ -334,7 +334,7 @@ func TestVerifyBatchRefusals(t *testing.T) {
 		{"larger than the queue", `{"items": [` + strings.Join(many[:65], ",") + `]}`, errs.LimitExceeded, []string{"65", "queue of 64"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			postJSON(handleVerifyBatch, e, tc.body).refused(t, tc.kind, tc.words...)
+			postBody(handleVerifyBatch, e, tc.body).refused(t, tc.kind, tc.words...)
 		})
 	}
 }
@@ -361,10 +361,10 @@ func TestVerifyBatchBusy(t *testing.T) {
 	defer pool.Close()
 	e.svc.Pool = pool
 	var wg sync.WaitGroup
-	var first answer
-	wg.Go(func() { first = postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 2)}) })
+	var first routeAnswer
+	wg.Go(func() { first = postBody(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 2)}) })
 	<-bs.entered // the one worker holds the first item; the second waits in the queue
-	busy := postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 2)})
+	busy := postBody(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 2)})
 	busy.refused(t, errs.Busy, "retry later")
 	close(bs.release)
 	wg.Wait()
@@ -374,12 +374,12 @@ func TestVerifyBatchBusy(t *testing.T) {
 		t.Fatalf("%d reports", len(got.Reports))
 	}
 	// With room again, the refused batch goes through.
-	postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 2)}).ok(t, &got)
+	postBody(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 2)}).ok(t, &got)
 
 	// A single verification goes through the same queue: a closed pool refuses it too.
 	pool.Close()
-	postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 1)}).refused(t, errs.Closed)
-	postJSON(handleVerify, e, VerifyRequest{Signature: batchOf(e, 1)[0].Signature}).refused(t, errs.Closed)
+	postBody(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 1)}).refused(t, errs.Closed)
+	postBody(handleVerify, e, VerifyRequest{Signature: batchOf(e, 1)[0].Signature}).refused(t, errs.Closed)
 }
 
 // cliJSON is v encoded as `eseal verify --json` encodes a report.
@@ -442,7 +442,7 @@ func TestVerifyOFD(t *testing.T) {
 func TestVerifySeal(t *testing.T) {
 	e := newVerifyEnv(t)
 	esl := e.sample("Seal.esl")
-	a := postJSON(handleVerifySeal, e, map[string]any{"seal": b64(esl), "trust_set": "sample"})
+	a := postBody(handleVerifySeal, e, map[string]any{"seal": enc64(esl), "trust_set": "sample"})
 	var got verifier.Report
 	a.ok(t, &got)
 	if got.Kind != "seal" || got.Indication != verifier.TotalPassed || got.Seal == nil || len(got.Seal.Checks) == 0 {
@@ -456,21 +456,21 @@ func TestVerifySeal(t *testing.T) {
 	if wantJSON := cliJSON(t, want); string(a.body) != wantJSON {
 		t.Errorf("the answer differs from the verifier's report:\n got %s\nwant %s", a.body, wantJSON)
 	}
-	postJSON(handleVerifySeal, e, map[string]any{"seal": b64(esl)}).ok(t, &got)
+	postBody(handleVerifySeal, e, map[string]any{"seal": enc64(esl)}).ok(t, &got)
 	if got.Indication == verifier.TotalPassed {
 		t.Errorf("the default trust set passed a seal another CA made")
 	}
-	postJSON(handleVerifySeal, e, `{"trust_set":"sample"}`).refused(t, errs.InvalidInput, "seal: required")
-	postJSON(handleVerifySeal, e, `{"seal":"***"}`).refused(t, errs.InvalidInput, "seal: not standard base64")
-	postJSON(handleVerifySeal, e, `{"seal":"MA==","trust_set":"nowhere"}`).refused(t, errs.NotFound, "nowhere")
+	postBody(handleVerifySeal, e, `{"trust_set":"sample"}`).refused(t, errs.InvalidInput, "seal: required")
+	postBody(handleVerifySeal, e, `{"seal":"***"}`).refused(t, errs.InvalidInput, "seal: not standard base64")
+	postBody(handleVerifySeal, e, `{"seal":"MA==","trust_set":"nowhere"}`).refused(t, errs.NotFound, "nowhere")
 }
 
 // Without a verifier or pool the routes say so instead of failing.
 func TestVerifyNotConfigured(t *testing.T) {
 	e := &verifyEnv{svc: &Services{}}
-	postJSON(handleVerify, e, `{"signature":"MA=="}`).refused(t, errs.Unavailable)
-	postJSON(handleVerifyBatch, e, `{"items":[{"signature":"MA=="}]}`).refused(t, errs.Unavailable)
-	postJSON(handleVerifySeal, e, `{"seal":"MA=="}`).refused(t, errs.Unavailable)
+	postBody(handleVerify, e, `{"signature":"MA=="}`).refused(t, errs.Unavailable)
+	postBody(handleVerifyBatch, e, `{"items":[{"signature":"MA=="}]}`).refused(t, errs.Unavailable)
+	postBody(handleVerifySeal, e, `{"seal":"MA=="}`).refused(t, errs.Unavailable)
 }
 
 // Every verification route is listed, for verifiers and (when opened) anonymous callers.
@@ -494,10 +494,10 @@ func TestVerifyRouteTable(t *testing.T) {
 // Any body sent to the JSON verification routes gets a report or a refusal of the caller's
 // input, never a panic or a server fault.
 func FuzzVerifyBodies(f *testing.F) {
-	sig, data := readSample(f, "SignedValue.dat"), readSample(f, "Signature.xml")
-	f.Add([]byte(`{"signature":"` + b64(sig) + `","data":"` + b64(data) + `","trust_set":"sample"}`))
-	f.Add([]byte(`{"items":[{"signature":"` + b64(sig) + `"}],"trust_set":"sample"}`))
-	f.Add([]byte(`{"seal":"` + b64(readSample(f, "Seal.esl")) + `"}`))
+	sig, data := readSampleFile(f, "SignedValue.dat"), readSampleFile(f, "Signature.xml")
+	f.Add([]byte(`{"signature":"` + enc64(sig) + `","data":"` + enc64(data) + `","trust_set":"sample"}`))
+	f.Add([]byte(`{"items":[{"signature":"` + enc64(sig) + `"}],"trust_set":"sample"}`))
+	f.Add([]byte(`{"seal":"` + enc64(readSampleFile(f, "Seal.esl")) + `"}`))
 	f.Add([]byte(`{"signature":"MA==","trust_set":"\u0000"}`))
 	f.Add([]byte(`[]`))
 	e := newVerifyEnv(f)
@@ -532,14 +532,14 @@ func TestVerifyConcurrent(t *testing.T) {
 			for i := range 10 {
 				if g%2 == 0 {
 					var r verifier.SignatureReport
-					a := postJSON(handleVerify, e, VerifyRequest{Signature: b64(sig), Data: b64(data), TrustSet: "sample"})
+					a := postBody(handleVerify, e, VerifyRequest{Signature: enc64(sig), Data: enc64(data), TrustSet: "sample"})
 					if a.err != nil || json.Unmarshal(a.body, &r) != nil || r.Indication != verifier.TotalPassed {
 						errc <- fmt.Sprintf("verify %d/%d: %v %s", g, i, a.err, r.Indication)
 					}
 					continue
 				}
 				var b VerifyBatchResponse
-				a := postJSON(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 6), TrustSet: "sample"})
+				a := postBody(handleVerifyBatch, e, VerifyBatchRequest{Items: batchOf(e, 6), TrustSet: "sample"})
 				if a.err != nil || json.Unmarshal(a.body, &b) != nil || len(b.Reports) != 6 || b.Reports[3].Indication != verifier.TotalPassed {
 					errc <- fmt.Sprintf("batch %d/%d: %v", g, i, a.err)
 				}
