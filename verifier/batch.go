@@ -55,6 +55,7 @@ type job struct {
 	index int
 	out   *SignatureReport
 	b     *batch
+	v     *Verifier // the verifier of VerifyBatchUsing; nil: the pool's own
 }
 
 // batch is the state shared by the jobs of one VerifyBatch call.
@@ -107,7 +108,11 @@ func (p *Pool) run(j job) {
 		}
 	}()
 	if j.b.ctx.Err() == nil && j.b.broken.Load() == nil {
-		*j.out = p.verify(j.item)
+		if j.v != nil {
+			*j.out = j.v.VerifySignature(j.item.Signature, j.item.Data)
+		} else {
+			*j.out = p.verify(j.item)
+		}
 	}
 }
 
@@ -117,6 +122,17 @@ func (p *Pool) run(j job) {
 // for all of it now (errs.Busy: retry later). When ctx ends first, VerifyBatch returns its
 // error at once and the batch's signatures not yet started are not verified.
 func (p *Pool) VerifyBatch(ctx context.Context, items []BatchItem) ([]SignatureReport, error) {
+	return p.verifyBatch(ctx, nil, items)
+}
+
+// VerifyBatchUsing is VerifyBatch with the signatures verified by v instead of the pool's own
+// Verifier, such as one that Using gives for another trust set, on the same workers and
+// through the same queue. A nil v is the pool's own.
+func (p *Pool) VerifyBatchUsing(ctx context.Context, v *Verifier, items []BatchItem) ([]SignatureReport, error) {
+	return p.verifyBatch(ctx, v, items)
+}
+
+func (p *Pool) verifyBatch(ctx context.Context, v *Verifier, items []BatchItem) ([]SignatureReport, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &BatchError{Op: "verify batch", N: len(items), Err: err}
 	}
@@ -126,7 +142,7 @@ func (p *Pool) VerifyBatch(ctx context.Context, items []BatchItem) ([]SignatureR
 	}
 	b := &batch{ctx: ctx, over: make(chan struct{})}
 	b.left.Store(int64(len(items)))
-	if err := p.admit(b, items, reports); err != nil {
+	if err := p.admit(b, v, items, reports); err != nil {
 		return nil, err
 	}
 	select {
@@ -145,7 +161,7 @@ func (p *Pool) VerifyBatch(ctx context.Context, items []BatchItem) ([]SignatureR
 }
 
 // admit queues every item of b, or none.
-func (p *Pool) admit(b *batch, items []BatchItem, reports []SignatureReport) error {
+func (p *Pool) admit(b *batch, v *Verifier, items []BatchItem, reports []SignatureReport) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch free := cap(p.jobs) - len(p.jobs); {
@@ -159,7 +175,7 @@ func (p *Pool) admit(b *batch, items []BatchItem, reports []SignatureReport) err
 	// Only admitters add to the queue, under p.mu, and workers only take from it: the room
 	// seen above stays, so none of these sends blocks.
 	for i := range items {
-		p.jobs <- job{item: items[i], index: i, out: &reports[i], b: b}
+		p.jobs <- job{item: items[i], index: i, out: &reports[i], b: b, v: v}
 	}
 	return nil
 }
