@@ -54,7 +54,9 @@ func NewServer(svc *Services, cfg ServerConfig) (*Server, error) {
 }
 
 // Serve serves on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return errors.New("appliance: the server is not built yet") }
+func (s *Server) Serve(ln net.Listener) error {
+	return errors.New("appliance: the server is not built yet")
+}
 
 // Shutdown stops accepting connections and waits, at most until ctx is done, for the
 // requests in flight to finish.
