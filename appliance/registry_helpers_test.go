@@ -78,9 +78,24 @@ func (f *regImpressions) FiledImpression(_ context.Context, code string) ([]byte
 	return nil, "", fmt.Errorf("impression %s: %w", code, errs.NotFound)
 }
 
+// regClock is the real clock moved on by the time a test has skipped.
+type regClock struct {
+	mu   sync.Mutex
+	skip time.Duration
+}
+
+func (c *regClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.skip)
+}
+
+func (c *regClock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.skip += d }
+
 // regEnv is the Services of the registry and signing routes over a fresh store, with the
-// built-in CA, software keys, the PIN guard and the audit log, on the real clock.
+// built-in CA, software keys, the PIN guard and the audit log, on a clock the test moves on.
 type regEnv struct {
+	clock *regClock
 	db   *store.Pebble
 	keys *softkey.Store
 	ca   *pki.CA
@@ -96,7 +111,7 @@ var regQuiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func newRegEnv(t testing.TB) *regEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &regEnv{imps: &regImpressions{pic: map[string][]byte{}}}
+	e := &regEnv{clock: &regClock{}, imps: &regImpressions{pic: map[string][]byte{}}}
 	kek := make([]byte, 16)
 	rand.Read(kek)
 	head, err := sm2.GenerateKey(rand.Reader)
@@ -110,26 +125,26 @@ func newRegEnv(t testing.TB) *regEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.db.Close() })
-	if e.keys, err = softkey.New(store.MustSpace(e.db, "softkey"), kek, softkey.Options{Logger: regQuiet}); err != nil {
+	if e.keys, err = softkey.New(store.MustSpace(e.db, "softkey"), kek, softkey.Options{Logger: regQuiet, Now: e.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.keys.Close() })
-	if e.ca, err = pki.Open(ctx, pki.Options{Store: e.db, Keys: e.keys, Logger: regQuiet,
+	if e.ca, err = pki.Open(ctx, pki.Options{Store: e.db, Keys: e.keys, Clock: e.clock.Now, Logger: regQuiet,
 		CRLURL: "http://eseal.example/v1/pki/crl", Organisation: "海南省电子印章平台", OrgCode: regCodePlatform,
 		RootValidity: 20 * 365 * 24 * time.Hour, MakerValidity: 10 * 365 * 24 * time.Hour, CRLValidity: 30 * 24 * time.Hour, CRLRefresh: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.ca.Close() })
-	guard, err := signer.NewGuard(store.MustSpace(e.db, "pin"), signer.GuardOptions{Iterations: signer.MinPINIterations, CacheTTL: -1, Logger: regQuiet})
+	guard, err := signer.NewGuard(store.MustSpace(e.db, "pin"), signer.GuardOptions{Iterations: signer.MinPINIterations, CacheTTL: -1, Logger: regQuiet, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.log, err = audit.Open(ctx, e.db, audit.Options{HeadSigner: head, HeadEvery: 64, Logger: regQuiet}); err != nil {
+	if e.log, err = audit.Open(ctx, e.db, audit.Options{HeadSigner: head, HeadEvery: 64, Clock: e.clock.Now, Logger: regQuiet}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.log.Close() })
 	if e.reg, err = registry.New(registry.Config{State: registry.NewState(e.db, e.log), Keys: e.keys, CA: e.ca, Guard: guard,
-		Pictures: e.pics, Impressions: e.imps, Division: "460100", IDKey: []byte("0123456789abcdef"), Logger: regQuiet}); err != nil {
+		Pictures: e.pics, Impressions: e.imps, Division: "460100", IDKey: []byte("0123456789abcdef"), Clock: e.clock.Now, Logger: regQuiet}); err != nil {
 		t.Fatal(err)
 	}
 	e.svc = &Services{DB: e.db, Keys: e.keys, CA: e.ca, Registry: e.reg, Audit: e.log, Log: regQuiet}
@@ -148,9 +163,11 @@ func (e *regEnv) file(t testing.TB, code string) {
 	e.imps.mu.Unlock()
 }
 
-// verifier checks with the CA's root, its seal maker and its CRL as it is now.
+// verifier checks with the CA's root, its seal maker and a CRL issued after everything
+// signed so far: it moves the clock on by two minutes, past the CA's CRL refresh.
 func (e *regEnv) verifier(t testing.TB) *verifier.Verifier {
 	t.Helper()
+	e.clock.Add(2 * time.Minute)
 	der, err := e.ca.CRL(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +177,7 @@ func (e *regEnv) verifier(t testing.TB) *verifier.Verifier {
 		t.Fatal(err)
 	}
 	return verifier.New(verifier.Options{Roots: []*smx509.Certificate{e.ca.Root()}, Makers: []*smx509.Certificate{e.ca.Maker()},
-		CRLs: []*smx509.RevocationList{crl}})
+		CRLs: []*smx509.RevocationList{crl}, Now: e.clock.Now})
 }
 
 // regAnswer is what a handler answered.
