@@ -96,14 +96,14 @@ func (c *regClock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.sk
 // built-in CA, software keys, the PIN guard and the audit log, on a clock the test moves on.
 type regEnv struct {
 	clock *regClock
-	db   *store.Pebble
-	keys *softkey.Store
-	ca   *pki.CA
-	log  *audit.Log
-	reg  *registry.Registry
-	pics *sealimg.Renderer
-	imps *regImpressions
-	svc  *Services
+	db    *store.Pebble
+	keys  *softkey.Store
+	ca    *pki.CA
+	log   *audit.Log
+	reg   *registry.Registry
+	pics  *sealimg.Renderer
+	imps  *regImpressions
+	svc   *Services
 }
 
 var regQuiet = slog.New(slog.NewTextHandler(io.Discard, nil))
