@@ -108,7 +108,10 @@ type regEnv struct {
 
 var regQuiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newRegEnv(t testing.TB) *regEnv {
+func newRegEnv(t testing.TB) *regEnv { t.Helper(); return newRegEnvLogged(t, regQuiet) }
+
+// newRegEnvLogged is newRegEnv with every part logging to lg.
+func newRegEnvLogged(t testing.TB, lg *slog.Logger) *regEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &regEnv{clock: &regClock{}, imps: &regImpressions{pic: map[string][]byte{}}}
@@ -121,33 +124,33 @@ func newRegEnv(t testing.TB) *regEnv {
 	if e.pics, err = sealimg.New(sealimg.Options{DPI: 96}); err != nil {
 		t.Fatal(err)
 	}
-	if e.db, err = store.Open(filepath.Join(t.TempDir(), "data"), &store.Options{NoSync: true, Logger: regQuiet}); err != nil {
+	if e.db, err = store.Open(filepath.Join(t.TempDir(), "data"), &store.Options{NoSync: true, Logger: lg}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.db.Close() })
-	if e.keys, err = softkey.New(store.MustSpace(e.db, "softkey"), kek, softkey.Options{Logger: regQuiet, Now: e.clock.Now}); err != nil {
+	if e.keys, err = softkey.New(store.MustSpace(e.db, "softkey"), kek, softkey.Options{Logger: lg, Now: e.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.keys.Close() })
-	if e.ca, err = pki.Open(ctx, pki.Options{Store: e.db, Keys: e.keys, Clock: e.clock.Now, Logger: regQuiet,
+	if e.ca, err = pki.Open(ctx, pki.Options{Store: e.db, Keys: e.keys, Clock: e.clock.Now, Logger: lg,
 		CRLURL: "http://eseal.example/v1/pki/crl", Organisation: "海南省电子印章平台", OrgCode: regCodePlatform,
 		RootValidity: 20 * 365 * 24 * time.Hour, MakerValidity: 10 * 365 * 24 * time.Hour, CRLValidity: 30 * 24 * time.Hour, CRLRefresh: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.ca.Close() })
-	guard, err := signer.NewGuard(store.MustSpace(e.db, "pin"), signer.GuardOptions{Iterations: signer.MinPINIterations, CacheTTL: -1, Logger: regQuiet, Now: e.clock.Now})
+	guard, err := signer.NewGuard(store.MustSpace(e.db, "pin"), signer.GuardOptions{Iterations: signer.MinPINIterations, CacheTTL: -1, Logger: lg, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.log, err = audit.Open(ctx, e.db, audit.Options{HeadSigner: head, HeadEvery: 64, Clock: e.clock.Now, Logger: regQuiet}); err != nil {
+	if e.log, err = audit.Open(ctx, e.db, audit.Options{HeadSigner: head, HeadEvery: 64, Clock: e.clock.Now, Logger: lg}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.log.Close() })
 	if e.reg, err = registry.New(registry.Config{State: registry.NewState(e.db, e.log), Keys: e.keys, CA: e.ca, Guard: guard,
-		Pictures: e.pics, Impressions: e.imps, Division: "460100", IDKey: []byte("0123456789abcdef"), Clock: e.clock.Now, Logger: regQuiet}); err != nil {
+		Pictures: e.pics, Impressions: e.imps, Division: "460100", IDKey: []byte("0123456789abcdef"), Clock: e.clock.Now, Logger: lg}); err != nil {
 		t.Fatal(err)
 	}
-	e.svc = &Services{DB: e.db, Keys: e.keys, CA: e.ca, Registry: e.reg, Audit: e.log, Log: regQuiet}
+	e.svc = &Services{DB: e.db, Keys: e.keys, CA: e.ca, Registry: e.reg, Audit: e.log, Log: lg}
 	return e
 }
 

@@ -2,9 +2,12 @@ package appliance
 
 import (
 	"bytes"
+	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -338,6 +341,69 @@ func TestRegistryRouteTable(t *testing.T) {
 		method, path, _ := strings.Cut(key, " ")
 		if got := regFindRoute(t, method, path).Roles; !slices.Equal(got, want) {
 			t.Errorf("route %s: roles %v, want %v", key, got, want)
+		}
+	}
+}
+
+// regSyncBuffer is a buffer safe for the loggers of several goroutines.
+type regSyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *regSyncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *regSyncBuffer) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
+
+// TestRegistryNoSecrets goes through applying, making, signing (rightly and wrongly) and
+// setting a PIN, and finds no PIN and no identity number in any answer, refusal or log line.
+func TestRegistryNoSecrets(t *testing.T) {
+	var logs regSyncBuffer
+	e := newRegEnvLogged(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	badID := "110105194912310021" // the check character is wrong
+	newPIN := "135790"
+	var seen []string
+	keep := func(a regAnswer) regAnswer {
+		seen = append(seen, string(a.body))
+		if a.err != nil {
+			seen = append(seen, a.err.Error())
+		}
+		return a
+	}
+	s := e.made(t, registry.Personal, "")
+	bad := regApplication(registry.Personal, "")
+	bad["holder"] = map[string]string{"name": "张三", "person_id": badID}
+	regWant(t, "bad identity number", keep(e.do(t, regApplicant, "POST", "/v1/applications", "", bad)), errs.InvalidIDNumber)
+	var id idAnswer
+	keep(e.do(t, regApplicant, "POST", "/v1/applications", "", regApplication(registry.Personal, ""))).decode(t, &id)
+	keep(e.do(t, regReviewer, "GET", "/v1/applications/{id}", "", nil, "id", id.ID))
+	keep(e.do(t, regReviewer, "GET", "/v1/applications", "", nil))
+	keep(e.do(t, regVerifier, "GET", "/v1/seals/{code}", "", nil, "code", s.Code))
+	keep(e.do(t, regVerifier, "GET", "/v1/seals", "holder="+regIDHolder, nil))
+	d := sm3.Sum([]byte("a document"))
+	regWant(t, "wrong PIN", keep(e.do(t, regHolder, "POST", "/v1/sign", "", regSign(s.Code, d[:], "wrong-pin-7"))), errs.WrongPIN)
+	regWant(t, "another person", keep(e.do(t, regHolder, "POST", "/v1/sign", "",
+		map[string]any{"seal": s.Code, "digest": d[:], "pin": regPIN, "person_id": regIDOther})), errs.NotHolder)
+	keep(e.do(t, regHolder, "POST", "/v1/sign", "", regSign(s.Code, d[:], regPIN))).decode(t, new(signAnswer))
+	keep(e.do(t, regHolder, "POST", "/v1/sign/batch", "", map[string]any{"seal": s.Code, "pin": "wrong-pin-7",
+		"person_id": regIDHolder, "items": []signBatchItem{{Digest: base64.StdEncoding.EncodeToString(d[:])}}}))
+	keep(e.do(t, regAdmin, "POST", "/v1/seals/{code}/pin", "", pinRequest{PIN: newPIN}, "code", s.Code)).decode(t, new(pinAnswer))
+	keep(e.do(t, regHolder, "POST", "/v1/sign/batch", "", map[string]any{"seal": s.Code, "pin": newPIN,
+		"person_id": regIDHolder, "items": []signBatchItem{{Digest: base64.StdEncoding.EncodeToString(d[:])}}}))
+
+	seen = append(seen, logs.String())
+	if !strings.Contains(logs.String(), s.Code) {
+		t.Fatalf("the logs do not name the seal: the capture is not working")
+	}
+	for _, secret := range []string{regPIN, newPIN, "wrong-pin-7", regIDHolder, regIDHandler, regIDOther, badID} {
+		for _, text := range seen {
+			if strings.Contains(text, secret) {
+				t.Fatalf("%q appears in %.300q", secret, text)
+			}
 		}
 	}
 }
