@@ -32,35 +32,45 @@ func signRoutes() []Route {
 	signer := []registry.Role{registry.RoleSigner}
 	return []Route{
 		{Method: http.MethodPost, Path: "/v1/sign", Roles: signer,
-			Summary: "Sign an SM3 digest (or data, hashed here) under a seal: a DER SES_Signature in the seal's version, answered once its use record is durable",
+			Summary: "Sign an SM3 digest (or data, hashed here) under a seal with its PIN (and, for an official seal, a use approval): a DER SES_Signature in the seal's version, answered once its use record is durable",
 			Request: signRequest{}, Response: signAnswer{}, Handle: handleSign},
 		{Method: http.MethodPost, Path: "/v1/sign/batch", Roles: signer,
-			Summary: fmt.Sprintf("Sign up to %d digests under one seal, authorised once, answered item by item", DefaultSignBatchMax),
+			Summary: fmt.Sprintf("Sign up to %d digests under one seal, authorised once (PIN, and for an official seal a use approval naming them), signed in parallel, answered item by item", DefaultSignBatchMax),
 			Request: signBatchRequest{}, Response: signBatchAnswer{}, Handle: handleSignBatch},
 	}
 }
 
-// signAuth is what authorises a use of a seal: its PIN, for an official seal a use
-// approval, for a position seal the scope, and for a position or personal seal the
-// holder's identity number (person_id). PIN and identity number are never echoed or logged.
+// signAuth is what authorises a use of a seal: its protection PIN (always), for an official
+// seal a use approval, for a position seal the scope, and for a position or personal seal
+// the holder's identity number (person_id). PIN and identity number are never echoed or
+// logged.
 type signAuth struct {
+	Seal     string
+	PIN      string
+	Approval string
+	Scope    string
+	PersonID string
+	// Version, when set, is the SES_Signature version asked for: 4, or 1 for a GM/T 0031 v1
+	// seal. A signature takes its seal's version.
+	Version int
+}
+
+type signRequest struct {
 	Seal     string `json:"seal"`
 	PIN      string `json:"pin"`
 	Approval string `json:"approval,omitempty"`
 	Scope    string `json:"scope,omitempty"`
 	PersonID string `json:"person_id,omitempty"`
-	// Version, when set, is the SES_Signature version asked for: 4, or 1 for a GM/T 0031 v1
-	// seal. A signature takes its seal's version.
-	Version int `json:"version,omitempty"`
-}
-
-type signRequest struct {
-	signAuth
+	Version  int    `json:"version,omitempty"`
 	// Digest is the SM3 digest of the document (32 bytes); Data is the document itself,
 	// hashed here. Exactly one is given.
 	Digest       []byte `json:"digest,omitempty"`
 	Data         []byte `json:"data,omitempty"`
 	PropertyInfo string `json:"property_info,omitempty"`
+}
+
+func (r *signRequest) auth() signAuth {
+	return signAuth{Seal: r.Seal, PIN: r.PIN, Approval: r.Approval, Scope: r.Scope, PersonID: r.PersonID, Version: r.Version}
 }
 
 type signAnswer struct {
@@ -74,8 +84,17 @@ type signBatchItem struct {
 }
 
 type signBatchRequest struct {
-	signAuth
-	Items []signBatchItem `json:"items"`
+	Seal     string          `json:"seal"`
+	PIN      string          `json:"pin"`
+	Approval string          `json:"approval,omitempty"`
+	Scope    string          `json:"scope,omitempty"`
+	PersonID string          `json:"person_id,omitempty"`
+	Version  int             `json:"version,omitempty"`
+	Items    []signBatchItem `json:"items"`
+}
+
+func (r *signBatchRequest) auth() signAuth {
+	return signAuth{Seal: r.Seal, PIN: r.PIN, Approval: r.Approval, Scope: r.Scope, PersonID: r.PersonID, Version: r.Version}
 }
 
 // signResult is one item's answer: its signature, or the code and message of its refusal.
@@ -156,7 +175,7 @@ func handleSign(c *Call) error {
 	if err := checkPropertyInfo(req.PropertyInfo); err != nil {
 		return err
 	}
-	u, err := authorize(c, req.signAuth, [][]byte{digest})
+	u, err := authorize(c, req.auth(), [][]byte{digest})
 	if err != nil {
 		return err
 	}
@@ -213,7 +232,7 @@ func handleSignBatch(c *Call) error {
 	if len(items) == 0 {
 		return &Error{Kind: errs.InvalidInput, Message: "no item can be signed: " + firstBad.Error()}
 	}
-	u, err := authorize(c, req.signAuth, digests)
+	u, err := authorize(c, req.auth(), digests)
 	if err != nil {
 		return err
 	}
