@@ -206,9 +206,9 @@ func handleSignBatch(c *Call) error {
 	if err := c.Decode(&req); err != nil {
 		return err
 	}
-	n := len(req.Items)
-	if n == 0 || n > DefaultSignBatchMax {
-		return &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("%d items; a batch has 1 to %d", n, DefaultSignBatchMax)}
+	n, most := len(req.Items), signBatchMax(c)
+	if n == 0 || n > most {
+		return &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("%d items; a batch has 1 to %d", n, most)}
 	}
 	results := make([]signResult, n)
 	var items []registry.SignItem
@@ -245,6 +245,11 @@ func handleSignBatch(c *Call) error {
 	})
 	return c.JSON(http.StatusOK, signBatchAnswer{Results: results, Signed: signed})
 }
+
+// signBatchMax is the most items of one sign batch for c. It is DefaultSignBatchMax: a
+// handler does not see the server's configuration (ServerConfig.BatchMax), which is to
+// take its place once a Call can name its server.
+func signBatchMax(*Call) int { return DefaultSignBatchMax }
 
 // batchDigest reads item i's digest, refusing a malformed one, one given before (seen) or
 // property info a signature cannot carry.
