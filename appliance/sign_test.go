@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -290,5 +291,53 @@ func TestSignBatch(t *testing.T) {
 				t.Fatalf("a refused batch answered %s", a.body)
 			}
 		})
+	}
+}
+
+// TestSignConcurrent signs under one seal from several callers at once: every signature
+// verifies and has its own use record.
+func TestSignConcurrent(t *testing.T) {
+	e := newRegEnv(t)
+	s := e.made(t, registry.Personal, "")
+	const callers, each = 4, 8
+	sigs := make([][]byte, callers*each)
+	errc := make(chan error, callers)
+	for g := range callers {
+		go func() {
+			for i := range each {
+				k := g*each + i
+				d := sm3.Sum(fmt.Appendf(nil, "document %d", k))
+				a := e.do(t, regHolder, "POST", "/v1/sign", "", regSign(s.Code, d[:], regPIN))
+				if a.err != nil {
+					errc <- fmt.Errorf("document %d: %w", k, a.err)
+					return
+				}
+				var sig signAnswer
+				if err := json.Unmarshal(a.body, &sig); err != nil {
+					errc <- err
+					return
+				}
+				sigs[k] = sig.Signature
+			}
+			errc <- nil
+		}()
+	}
+	for range callers {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := e.verifier(t)
+	for k, sig := range sigs {
+		if rep := v.VerifySignature(sig, fmt.Appendf(nil, "document %d", k)); rep.Indication != verifier.TotalPassed {
+			t.Fatalf("document %d: %s %+v", k, rep.Indication, rep.Checks)
+		}
+		p, err := ses.ParseSignature(sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok, err := e.log.ProveExistence(sm3.Sum(p.Value)); !ok || err != nil {
+			t.Fatalf("document %d has no use record: %v", k, err)
+		}
 	}
 }
