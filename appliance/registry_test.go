@@ -3,6 +3,7 @@ package appliance
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -146,9 +147,13 @@ func TestRegistryBusinessAndChange(t *testing.T) {
 	}
 	code := list.Seals[1].Code
 	var s sealView
-	e.do(t, regAdmin, "POST", "/v1/seals/{code}/suspend", "", statusRequest{Reason: "audit"}, "code", code).decode(t, &s)
-	if s.Status != registry.StatusSuspended {
-		t.Fatalf("suspended seal is %s", s.Status)
+	order := []byte("%PDF-1.7 order of the audit office")
+	e.do(t, regAdmin, "POST", "/v1/seals/{code}/suspend", "", statusRequest{Reason: "audit",
+		Materials: []materialRequest{{Name: "audit order", Type: "application/pdf", Data: order}}}, "code", code).decode(t, &s)
+	sum := sm3.Sum(order)
+	if last := s.History[len(s.History)-1]; s.Status != registry.StatusSuspended || len(last.Materials) != 1 ||
+		last.Materials[0].SM3 != hex.EncodeToString(sum[:]) || last.Materials[0].Size != len(order) {
+		t.Fatalf("suspended seal: %s, history %+v", s.Status, s.History)
 	}
 	regWant(t, "suspend twice", e.do(t, regAdmin, "POST", "/v1/seals/{code}/suspend", "", statusRequest{Reason: "audit"}, "code", code), errs.SealSuspended)
 	e.do(t, regAdmin, "POST", "/v1/seals/{code}/resume", "", statusRequest{Reason: "audit done"}, "code", code).decode(t, &s)
@@ -171,6 +176,25 @@ func TestRegistryBusinessAndChange(t *testing.T) {
 	if s.Status != registry.StatusVoided || s.Next != ns.Code {
 		t.Fatalf("the old version: %s, next %q", s.Status, s.Next)
 	}
+}
+
+// TestRegistryReject rejects an application with a reason its applicant reads; it is then
+// not made.
+func TestRegistryReject(t *testing.T) {
+	e := newRegEnv(t)
+	var id idAnswer
+	e.do(t, regApplicant, "POST", "/v1/applications", "", regApplication(registry.Personal, "")).decode(t, &id)
+	var app applicationView
+	e.do(t, regReviewer, "POST", "/v1/applications/{id}/reject", "", reasonRequest{Reason: "the licence is out of date"}, "id", id.ID).decode(t, &app)
+	if app.Status != registry.AppRejected {
+		t.Fatalf("rejected application is %s", app.Status)
+	}
+	e.do(t, regApplicant, "GET", "/v1/applications/{id}", "", nil, "id", id.ID).decode(t, &app)
+	if app.Reason != "the licence is out of date" || app.Reviewer != regReviewer.Name {
+		t.Fatalf("the applicant reads %+v", app)
+	}
+	regWant(t, "make a rejected application", e.do(t, regMaker, "POST", "/v1/applications/{id}/make", "", pinRequest{PIN: regPIN}, "id", id.ID), errs.WrongState)
+	regWant(t, "approve a rejected application", e.do(t, regReviewer, "POST", "/v1/applications/{id}/approve", "", nil, "id", id.ID), errs.WrongState)
 }
 
 // TestRegistryLists pages through seals and applications and keeps an applicant to its own
