@@ -341,3 +341,77 @@ func TestSignConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSignPositionScope signs with a position seal only within its delegated scopes.
+func TestSignPositionScope(t *testing.T) {
+	e := newRegEnv(t)
+	s := e.made(t, registry.LegalRepresentative, "460100300002")
+	d := sm3.Sum([]byte("a contract"))
+	body := regSign(s.Code, d[:], regPIN)
+	body["scope"] = "loans"
+	regWant(t, "outside the scopes", e.do(t, regHolder, "POST", "/v1/sign", "", body), errs.OutOfScope)
+	body["scope"] = "contracts"
+	var sig signAnswer
+	e.do(t, regHolder, "POST", "/v1/sign", "", body).decode(t, &sig)
+	if rep := e.verifier(t).VerifySignature(sig.Signature, []byte("a contract")); rep.Indication != verifier.TotalPassed {
+		t.Fatalf("signature: %s %+v", rep.Indication, rep.Checks)
+	}
+}
+
+// TestSignBatchRevokedMidway revokes the seal between the batch's authorisation and its
+// signing: every item is answered with the refusal, none signed.
+func TestSignBatchRevokedMidway(t *testing.T) {
+	e := newRegEnv(t)
+	ctx := t.Context()
+	s := e.made(t, registry.Personal, "")
+	const n = 40
+	items := make([]registry.SignItem, n)
+	digests := make([][]byte, n)
+	for i := range items {
+		d := sm3.Sum(fmt.Appendf(nil, "document %d", i))
+		items[i], digests[i] = registry.SignItem{Digest: d[:]}, d[:]
+	}
+	holder := regHolder
+	holder.PersonID = regIDHolder
+	u, err := e.reg.Authorize(ctx, holder, registry.UseRequest{SealCode: s.Code, Digests: digests, PIN: []byte(regPIN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.do(t, regAdmin, "POST", "/v1/seals/{code}/revoke", "", statusRequest{Reason: "lost"}, "code", s.Code).decode(t, new(sealView))
+	results := make([]signResult, n)
+	signed := signParallel(ctx, u, items, func(j int, sig []byte, err error) {
+		if err != nil {
+			results[j] = itemRefusal(err)
+		} else {
+			results[j] = signResult{Signature: sig}
+		}
+	})
+	if signed != 0 {
+		t.Fatalf("%d signed under a revoked seal", signed)
+	}
+	for i, r := range results {
+		if r.Code != "SEAL_REVOKED" || r.Message == "" || r.Signature != nil {
+			t.Fatalf("item %d: %+v", i, r)
+		}
+	}
+}
+
+// TestItemRefusal keeps the detail of a refusal and hides that of a server fault.
+func TestItemRefusal(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		err       error
+		code, msg string
+	}{
+		{"server's own refusal", &Error{Kind: errs.InvalidInput, Message: "digest is not base64"}, "INVALID_INPUT", "digest is not base64"},
+		{"domain refusal", &registry.Error{Kind: errs.SealRevoked, Op: "sign", Subject: "S1", Msg: "the seal is revoked"}, "SEAL_REVOKED", "registry: sign S1: the seal is revoked"},
+		{"fault without a kind", fmt.Errorf("store: table 000123.sst: checksum mismatch"), "INTERNAL", "internal error"},
+		{"busy", &registry.Error{Kind: errs.Busy, Op: "sign", Msg: "session pool of slot 3 exhausted"}, "BUSY", "busy"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := itemRefusal(c.err); got.Code != c.code || got.Message != c.msg || got.Signature != nil {
+				t.Fatalf("%+v, want %s %q", got, c.code, c.msg)
+			}
+		})
+	}
+}
