@@ -274,23 +274,36 @@ func (p *Pebble) Close() error {
 
 // pebbleBatch buffers writes itself and hands them to Pebble at Commit, so
 // that a batch never holds Pebble resources across a Close of the store.
+// Keys and values are copied into one growing buffer (buf), so that a batch
+// of many small writes costs few allocations.
 type pebbleBatch struct {
 	p      *Pebble
+	buf    []byte
 	ops    []batchOp
 	expect []batchOp // conditions: key must hold value (absent when value is nil)
 	closed bool
 }
+
+var _ SyncWaiter = (*pebbleBatch)(nil)
 
 type batchOp struct {
 	del        bool
 	key, value []byte
 }
 
+// keep copies v into the batch's buffer. Slices kept earlier stay valid when
+// the buffer grows: they keep the old array.
+func (b *pebbleBatch) keep(v []byte) []byte {
+	n := len(b.buf)
+	b.buf = append(b.buf, v...)
+	return b.buf[n:len(b.buf):len(b.buf)]
+}
+
 func (b *pebbleBatch) Set(key, value []byte) error {
 	if b.closed {
 		return errors.New("store: batch closed")
 	}
-	b.ops = append(b.ops, batchOp{key: bytes.Clone(key), value: bytes.Clone(value)})
+	b.ops = append(b.ops, batchOp{key: b.keep(key), value: b.keep(value)})
 	return nil
 }
 
@@ -298,7 +311,7 @@ func (b *pebbleBatch) Delete(key []byte) error {
 	if b.closed {
 		return errors.New("store: batch closed")
 	}
-	b.ops = append(b.ops, batchOp{del: true, key: bytes.Clone(key)})
+	b.ops = append(b.ops, batchOp{del: true, key: b.keep(key)})
 	return nil
 }
 
@@ -324,20 +337,67 @@ func (b *pebbleBatch) Commit(ctx context.Context) error {
 		return err
 	}
 	defer b.p.leave()
+	pb, err := b.apply(false)
+	if err != nil {
+		return err
+	}
+	_ = pb.Close()
+	return nil
+}
+
+// CommitNoSyncWait implements SyncWaiter with Pebble's ApplyNoSyncWait and
+// Batch.SyncWait. The store stays entered (Close waits) until wait is called.
+// On a store opened with NoSync it commits as Commit does.
+func (b *pebbleBatch) CommitNoSyncWait(ctx context.Context) (func() error, error) {
+	if b.closed {
+		return nil, errors.New("store: batch closed")
+	}
+	if err := b.p.enter(ctx); err != nil {
+		return nil, err
+	}
+	pb, err := b.apply(b.p.wo.Sync)
+	if err != nil {
+		b.p.leave()
+		return nil, err
+	}
+	if !b.p.wo.Sync {
+		_ = pb.Close()
+		b.p.leave()
+		return synced, nil
+	}
+	var once sync.Once
+	var werr error
+	return func() error {
+		once.Do(func() {
+			defer b.p.leave()
+			if err := pb.SyncWait(); err != nil {
+				werr = fmt.Errorf("store: batch sync: %w", err)
+			}
+			_ = pb.Close()
+		})
+		return werr
+	}, nil
+}
+
+// apply checks the batch's conditions and hands its writes to Pebble: synced
+// (or not, as the store is opened) when noSyncWait is false, applied and
+// queued for sync when it is true. The caller has entered the store and
+// closes the returned batch (after its SyncWait when noSyncWait).
+func (b *pebbleBatch) apply(noSyncWait bool) (*pebble.Batch, error) {
 	if len(b.expect) > 0 {
 		b.p.wmu.Lock()
 		defer b.p.wmu.Unlock()
 		for _, e := range b.expect {
 			if err := b.p.expect(e.key, e.value); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	} else {
 		b.p.wmu.RLock()
 		defer b.p.wmu.RUnlock()
 	}
-	pb := b.p.db.NewBatch()
-	defer pb.Close()
+	// Each write takes its key and value and a few bytes of header.
+	pb := b.p.db.NewBatchWithSize(len(b.buf) + 16*len(b.ops) + 16)
 	for _, op := range b.ops {
 		var err error
 		if op.del {
@@ -346,20 +406,28 @@ func (b *pebbleBatch) Commit(ctx context.Context) error {
 			err = pb.Set(op.key, op.value, nil)
 		}
 		if err != nil {
-			return fmt.Errorf("store: batch: %w", err)
+			_ = pb.Close()
+			return nil, fmt.Errorf("store: batch: %w", err)
 		}
 	}
-	if err := pb.Commit(b.p.wo); err != nil {
-		return fmt.Errorf("store: batch commit: %w", err)
+	var err error
+	if noSyncWait {
+		err = b.p.db.ApplyNoSyncWait(pb, b.p.wo)
+	} else {
+		err = pb.Commit(b.p.wo)
+	}
+	if err != nil {
+		_ = pb.Close()
+		return nil, fmt.Errorf("store: batch commit: %w", err)
 	}
 	b.closed = true
-	b.ops, b.expect = nil, nil
-	return nil
+	b.buf, b.ops, b.expect = nil, nil, nil
+	return pb, nil
 }
 
 func (b *pebbleBatch) Close() error {
 	b.closed = true
-	b.ops, b.expect = nil, nil
+	b.buf, b.ops, b.expect = nil, nil, nil
 	return nil
 }
 
