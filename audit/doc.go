@@ -16,11 +16,16 @@
 //	err = lg.Close()                   // writes what is queued and signs a last head
 //
 // Append returns only when the record is durable: it is written in a synced batch. All the
-// appends waiting at one moment share one batch and one sync (group commit): one goroutine
-// takes what is queued, chains the records, writes them with the tail marker (and a signed
-// head when one is due) in one atomic batch, syncs, and acknowledges each. When fewer
-// records wait than the last batch held, the writer lingers a little (a quarter of the last
-// write, at most Options.MaxLinger) for the writers it just acknowledged. The queue is
+// appends waiting at one moment share one batch and one sync (group commit), and the work
+// is pipelined: one goroutine, the writer, takes each append as it is queued, chains its
+// records and writes them into the batch it is building, while the batch before syncs. When
+// that sync is done, the writer adds the tail marker (and a signed head when one is due),
+// applies the batch to the store without waiting for its sync, and starts the next; a second
+// goroutine waits for the syncs in order and only then acknowledges each append of the
+// batch and moves the durable tail (Tail). When fewer appends have come back than the last
+// batch acknowledged, the writer lingers a little for them (half the last sync, at most
+// Options.MaxLinger), so that they share the next sync. If a batch fails to apply or to
+// sync, no batch after it is acknowledged either. The queue is
 // bounded (Options.QueueSize); Append waits for room until its context ends. A record whose
 // context ends before the writer takes it is never written; once taken, Append reports the
 // write's outcome. AppendWith commits the caller's own writes in the same batch, so that a

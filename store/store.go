@@ -99,6 +99,7 @@ type Swapper interface {
 }
 
 // Batch collects writes that Commit applies atomically: all or none.
+// Set, Delete and Expect copy their arguments, which the caller may reuse.
 // A Batch is not safe for concurrent use. Close releases it; closing a
 // committed batch is allowed and closing twice is harmless.
 type Batch interface {
