@@ -272,14 +272,15 @@ func (p *Pebble) Close() error {
 	return nil
 }
 
-// pebbleBatch buffers writes itself and hands them to Pebble at Commit, so
-// that a batch never holds Pebble resources across a Close of the store.
-// Keys and values are copied into one growing buffer (buf), so that a batch
-// of many small writes costs few allocations.
+// pebbleBatch writes into a Pebble batch (taken from Pebble's pool at the first
+// write), which copies keys and values once into one buffer. A Pebble batch holds
+// no file or memtable of the store until it is applied, and Commit checks that
+// the store is open before applying it, so a batch may outlive a Close of the
+// store harmlessly.
 type pebbleBatch struct {
 	p      *Pebble
-	buf    []byte
-	ops    []batchOp
+	pb     *pebble.Batch
+	n      int
 	expect []batchOp // conditions: key must hold value (absent when value is nil)
 	closed bool
 }
@@ -287,31 +288,40 @@ type pebbleBatch struct {
 var _ SyncWaiter = (*pebbleBatch)(nil)
 
 type batchOp struct {
-	del        bool
 	key, value []byte
 }
 
-// keep copies v into the batch's buffer. Slices kept earlier stay valid when
-// the buffer grows: they keep the old array.
-func (b *pebbleBatch) keep(v []byte) []byte {
-	n := len(b.buf)
-	b.buf = append(b.buf, v...)
-	return b.buf[n:len(b.buf):len(b.buf)]
+func (b *pebbleBatch) batch() (*pebble.Batch, error) {
+	if b.closed {
+		return nil, errors.New("store: batch closed")
+	}
+	if b.pb == nil {
+		b.pb = b.p.db.NewBatch()
+	}
+	return b.pb, nil
 }
 
 func (b *pebbleBatch) Set(key, value []byte) error {
-	if b.closed {
-		return errors.New("store: batch closed")
+	pb, err := b.batch()
+	if err != nil {
+		return err
 	}
-	b.ops = append(b.ops, batchOp{key: b.keep(key), value: b.keep(value)})
+	if err := pb.Set(key, value, nil); err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	b.n++
 	return nil
 }
 
 func (b *pebbleBatch) Delete(key []byte) error {
-	if b.closed {
-		return errors.New("store: batch closed")
+	pb, err := b.batch()
+	if err != nil {
+		return err
 	}
-	b.ops = append(b.ops, batchOp{del: true, key: b.keep(key)})
+	if err := pb.Delete(key, nil); err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	b.n++
 	return nil
 }
 
@@ -327,7 +337,7 @@ func (b *pebbleBatch) Expect(key, old []byte) error {
 	return nil
 }
 
-func (b *pebbleBatch) Len() int { return len(b.ops) }
+func (b *pebbleBatch) Len() int { return b.n }
 
 func (b *pebbleBatch) Commit(ctx context.Context) error {
 	if b.closed {
@@ -382,7 +392,8 @@ func (b *pebbleBatch) CommitNoSyncWait(ctx context.Context) (func() error, error
 // apply checks the batch's conditions and hands its writes to Pebble: synced
 // (or not, as the store is opened) when noSyncWait is false, applied and
 // queued for sync when it is true. The caller has entered the store and
-// closes the returned batch (after its SyncWait when noSyncWait).
+// closes the returned batch (after its SyncWait when noSyncWait). On success
+// the batch is closed and no longer owns the Pebble batch.
 func (b *pebbleBatch) apply(noSyncWait bool) (*pebble.Batch, error) {
 	if len(b.expect) > 0 {
 		b.p.wmu.Lock()
@@ -396,19 +407,9 @@ func (b *pebbleBatch) apply(noSyncWait bool) (*pebble.Batch, error) {
 		b.p.wmu.RLock()
 		defer b.p.wmu.RUnlock()
 	}
-	// Each write takes its key and value and a few bytes of header.
-	pb := b.p.db.NewBatchWithSize(len(b.buf) + 16*len(b.ops) + 16)
-	for _, op := range b.ops {
-		var err error
-		if op.del {
-			err = pb.Delete(op.key, nil)
-		} else {
-			err = pb.Set(op.key, op.value, nil)
-		}
-		if err != nil {
-			_ = pb.Close()
-			return nil, fmt.Errorf("store: batch: %w", err)
-		}
+	pb := b.pb
+	if pb == nil {
+		pb = b.p.db.NewBatch()
 	}
 	var err error
 	if noSyncWait {
@@ -417,17 +418,24 @@ func (b *pebbleBatch) apply(noSyncWait bool) (*pebble.Batch, error) {
 		err = pb.Commit(b.p.wo)
 	}
 	if err != nil {
-		_ = pb.Close()
+		if pb != b.pb {
+			_ = pb.Close()
+		}
 		return nil, fmt.Errorf("store: batch commit: %w", err)
 	}
+	b.pb = nil
 	b.closed = true
-	b.buf, b.ops, b.expect = nil, nil, nil
+	b.expect = nil
 	return pb, nil
 }
 
 func (b *pebbleBatch) Close() error {
+	if b.pb != nil {
+		_ = b.pb.Close()
+		b.pb = nil
+	}
 	b.closed = true
-	b.buf, b.ops, b.expect = nil, nil, nil
+	b.expect = nil
 	return nil
 }
 
