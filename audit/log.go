@@ -300,9 +300,10 @@ func (l *Log) checkHead(h *Head) error {
 // made at the same time share one synced batch. rec's Seq, Time, Prev and Hash are set by
 // the log; the other fields must pass Validate.
 //
-// The context bounds the wait for a place in the queue and for the writer to take the
-// record: when it ends before, the record is not written and Append returns the context's
-// error. Once the writer has taken the record, Append waits for the outcome of its write.
+// The context bounds the wait for a place in the queue and for the writer to seal the
+// batch that holds the record: when it ends before, the record is not written and Append
+// returns the context's error. Once the batch is sealed, Append waits for the outcome of
+// its write.
 func (l *Log) Append(ctx context.Context, rec Record) (Seq, error) {
 	return l.AppendWith(ctx, rec, nil)
 }
@@ -434,12 +435,19 @@ func (l *Log) Records(ctx context.Context, from Seq, fn func(Record) error) erro
 	return nil
 }
 
-// maxFlights bounds the batches applied to the store whose sync is not yet waited for.
+// maxFlights bounds the sealed batches whose sync is not yet waited for.
 const maxFlights = 4
 
-// flight is a batch applied to the store and on its way to the disk: the syncer waits for
-// its sync, makes its end of the chain the durable one and acknowledges its appends.
+// pipelineMin is the size (in records) from which the writer seals a batch while the one
+// before is still syncing: applying that many records takes about as long as a sync, so
+// the overlap pays more than a shared sync would.
+const pipelineMin = 128
+
+// flight is a sealed batch on its way to the disk: the committer applies it to the store
+// without waiting for its sync, then the syncer waits for the sync, makes its end of the
+// chain the durable one and acknowledges its appends.
 type flight struct {
+	b       store.Batch
 	wait    func() error // waits for the sync; nil when the batch was not applied
 	err     error        // why the batch was not applied
 	live    []*pending
@@ -459,12 +467,17 @@ type landing struct {
 }
 
 // building is the batch the writer fills, record by record as appends arrive, while the
-// batch before it syncs.
+// batches before it are applied and synced.
 type building struct {
 	b    store.Batch
 	live []*pending
 	n    int       // records in it
 	now  time.Time // its records' time
+	// The writer's chain end before the batch, to build it again without the appends
+	// whose callers gave up before it was sealed.
+	tail Seq
+	hash Hash
+	time time.Time
 	sigs []sigEntry
 	err  error // the first write into b that failed
 }
@@ -482,17 +495,21 @@ func (c *building) set(k, v []byte) {
 	}
 }
 
-// run is the writer. It chains each append it takes into the batch it is building; when
-// the batch before has synced (and the appends that batch acknowledged are back, or a short
-// linger is over), it applies the batch to the store without waiting for its sync and hands
-// it to the syncer, then goes on gathering the next. Batches are applied in order, and
-// their syncs keep that order.
+// run is the writer. It chains each append it takes into the batch it is building. It
+// seals that batch (signature index, callers' writes, head when due, tail marker) and hands
+// it to the committer when the batches before have synced and the appends they
+// acknowledged are back (or a short linger is over), or, for a large batch, as soon as the
+// committer is free. The committer applies the batches in order without waiting for their
+// syncs, and the syncer waits for the syncs in order before it acknowledges.
 func (l *Log) run() {
 	defer close(l.done)
-	flights := make(chan *flight, maxFlights)
+	sealed := make(chan *flight, maxFlights)
+	applied := make(chan struct{}, maxFlights)
+	toSync := make(chan *flight, maxFlights)
 	landings := make(chan landing, maxFlights)
 	synced := make(chan struct{})
-	go l.syncLoop(flights, landings, synced)
+	go l.commitLoop(sealed, toSync, applied)
+	go l.syncLoop(toSync, landings, synced)
 	tick := time.NewTicker(min(l.opts.HeadInterval/4, time.Second))
 	defer tick.Stop()
 	timer := time.NewTimer(time.Hour)
@@ -501,7 +518,8 @@ func (l *Log) run() {
 	var (
 		cur         *building
 		carry       *pending // taken, but too large for cur
-		inflight    int
+		inflight    int      // sealed, not landed
+		applying    int      // sealed, not applied
 		open        = true
 		expect      = 1 // appends expected in the next batch: those the last ones acknowledged
 		released    int
@@ -510,8 +528,9 @@ func (l *Log) run() {
 	)
 	send := func(f *flight) {
 		if f != nil {
-			flights <- f
+			sealed <- f
 			inflight++
+			applying++
 		}
 	}
 	for {
@@ -520,7 +539,7 @@ func (l *Log) run() {
 			carry = nil
 		}
 		if cur != nil && inflight < maxFlights {
-			ready := carry != nil || cur.n >= l.opts.MaxBatch
+			ready := carry != nil || cur.n >= l.opts.MaxBatch || applying == 0 && cur.n >= pipelineMin
 			if !ready && inflight == 0 {
 				ready = !open || l.opts.MaxLinger < 0 || len(cur.live) >= expect || !time.Now().Before(lingerUntil)
 				if !ready && !armed {
@@ -538,7 +557,9 @@ func (l *Log) run() {
 			if !l.isFailed() && l.w.tail > l.w.headSeq && inflight < maxFlights {
 				send(l.seal(l.newBuilding(), true))
 			}
-			close(flights)
+			close(sealed)
+			for range applied {
+			}
 			for range landings {
 			}
 			<-synced
@@ -561,7 +582,7 @@ func (l *Log) run() {
 				open = false
 				continue
 			}
-			if !p.state.CompareAndSwap(0, 1) {
+			if p.state.Load() != 0 {
 				continue // its caller gave up
 			}
 			if cur != nil && cur.n+len(p.recs) > l.opts.MaxBatch {
@@ -569,6 +590,8 @@ func (l *Log) run() {
 				continue
 			}
 			cur = l.take(cur, p)
+		case <-applied:
+			applying--
 		case ld := <-landings:
 			inflight--
 			released += ld.appends
@@ -597,13 +620,38 @@ func (l *Log) run() {
 	}
 }
 
+// commitLoop is the committer: it applies each sealed batch to the store, in order,
+// without waiting for its sync, and passes it on to the syncer. After a failed write it
+// applies nothing more: the chain's end is then unknown.
+func (l *Log) commitLoop(sealed <-chan *flight, toSync chan<- *flight, applied chan<- struct{}) {
+	defer close(toSync)
+	defer close(applied)
+	for f := range sealed {
+		if f.err == nil && l.isFailed() {
+			f.err = l.failure()
+		}
+		if f.err == nil {
+			f.applied = time.Now()
+			var err error
+			if f.wait, err = store.CommitNoSyncWait(context.Background(), f.b); err != nil {
+				f.err = l.fail(err)
+			}
+		}
+		_ = f.b.Close()
+		f.b = nil
+		applied <- struct{}{}
+		toSync <- f
+	}
+}
+
 // newBuilding starts a batch whose records are stamped now (never before the tail record).
 func (l *Log) newBuilding() *building {
-	return &building{b: l.kv.NewBatch(), now: later(l.opts.Clock(), l.w.time)}
+	return &building{b: l.kv.NewBatch(), now: later(l.opts.Clock(), l.w.time), tail: l.w.tail, hash: l.w.hash, time: l.w.time}
 }
 
 // take chains p's records after the writer's tail and writes them into c (a new batch when
-// c is nil). After a failed write it acknowledges p with the failure instead.
+// c is nil). p's caller may still give up until the batch is sealed. After a failed write
+// it acknowledges p with the failure instead.
 func (l *Log) take(c *building, p *pending) *building {
 	if l.isFailed() {
 		p.ack <- ackMsg{err: l.failure()}
@@ -612,6 +660,12 @@ func (l *Log) take(c *building, p *pending) *building {
 	if c == nil {
 		c = l.newBuilding()
 	}
+	l.chain(c, p)
+	return c
+}
+
+// chain chains p's records after the writer's tail and writes them into c.
+func (l *Log) chain(c *building, p *pending) {
 	p.first = l.w.tail + 1
 	for i := range p.recs {
 		r := &p.recs[i]
@@ -630,15 +684,37 @@ func (l *Log) take(c *building, p *pending) *building {
 	l.w.time = c.now
 	c.n += len(p.recs)
 	c.live = append(c.live, p)
-	return c
 }
 
-// seal finishes c (its signature index entries, the callers' writes, a head when one is
-// due or forced, the tail marker), applies it without waiting for its sync, and returns
-// the flight for the syncer; nil when there is nothing to write.
+// settle marks the appends of c taken, so that their callers wait for the outcome. When
+// some callers gave up before, it builds c again without their records.
+func (l *Log) settle(c *building) {
+	all := true
+	for _, p := range c.live {
+		if !p.state.CompareAndSwap(0, 1) {
+			all = false
+		}
+	}
+	if all {
+		return
+	}
+	_ = c.b.Close()
+	live := c.live
+	l.w.tail, l.w.hash, l.w.time = c.tail, c.hash, c.time
+	*c = building{b: l.kv.NewBatch(), now: c.now, tail: c.tail, hash: c.hash, time: c.time}
+	for _, p := range live {
+		if p.state.Load() == 1 {
+			l.chain(c, p)
+		}
+	}
+}
+
+// seal finishes c: its signature index entries, the callers' writes, a head when one is due
+// or forced, the tail marker. It returns the flight for the committer; nil when there is
+// nothing to write.
 func (l *Log) seal(c *building, forceHead bool) *flight {
-	defer c.b.Close()
-	f := &flight{live: c.live, records: c.n}
+	l.settle(c)
+	f := &flight{b: c.b, live: c.live, records: c.n}
 	if l.isFailed() {
 		f.err = l.failure()
 		return f
@@ -669,19 +745,16 @@ func (l *Log) seal(c *building, forceHead bool) *flight {
 		}
 	}
 	if c.n == 0 && f.head == nil {
+		_ = c.b.Close()
 		return nil
 	}
 	if c.n > 0 {
 		c.set(l.tailKey, tailValue(l.w.tail, l.w.hash))
 	}
-	f.tail, f.hash, f.applied = l.w.tail, l.w.hash, time.Now()
-	err := c.err
-	if err == nil {
-		f.wait, err = store.CommitNoSyncWait(context.Background(), c.b)
-	}
-	if err != nil {
+	f.tail, f.hash = l.w.tail, l.w.hash
+	if c.err != nil {
 		// The chain's end is now unknown: no later batch may be applied after this one.
-		f.err = l.fail(err)
+		f.err = l.fail(c.err)
 	}
 	return f
 }

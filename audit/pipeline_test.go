@@ -221,3 +221,57 @@ func TestAuditPipelinedOrder(t *testing.T) {
 		t.Fatalf("stats %+v, %d syncs", st, syncs.Load())
 	}
 }
+
+// TestAuditCanceledBeforeSealIsNotWritten checks that an append taken into the batch being
+// built, while the batch before syncs, can still be given up, and that the batch is then
+// chained without it.
+func TestAuditCanceledBeforeSealIsNotWritten(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openStore(t, false)
+	g := newGate(2, nil)
+	kv := &syncHookKV{KV: db, hook: g.hook}
+	lg := openLog(t, kv, Options{})
+	appendN(t, lg, 0, 1)
+	held := appendAsync(lg, 1)
+	<-g.entered
+	before := appendAsync(lg, 2)
+	cctx, cancel := context.WithCancel(ctx)
+	canceled := make(chan error, 1)
+	go func() {
+		_, err := lg.Append(cctx, useRecord(3))
+		canceled <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	after := appendAsync(lg, 4)
+	time.Sleep(30 * time.Millisecond) // all three are taken into the next batch
+	cancel()
+	if err := <-canceled; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled append: %v", err)
+	}
+	close(g.open)
+	if r := <-held; r.err != nil || r.seq != 2 {
+		t.Fatalf("held append: %+v", r)
+	}
+	got := map[Seq]string{}
+	for i, ch := range []<-chan appendResult{before, after} {
+		r := <-ch
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		got[r.seq] = fmt.Sprint([]int{2, 4}[i])
+	}
+	if len(got) != 2 || got[3] == "" || got[4] == "" {
+		t.Fatalf("sequence numbers %v, want 3 and 4", got)
+	}
+	for s, req := range got {
+		if r, err := lg.Record(ctx, s); err != nil || r.Details["request"] != req {
+			t.Fatalf("record %d: %v %v, want request %s", s, r.Details, err, req)
+		}
+	}
+	if s, _ := lg.Tail(); s != 4 {
+		t.Fatalf("tail %d, want 4", s)
+	}
+	if rep, err := lg.Verify(ctx); err != nil || !rep.OK() || rep.Records != 4 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
