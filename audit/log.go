@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,12 +125,20 @@ type Log struct {
 }
 
 type pending struct {
-	recs   []Record
+	recs   []pendingRecord
 	writes []Write
 	state  atomic.Int32 // 0 queued, 1 taken by the writer, 2 given up by the caller
 	ack    chan ackMsg
 	born   uint64 // batches landed when it was queued
 	first  Seq    // its first record's number, set by the writer
+}
+
+// pendingRecord is a record as its caller gave it, encoded by the caller: the writer only
+// puts the sequence number, time and link around fields and hashes.
+type pendingRecord struct {
+	fields  []byte // Record.appendFields
+	sig     Hash   // SignatureSM3, for the signature index
+	indexed bool
 }
 
 type ackMsg struct {
@@ -327,14 +334,25 @@ func (l *Log) enqueue(ctx context.Context, recs []Record, writes []Write) (Seq, 
 	if len(recs) > l.opts.MaxBatch {
 		return 0, invalid("%d records in one append, more than %d", len(recs), l.opts.MaxBatch)
 	}
-	own := make([]Record, len(recs))
+	// The records are encoded here, in the callers' goroutines, into one buffer: the writer,
+	// which every record passes through, only chains them.
+	own := make([]pendingRecord, len(recs))
+	size := 0
 	for i := range recs {
 		if err := recs[i].Validate(); err != nil {
 			return 0, err
 		}
-		r := recs[i]
-		own[i] = Record{Actor: r.Actor, Action: r.Action, SealCode: r.SealCode, Digest: bytes.Clone(r.Digest),
-			SignatureSM3: bytes.Clone(r.SignatureSM3), Outcome: r.Outcome, Details: maps.Clone(r.Details)}
+		size += recs[i].fieldsLen()
+	}
+	buf := make([]byte, 0, size)
+	for i := range recs {
+		r := &recs[i]
+		n := len(buf)
+		buf = r.appendFields(buf)
+		own[i].fields = buf[n:len(buf):len(buf)]
+		if own[i].indexed = r.indexed(); own[i].indexed {
+			own[i].sig = Hash(r.SignatureSM3)
+		}
 	}
 	prefix := l.v.sp.Key(nil)
 	ws := make([]Write, len(writes))
@@ -670,14 +688,15 @@ func (l *Log) chain(c *building, p *pending) {
 	for i := range p.recs {
 		r := &p.recs[i]
 		l.w.tail++
-		r.Seq, r.Time, r.Prev = l.w.tail, c.now, l.w.hash
-		enc := r.appendEncoding(l.w.val[:0])
+		// The encoding as Record.appendEncoding writes it.
+		enc := append(appendHeader(l.w.val[:0], l.w.tail, c.now), r.fields...)
+		enc = append(enc, l.w.hash[:]...)
 		h := Hash(sm3.Sum(enc))
 		l.w.val = append(enc, h[:]...)
 		l.w.key = binary.BigEndian.AppendUint64(append(l.w.key[:0], l.recPrefix...), uint64(l.w.tail))
 		c.set(l.w.key, l.w.val)
-		if r.indexed() {
-			c.sigs = append(c.sigs, sigEntry{sm3: Hash(r.SignatureSM3), seq: l.w.tail})
+		if r.indexed {
+			c.sigs = append(c.sigs, sigEntry{sm3: r.sig, seq: l.w.tail})
 		}
 		l.w.hash = h
 	}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -207,6 +208,11 @@ func TestAuditPipelinedOrder(t *testing.T) {
 		r, err := lg.Record(ctx, s)
 		if err != nil || r.Details["request"] != fmt.Sprint(id) {
 			t.Fatalf("record %d: %+v %v, acknowledged for %d", s, r.Details, err, id)
+		}
+		// The writer's encoding is Record.Encode's, byte for byte.
+		enc, _, err := splitStored(rawRecord(t, db, s))
+		if err != nil || !bytes.Equal(enc, r.Encode()) {
+			t.Fatalf("record %d is stored as %x, Encode gives %x (%v)", s, enc, r.Encode(), err)
 		}
 	}
 	if err := lg.Close(); err != nil {

@@ -227,25 +227,43 @@ func (r *Record) Encode() []byte {
 
 // encodedLen is the length of the record's encoding.
 func (r *Record) encodedLen() int {
-	n := 1 + 8 + 8 + 4*7 + len(r.Actor) + len(r.Action) + len(r.SealCode) + len(r.Digest) + len(r.SignatureSM3) + len(r.Outcome) + HashSize
+	return 1 + 8 + 8 + r.fieldsLen() + HashSize
+}
+
+// fieldsLen is the length of the encoding of the fields a caller fills (appendFields).
+func (r *Record) fieldsLen() int {
+	n := 4*7 + len(r.Actor) + len(r.Action) + len(r.SealCode) + len(r.Digest) + len(r.SignatureSM3) + len(r.Outcome)
 	for k, v := range r.Details {
 		n += 8 + len(k) + len(v)
 	}
 	return n
 }
 
-// appendEncoding appends the record's encoding to b. It allocates nothing when b has room
-// and the record has at most MaxDetails details.
+// appendEncoding appends the record's encoding to b: the version, Seq and Time, the
+// caller's fields (appendFields), Prev. It allocates nothing when b has room and the
+// record has at most MaxDetails details.
 func (r *Record) appendEncoding(b []byte) []byte {
+	b = appendHeader(b, r.Seq, r.Time)
+	b = r.appendFields(b)
+	return append(b, r.Prev[:]...)
+}
+
+// appendHeader appends the start of a record's encoding: the version, seq and time.
+func appendHeader(b []byte, s Seq, t time.Time) []byte {
+	b = append(b, recordVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(s))
+	return binary.BigEndian.AppendUint64(b, uint64(t.UnixNano()))
+}
+
+// appendFields appends the encoding of the fields a caller fills, Actor to Details: the
+// part of the record's encoding between its time and Prev.
+func (r *Record) appendFields(b []byte) []byte {
 	var arr [MaxDetails]string
 	keys := arr[:0]
 	for k := range r.Details {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	b = append(b, recordVersion)
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
 	b = appendString(b, r.Actor)
 	b = appendString(b, r.Action)
 	b = appendString(b, r.SealCode)
@@ -257,7 +275,7 @@ func (r *Record) appendEncoding(b []byte) []byte {
 		b = appendString(b, k)
 		b = appendString(b, r.Details[k])
 	}
-	return append(b, r.Prev[:]...)
+	return b
 }
 
 func appendBytes(b, s []byte) []byte {
