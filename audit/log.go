@@ -572,7 +572,16 @@ func (l *Log) run() {
 			}
 		}
 		if !open && cur == nil && carry == nil {
-			if !l.isFailed() && l.w.tail > l.w.headSeq && inflight < maxFlights {
+			// Closing: sign a head over the last record when it has none.
+			for inflight >= maxFlights {
+				select {
+				case <-applied:
+					applying--
+				case <-landings:
+					inflight--
+				}
+			}
+			if !l.isFailed() && l.w.tail > l.w.headSeq {
 				send(l.seal(l.newBuilding(), true))
 			}
 			close(sealed)

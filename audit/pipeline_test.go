@@ -281,3 +281,42 @@ func TestAuditCanceledBeforeSealIsNotWritten(t *testing.T) {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
 }
+
+// TestAuditCloseSignsHeadWithBatchesInFlight closes the log while the most batches it
+// keeps in flight wait for their sync, and checks that Close still signs a head over the
+// last record.
+func TestAuditCloseSignsHeadWithBatchesInFlight(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openStore(t, false)
+	g := newGate(2, nil)
+	kv := &syncHookKV{KV: db, hook: g.hook}
+	lg := openLog(t, kv, Options{MaxBatch: 1})
+	appendN(t, lg, 0, 1)
+	var results []<-chan appendResult
+	for i := range maxFlights {
+		results = append(results, appendAsync(lg, 1+i))
+		if i == 0 {
+			<-g.entered
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for kv.n.Load() < 1+maxFlights && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- lg.Close() }()
+	time.Sleep(30 * time.Millisecond) // Close waits for the batches in flight
+	close(g.open)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range results {
+		if r := <-ch; r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	rep, err := Verify(ctx, db, VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Last != 1+maxFlights || rep.LastSigned != rep.Last {
+		t.Fatalf("verify after Close: %+v %v", rep, err)
+	}
+}
