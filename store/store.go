@@ -21,7 +21,8 @@
 // Writes and batch commits are synced to disk unless Options.NoSync is set.
 // A batch may also be committed without waiting for its sync
 // (CommitNoSyncWait) and waited for later, so that a writer can gather its
-// next batch while the disk syncs; syncs keep commit order. All methods are safe for concurrent use. Use after Close returns ErrClosed.
+// next batch while the disk syncs; syncs keep commit order. All methods are
+// safe for concurrent use. Use after Close returns ErrClosed.
 // Values passed to Scan callbacks are valid only during the call; values
 // returned by Get are the caller's to keep.
 //
@@ -122,8 +123,8 @@ type SyncWaiter interface {
 	// CommitNoSyncWait applies the batch atomically, as Commit does, and
 	// returns once its writes are applied and queued for sync, before they
 	// are durable. wait blocks until they are durable and returns the sync's
-	// error; it must be called exactly once, and until it is the store
-	// cannot close. Batches become durable in the order they were
+	// error (again on later calls); it must be called, and until it is the
+	// store cannot close. Batches become durable in the order they were
 	// committed: when wait returns nil, every batch committed before is
 	// durable too.
 	CommitNoSyncWait(ctx context.Context) (wait func() error, err error)
@@ -131,7 +132,7 @@ type SyncWaiter interface {
 
 // CommitNoSyncWait commits b without waiting for its sync when b implements
 // SyncWaiter; otherwise it commits b as Commit does and returns a wait that
-// reports nothing more. wait must be called exactly once when err is nil.
+// reports nothing more. wait must be called when err is nil.
 func CommitNoSyncWait(ctx context.Context, b Batch) (wait func() error, err error) {
 	if w, ok := b.(SyncWaiter); ok {
 		return w.CommitNoSyncWait(ctx)
