@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -89,4 +90,58 @@ func runN(c, n, per int, op func(k int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// BenchmarkSyncedBatchVsSM2Sign measures the ceiling of BenchmarkAuditAppendVsSM2Sign at
+// per-call=1: with 64 goroutines appending one record each, a sync can cover at most 64
+// records, so the log can append no faster than one synced Pebble batch of 64 records
+// (stored records, signature index entries, tail marker) per sync. Each op is one record
+// of such a batch (encoded beforehand), committed from one goroutine with nothing else in
+// the way, or one SM2 signature made by 64 goroutines. The audit log reaches 2 at
+// per-call=1 only where sync64/sm2sign-median is well above 2.
+func BenchmarkSyncedBatchVsSM2Sign(b *testing.B) {
+	const goroutines = 64
+	key, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := sm3.New().Sum([]byte("a document digest"))
+	db, _ := openStore(b, false)
+	v := newView(db)
+	type kv struct{ k, v []byte }
+	recs := make([]kv, 0, 2*b.N)
+	var prev Hash
+	for i := range b.N {
+		s := Seq(i + 1)
+		r := useRecord(i)
+		r.Seq, r.Prev = s, prev
+		enc := r.Encode()
+		prev = sm3.Sum(enc)
+		recs = append(recs, kv{v.sp.Key(recKey(s)), storedRecord(enc, prev)},
+			kv{v.sp.Key(sigKey(r.SignatureSM3)), binary.BigEndian.AppendUint64(nil, uint64(s))})
+	}
+	next := 0
+	benchratio.Interleave(b, 16*goroutines,
+		benchratio.Side{Name: "sm2sign", Run: func(n int) error {
+			return runN(goroutines, n, 1, func(int) error {
+				_, err := sm2.SignASN1(rand.Reader, key, msg, sm2.DefaultSM2SignerOpts)
+				return err
+			})
+		}},
+		benchratio.Side{Name: "sync64", Run: func(n int) error {
+			for n > 0 {
+				k := min(n, goroutines)
+				n -= k
+				batch := db.NewBatch()
+				for _, e := range recs[2*next : 2*(next+k)] {
+					_ = batch.Set(e.k, e.v)
+				}
+				next += k
+				_ = batch.Set(v.sp.Key(tailKey), tailValue(Seq(next), prev))
+				if err := batch.Commit(context.Background()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
 }

@@ -16,17 +16,25 @@
 //	err = lg.Close()                   // writes what is queued and signs a last head
 //
 // Append returns only when the record is durable: it is written in a synced batch. All the
-// appends waiting at one moment share one batch and one sync (group commit): one goroutine
-// takes what is queued, chains the records, writes them with the tail marker (and a signed
-// head when one is due) in one atomic batch, syncs, and acknowledges each. When fewer
-// records wait than the last batch held, the writer lingers a little (a quarter of the last
-// write, at most Options.MaxLinger) for the writers it just acknowledged. The queue is
-// bounded (Options.QueueSize); Append waits for room until its context ends. A record whose
-// context ends before the writer takes it is never written; once taken, Append reports the
-// write's outcome. AppendWith commits the caller's own writes in the same batch, so that a
-// state change and its record are durable together; AppendAll appends a bulk signing's
-// records at once. After a failed write the log takes no more records (its chain's end is
-// then unknown) until it is opened again.
+// appends waiting at one moment share one batch and one sync (group commit), and the work
+// is pipelined in three goroutines. The writer takes each append as it is queued, chains
+// its records and writes them into the batch it is building, while the batches before are
+// applied and synced. When they have synced (or, for a batch of many records, as soon as
+// the one before is applied), it seals the batch: the signature index, the callers' writes,
+// a signed head when one is due, the tail marker. The committer applies the sealed batches
+// to the store in order without waiting for their syncs; the syncer waits for the syncs in
+// order and only then acknowledges each append of a batch and moves the durable tail
+// (Tail). When fewer appends have come back than the last batches acknowledged, the writer
+// lingers a little for them (half the last sync, at most Options.MaxLinger), so that they
+// share the next sync. If a batch fails to apply or to sync, no batch after it is applied
+// or acknowledged.
+//
+// The queue is bounded (Options.QueueSize); Append waits for room until its context ends.
+// A record whose context ends before the writer seals its batch is never written; once
+// sealed, Append reports the write's outcome. AppendWith commits the caller's own writes in
+// the same batch, so that a state change and its record are durable together; AppendAll
+// appends a bulk signing's records at once. After a failed write the log takes no more
+// records (its chain's end is then unknown) until it is opened again.
 //
 // One Log extends one store's chain: open it once per store and share it. Close it before
 // the key store that holds its head key, since Close signs a last head. Stats gives the

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,8 +41,9 @@ type Options struct {
 	QueueSize int
 	// MaxBatch bounds the records written in one synced batch; 0 means 4096.
 	MaxBatch int
-	// MaxLinger bounds how long the writer waits for more records before a batch, when
-	// fewer are queued than the last batch held; 0 means 1ms, negative means never.
+	// MaxLinger bounds how long the writer, once a batch is synced, waits for the appends
+	// that batch acknowledged to come back before it writes the next batch; 0 means 1ms,
+	// negative means never.
 	MaxLinger time.Duration
 	// ProofCacheSegments is the number of verified head segments ProveExistence remembers;
 	// 0 means 64.
@@ -92,26 +92,53 @@ type Log struct {
 	qmu    sync.RWMutex
 	closed bool
 
-	mu     sync.RWMutex // guards the state below, which only the writer changes
+	// mu guards the durable state below: the end of the chain as synced, which the syncer
+	// advances after each batch's sync, and the failure.
+	mu     sync.RWMutex
 	tail   Seq
 	hash   Hash
-	ttime  time.Time // time of the tail record
-	heads  []Head    // every stored head, in sequence order
-	failed error     // set when a write failed: the log takes no more records
+	heads  []Head      // every stored head, in sequence order
+	failed error       // set when a write failed: the log takes no more records
+	broken atomic.Bool // failed is set
 
-	queue chan *pending
-	done  chan struct{}
-	stats struct{ records, batches, heads atomic.Uint64 }
-	err   error // the writer's last error at Close
+	// The writer's own state: the end of the chain as applied to the store, ahead of the
+	// durable state while batches sync. Only the writer goroutine touches it.
+	w struct {
+		tail     Seq
+		hash     Hash
+		time     time.Time // time of the tail record
+		headSeq  Seq       // the last head's record, 0 when none
+		headTime time.Time // the last head's time, the tail record's at Open when none
+		val, key []byte    // scratch for values and keys (Batch.Set copies them)
+	}
+	// Keys in the parent store, built once: the record and signature index prefixes, the
+	// tail marker.
+	recPrefix, sigPrefix, tailKey []byte
+
+	queue  chan *pending
+	landed atomic.Uint64 // batches synced (or failed), counted before their appends return
+	done   chan struct{}
+	stats  struct{ records, batches, heads atomic.Uint64 }
+	err    error // the writer's last error at Close
 
 	cache proofCache
 }
 
 type pending struct {
-	recs   []Record
+	recs   []pendingRecord
 	writes []Write
 	state  atomic.Int32 // 0 queued, 1 taken by the writer, 2 given up by the caller
 	ack    chan ackMsg
+	born   uint64 // batches landed when it was queued
+	first  Seq    // its first record's number, set by the writer
+}
+
+// pendingRecord is a record as its caller gave it, encoded by the caller: the writer only
+// puts the sequence number, time and link around fields and hashes.
+type pendingRecord struct {
+	fields  []byte // Record.appendFields
+	sig     Hash   // SignatureSM3, for the signature index
+	indexed bool
 }
 
 type ackMsg struct {
@@ -154,6 +181,7 @@ func Open(ctx context.Context, kv store.KV, opts Options) (*Log, error) {
 	}
 	l := &Log{kv: kv, v: newView(kv), opts: opts, lg: lg.With("component", "audit"), keys: map[KeyID]*ecdsa.PublicKey{}}
 	l.cache.max = opts.ProofCacheSegments
+	l.recPrefix, l.sigPrefix, l.tailKey = l.v.sp.Key(recPrefix), l.v.sp.Key(sigPrefix), l.v.sp.Key(tailKey)
 
 	id, der, err := keyID(opts.HeadSigner.Public())
 	if err != nil {
@@ -204,7 +232,8 @@ func (l *Log) load(ctx context.Context) error {
 		if found || len(heads) > 0 || len(bad) > 0 {
 			return fmt.Errorf("%w: records or heads are stored but the tail marker is missing", ErrBroken)
 		}
-		l.ttime = l.opts.Clock()
+		l.w.time = l.opts.Clock()
+		l.w.headTime = l.w.time
 		return nil
 	}
 	from := Seq(1)
@@ -254,7 +283,11 @@ func (l *Log) load(ctx context.Context) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("audit: open: %w", err)
 	}
-	l.tail, l.hash, l.ttime, l.heads = tail, tailHash, r.Time, heads
+	l.tail, l.hash, l.heads = tail, tailHash, heads
+	l.w.tail, l.w.hash, l.w.time, l.w.headTime = tail, tailHash, r.Time, r.Time
+	if n := len(heads); n > 0 {
+		l.w.headSeq, l.w.headTime = heads[n-1].Seq, heads[n-1].Time
+	}
 	return nil
 }
 
@@ -274,9 +307,10 @@ func (l *Log) checkHead(h *Head) error {
 // made at the same time share one synced batch. rec's Seq, Time, Prev and Hash are set by
 // the log; the other fields must pass Validate.
 //
-// The context bounds the wait for a place in the queue and for the writer to take the
-// record: when it ends before, the record is not written and Append returns the context's
-// error. Once the writer has taken the record, Append waits for the outcome of its write.
+// The context bounds the wait for a place in the queue and for the writer to seal the
+// batch that holds the record: when it ends before, the record is not written and Append
+// returns the context's error. Once the batch is sealed, Append waits for the outcome of
+// its write.
 func (l *Log) Append(ctx context.Context, rec Record) (Seq, error) {
 	return l.AppendWith(ctx, rec, nil)
 }
@@ -300,14 +334,25 @@ func (l *Log) enqueue(ctx context.Context, recs []Record, writes []Write) (Seq, 
 	if len(recs) > l.opts.MaxBatch {
 		return 0, invalid("%d records in one append, more than %d", len(recs), l.opts.MaxBatch)
 	}
-	own := make([]Record, len(recs))
+	// The records are encoded here, in the callers' goroutines, into one buffer: the writer,
+	// which every record passes through, only chains them.
+	own := make([]pendingRecord, len(recs))
+	size := 0
 	for i := range recs {
 		if err := recs[i].Validate(); err != nil {
 			return 0, err
 		}
-		r := recs[i]
-		own[i] = Record{Actor: r.Actor, Action: r.Action, SealCode: r.SealCode, Digest: bytes.Clone(r.Digest),
-			SignatureSM3: bytes.Clone(r.SignatureSM3), Outcome: r.Outcome, Details: maps.Clone(r.Details)}
+		size += recs[i].fieldsLen()
+	}
+	buf := make([]byte, 0, size)
+	for i := range recs {
+		r := &recs[i]
+		n := len(buf)
+		buf = r.appendFields(buf)
+		own[i].fields = buf[n:len(buf):len(buf)]
+		if own[i].indexed = r.indexed(); own[i].indexed {
+			own[i].sig = Hash(r.SignatureSM3)
+		}
 	}
 	prefix := l.v.sp.Key(nil)
 	ws := make([]Write, len(writes))
@@ -317,7 +362,7 @@ func (l *Log) enqueue(ctx context.Context, recs []Record, writes []Write) (Seq, 
 		}
 		ws[i] = Write{Key: bytes.Clone(w.Key), Value: bytes.Clone(w.Value), Delete: w.Delete}
 	}
-	p := &pending{recs: own, writes: ws, ack: make(chan ackMsg, 1)}
+	p := &pending{recs: own, writes: ws, ack: make(chan ackMsg, 1), born: l.landed.Load()}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -408,97 +453,384 @@ func (l *Log) Records(ctx context.Context, from Seq, fn func(Record) error) erro
 	return nil
 }
 
-// run is the writer: it takes what is queued, writes it as one synced batch, and acks.
+// maxFlights bounds the sealed batches whose sync is not yet waited for.
+const maxFlights = 4
+
+// pipelineMin is the size (in records) from which the writer seals a batch while the one
+// before is still syncing: applying that many records takes about as long as a sync, so
+// the overlap pays more than a shared sync would.
+const pipelineMin = 128
+
+// flight is a sealed batch on its way to the disk: the committer applies it to the store
+// without waiting for its sync, then the syncer waits for the sync, makes its end of the
+// chain the durable one and acknowledges its appends.
+type flight struct {
+	b       store.Batch
+	wait    func() error // waits for the sync; nil when the batch was not applied
+	err     error        // why the batch was not applied
+	live    []*pending
+	tail    Seq
+	hash    Hash
+	head    *Head
+	records int
+	applied time.Time
+}
+
+// landing tells the writer that a flight's outcome is known: how many appends it
+// acknowledged, its number among the landed flights, and how long it took.
+type landing struct {
+	appends int
+	n       uint64
+	took    time.Duration
+}
+
+// building is the batch the writer fills, record by record as appends arrive, while the
+// batches before it are applied and synced.
+type building struct {
+	b    store.Batch
+	live []*pending
+	n    int       // records in it
+	now  time.Time // its records' time
+	// The writer's chain end before the batch, to build it again without the appends
+	// whose callers gave up before it was sealed.
+	tail Seq
+	hash Hash
+	time time.Time
+	sigs []sigEntry
+	err  error // the first write into b that failed
+}
+
+// sigEntry is a signature index entry, written after the batch's records so that Pebble
+// inserts the records, whose keys ascend, one after the other.
+type sigEntry struct {
+	sm3 Hash
+	seq Seq
+}
+
+func (c *building) set(k, v []byte) {
+	if c.err == nil {
+		c.err = c.b.Set(k, v)
+	}
+}
+
+// run is the writer. It chains each append it takes into the batch it is building. It
+// seals that batch (signature index, callers' writes, head when due, tail marker) and hands
+// it to the committer when the batches before have synced and the appends they
+// acknowledged are back (or a short linger is over), or, for a large batch, as soon as the
+// committer is free. The committer applies the batches in order without waiting for their
+// syncs, and the syncer waits for the syncs in order before it acknowledges.
 func (l *Log) run() {
 	defer close(l.done)
+	sealed := make(chan *flight, maxFlights)
+	applied := make(chan struct{}, maxFlights)
+	toSync := make(chan *flight, maxFlights)
+	landings := make(chan landing, maxFlights)
+	synced := make(chan struct{})
+	go l.commitLoop(sealed, toSync, applied)
+	go l.syncLoop(toSync, landings, synced)
 	tick := time.NewTicker(min(l.opts.HeadInterval/4, time.Second))
 	defer tick.Stop()
-	var lastTook time.Duration // how long the last batch took to write
-	lastSize := 0              // and how many records it held
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var (
+		cur         *building
+		carry       *pending // taken, but too large for cur
+		inflight    int      // sealed, not landed
+		applying    int      // sealed, not applied
+		open        = true
+		expect      = 1 // appends expected in the next batch: those the last ones acknowledged
+		released    int
+		lingerUntil time.Time
+		armed       bool
+	)
+	send := func(f *flight) {
+		if f != nil {
+			sealed <- f
+			inflight++
+			applying++
+		}
+	}
 	for {
-		select {
-		case p, ok := <-l.queue:
-			if !ok {
-				l.finish()
-				return
+		if carry != nil && (cur == nil || cur.n+len(carry.recs) <= l.opts.MaxBatch) {
+			cur = l.take(cur, carry)
+			carry = nil
+		}
+		if cur != nil && inflight < maxFlights {
+			ready := carry != nil || cur.n >= l.opts.MaxBatch || applying == 0 && cur.n >= pipelineMin
+			if !ready && inflight == 0 {
+				ready = !open || l.opts.MaxLinger < 0 || len(cur.live) >= expect || !time.Now().Before(lingerUntil)
+				if !ready && !armed {
+					timer.Reset(time.Until(lingerUntil))
+					armed = true
+				}
 			}
-			batch, n := []*pending{p}, len(p.recs)
-			open := true
-			// Linger: when the last batch was larger than what is queued now, its writers
-			// are likely appending again; wait a little (a quarter of the last batch's
-			// write, at most MaxLinger) for them, so that they share the next sync.
-			var linger <-chan time.Time
-			var timer *time.Timer
-			if d := min(lastTook/4, l.opts.MaxLinger); lastSize > 1 && d > 0 {
-				timer = time.NewTimer(d)
-				linger = timer.C
+			if ready {
+				send(l.seal(cur, false))
+				cur = nil
+				continue
 			}
-		drain:
-			for n < l.opts.MaxBatch {
-				var q *pending
-				var ok bool
+		}
+		if !open && cur == nil && carry == nil {
+			// Closing: sign a head over the last record when it has none.
+			for inflight >= maxFlights {
 				select {
-				case q, ok = <-l.queue:
-				default:
-					if linger == nil || n >= lastSize {
-						break drain
+				case <-applied:
+					applying--
+				case <-landings:
+					inflight--
+				}
+			}
+			if !l.isFailed() && l.w.tail > l.w.headSeq {
+				send(l.seal(l.newBuilding(), true))
+			}
+			close(sealed)
+			for range applied {
+			}
+			for range landings {
+			}
+			<-synced
+			l.mu.RLock()
+			l.err = l.failed
+			l.mu.RUnlock()
+			return
+		}
+		var queue chan *pending
+		if open && carry == nil && (cur == nil || cur.n < l.opts.MaxBatch) {
+			queue = l.queue
+		}
+		var timerC <-chan time.Time
+		if armed {
+			timerC = timer.C
+		}
+		select {
+		case p, ok := <-queue:
+			if !ok {
+				open = false
+				continue
+			}
+			if p.state.Load() != 0 {
+				continue // its caller gave up
+			}
+			if cur != nil && cur.n+len(p.recs) > l.opts.MaxBatch {
+				carry = p
+				continue
+			}
+			cur = l.take(cur, p)
+		case <-applied:
+			applying--
+		case ld := <-landings:
+			inflight--
+			released += ld.appends
+			if inflight == 0 {
+				// The appends just acknowledged are likely to append again: the next
+				// batch waits a little for them, so that they share its sync.
+				stay := 0
+				if cur != nil {
+					for _, p := range cur.live {
+						if p.born < ld.n {
+							stay++
+						}
 					}
-					select {
-					case q, ok = <-l.queue:
-					case <-linger:
-						break drain
-					}
 				}
-				if !ok {
-					open = false
-					break drain
-				}
-				if n+len(q.recs) > l.opts.MaxBatch {
-					l.commit(batch)
-					batch, n = nil, 0
-				}
-				batch, n = append(batch, q), n+len(q.recs)
+				expect, released = max(1, released+stay), 0
+				lingerUntil = time.Now().Add(min(l.opts.MaxLinger, ld.took/2))
 			}
-			if timer != nil {
-				timer.Stop()
-			}
-			t0 := time.Now()
-			l.commit(batch)
-			lastTook, lastSize = time.Since(t0), n
-			if !open {
-				l.finish()
-				return
-			}
+		case <-timerC:
+			armed = false
 		case <-tick.C:
-			if l.failed == nil && l.tail > l.lastHeadSeq() && l.opts.Clock().Sub(l.lastHeadTime()) >= l.opts.HeadInterval {
-				l.writeHead()
+			if cur == nil && inflight < maxFlights && !l.isFailed() && l.w.tail > l.w.headSeq &&
+				l.opts.Clock().Sub(l.w.headTime) >= l.opts.HeadInterval {
+				send(l.seal(l.newBuilding(), true))
 			}
 		}
 	}
 }
 
-// The writer reads the state without the lock: only it writes the state.
-
-func (l *Log) lastHeadSeq() Seq {
-	if n := len(l.heads); n > 0 {
-		return l.heads[n-1].Seq
+// commitLoop is the committer: it applies each sealed batch to the store, in order,
+// without waiting for its sync, and passes it on to the syncer. After a failed write it
+// applies nothing more: the chain's end is then unknown.
+func (l *Log) commitLoop(sealed <-chan *flight, toSync chan<- *flight, applied chan<- struct{}) {
+	defer close(toSync)
+	defer close(applied)
+	for f := range sealed {
+		if f.err == nil && l.isFailed() {
+			f.err = l.failure()
+		}
+		if f.err == nil {
+			f.applied = time.Now()
+			var err error
+			if f.wait, err = store.CommitNoSyncWait(context.Background(), f.b); err != nil {
+				f.err = l.fail(err)
+			}
+		}
+		_ = f.b.Close()
+		f.b = nil
+		applied <- struct{}{}
+		toSync <- f
 	}
-	return 0
 }
 
-func (l *Log) lastHeadTime() time.Time {
-	if n := len(l.heads); n > 0 {
-		return l.heads[n-1].Time
-	}
-	return l.ttime
+// newBuilding starts a batch whose records are stamped now (never before the tail record).
+func (l *Log) newBuilding() *building {
+	return &building{b: l.kv.NewBatch(), now: later(l.opts.Clock(), l.w.time), tail: l.w.tail, hash: l.w.hash, time: l.w.time}
 }
 
-// finish writes a head over the last record when it has none.
-func (l *Log) finish() {
-	if l.failed == nil && l.tail > l.lastHeadSeq() {
-		l.writeHead()
+// take chains p's records after the writer's tail and writes them into c (a new batch when
+// c is nil). p's caller may still give up until the batch is sealed. After a failed write
+// it acknowledges p with the failure instead.
+func (l *Log) take(c *building, p *pending) *building {
+	if l.isFailed() {
+		p.ack <- ackMsg{err: l.failure()}
+		return c
 	}
-	l.err = l.failed
+	if c == nil {
+		c = l.newBuilding()
+	}
+	l.chain(c, p)
+	return c
+}
+
+// chain chains p's records after the writer's tail and writes them into c.
+func (l *Log) chain(c *building, p *pending) {
+	p.first = l.w.tail + 1
+	for i := range p.recs {
+		r := &p.recs[i]
+		l.w.tail++
+		// The encoding as Record.appendEncoding writes it.
+		enc := append(appendHeader(l.w.val[:0], l.w.tail, c.now), r.fields...)
+		enc = append(enc, l.w.hash[:]...)
+		h := Hash(sm3.Sum(enc))
+		l.w.val = append(enc, h[:]...)
+		l.w.key = binary.BigEndian.AppendUint64(append(l.w.key[:0], l.recPrefix...), uint64(l.w.tail))
+		c.set(l.w.key, l.w.val)
+		if r.indexed {
+			c.sigs = append(c.sigs, sigEntry{sm3: r.sig, seq: l.w.tail})
+		}
+		l.w.hash = h
+	}
+	l.w.time = c.now
+	c.n += len(p.recs)
+	c.live = append(c.live, p)
+}
+
+// settle marks the appends of c taken, so that their callers wait for the outcome. When
+// some callers gave up before, it builds c again without their records.
+func (l *Log) settle(c *building) {
+	all := true
+	for _, p := range c.live {
+		if !p.state.CompareAndSwap(0, 1) {
+			all = false
+		}
+	}
+	if all {
+		return
+	}
+	_ = c.b.Close()
+	live := c.live
+	l.w.tail, l.w.hash, l.w.time = c.tail, c.hash, c.time
+	*c = building{b: l.kv.NewBatch(), now: c.now, tail: c.tail, hash: c.hash, time: c.time}
+	for _, p := range live {
+		if p.state.Load() == 1 {
+			l.chain(c, p)
+		}
+	}
+}
+
+// seal finishes c: its signature index entries, the callers' writes, a head when one is due
+// or forced, the tail marker. It returns the flight for the committer; nil when there is
+// nothing to write.
+func (l *Log) seal(c *building, forceHead bool) *flight {
+	l.settle(c)
+	f := &flight{b: c.b, live: c.live, records: c.n}
+	if l.isFailed() {
+		f.err = l.failure()
+		return f
+	}
+	for _, e := range c.sigs {
+		l.w.key = append(append(l.w.key[:0], l.sigPrefix...), e.sm3[:]...)
+		l.w.val = binary.BigEndian.AppendUint64(l.w.val[:0], uint64(e.seq))
+		c.set(l.w.key, l.w.val)
+	}
+	for _, p := range c.live {
+		for _, w := range p.writes {
+			if c.err != nil {
+				break
+			}
+			if w.Delete {
+				c.err = c.b.Delete(w.Key)
+			} else {
+				c.err = c.b.Set(w.Key, w.Value)
+			}
+		}
+	}
+	now := c.now
+	due := c.n > 0 && (int(l.w.tail-l.w.headSeq) >= l.opts.HeadEvery || now.Sub(l.w.headTime) >= l.opts.HeadInterval)
+	if forceHead || due {
+		if f.head = l.makeHead(l.w.tail, l.w.hash, now); f.head != nil {
+			c.set(l.v.sp.Key(headKey(l.w.tail)), f.head.encode())
+			l.w.headSeq, l.w.headTime = f.head.Seq, f.head.Time
+		}
+	}
+	if c.n == 0 && f.head == nil {
+		_ = c.b.Close()
+		return nil
+	}
+	if c.n > 0 {
+		c.set(l.tailKey, tailValue(l.w.tail, l.w.hash))
+	}
+	f.tail, f.hash = l.w.tail, l.w.hash
+	if c.err != nil {
+		// The chain's end is now unknown: no later batch may be applied after this one.
+		f.err = l.fail(c.err)
+	}
+	return f
+}
+
+// syncLoop is the syncer: it waits for each flight's sync in order, then makes the flight's
+// end of the chain the durable one and acknowledges its appends. Once a batch failed, no
+// later one is acknowledged, whatever its own sync did.
+func (l *Log) syncLoop(flights <-chan *flight, landings chan<- landing, synced chan<- struct{}) {
+	defer close(synced)
+	defer close(landings)
+	var broken error
+	for f := range flights {
+		err := f.err
+		if f.wait != nil {
+			if werr := f.wait(); err == nil {
+				err = werr
+			}
+		}
+		if broken == nil && err != nil {
+			broken = l.fail(err)
+		}
+		if broken == nil {
+			l.mu.Lock()
+			if f.records > 0 {
+				l.tail, l.hash = f.tail, f.hash
+			}
+			if f.head != nil {
+				l.heads = append(l.heads, *f.head)
+			}
+			l.mu.Unlock()
+			if f.records > 0 {
+				l.stats.records.Add(uint64(f.records))
+				l.stats.batches.Add(1)
+			}
+			if f.head != nil {
+				l.stats.heads.Add(1)
+			}
+		}
+		n := l.landed.Add(1)
+		landings <- landing{appends: len(f.live), n: n, took: time.Since(f.applied)}
+		for _, p := range f.live {
+			if broken != nil {
+				p.ack <- ackMsg{err: broken}
+			} else {
+				p.ack <- ackMsg{first: p.first}
+			}
+		}
+	}
 }
 
 // makeHead signs a head over s, h; nil when signing failed (logged; the next batch retries).
@@ -511,123 +843,29 @@ func (l *Log) makeHead(s Seq, h Hash, now time.Time) *Head {
 	return hd
 }
 
-// writeHead signs and writes a head over the current tail on its own.
-func (l *Log) writeHead() {
-	now := later(l.opts.Clock(), l.ttime)
-	hd := l.makeHead(l.tail, l.hash, now)
-	if hd == nil {
-		return
-	}
-	b := l.kv.NewBatch()
-	defer b.Close()
-	err := b.Set(l.v.sp.Key(headKey(hd.Seq)), hd.encode())
-	if err == nil {
-		err = b.Commit(context.Background())
-	}
-	if err != nil {
-		l.fail(err)
-		return
-	}
-	l.mu.Lock()
-	l.heads = append(l.heads, *hd)
-	l.mu.Unlock()
-	l.stats.heads.Add(1)
-}
-
 // Stats returns the log's counters.
 func (l *Log) Stats() Stats {
 	return Stats{Records: l.stats.records.Load(), Batches: l.stats.batches.Load(), Heads: l.stats.heads.Load()}
 }
 
-func (l *Log) fail(err error) {
-	l.lg.Error("audit write failed; the log takes no more records", "err", err)
+// fail puts the log in its failed state, once, and returns the failure appends report.
+func (l *Log) fail(err error) error {
 	l.mu.Lock()
-	l.failed = fmt.Errorf("audit: a write failed, the log takes no more records: %w", err)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if l.failed == nil {
+		l.lg.Error("audit write failed; the log takes no more records", "err", err)
+		l.failed = fmt.Errorf("audit: a write failed, the log takes no more records: %w", err)
+		l.broken.Store(true)
+	}
+	return l.failed
 }
 
-// commit writes the records of batch as one synced batch, chained after the tail.
-func (l *Log) commit(batch []*pending) {
-	live := batch[:0]
-	for _, p := range batch {
-		if p.state.CompareAndSwap(0, 1) {
-			live = append(live, p)
-		}
-	}
-	if len(live) == 0 {
-		return
-	}
-	if l.failed != nil {
-		for _, p := range live {
-			p.ack <- ackMsg{err: l.failed}
-		}
-		return
-	}
-	b := l.kv.NewBatch()
-	defer b.Close()
-	s, prev := l.tail, l.hash
-	now := later(l.opts.Clock(), l.ttime)
-	firsts := make([]Seq, len(live))
-	var err error
-	set := func(k, v []byte) {
-		if err == nil {
-			err = b.Set(k, v)
-		}
-	}
-	for i, p := range live {
-		firsts[i] = s + 1
-		for _, r := range p.recs {
-			s++
-			r.Seq, r.Time, r.Prev = s, now, prev
-			enc := r.Encode()
-			prev = sm3.Sum(enc)
-			set(l.v.sp.Key(recKey(s)), storedRecord(enc, prev))
-			if r.indexed() {
-				set(l.v.sp.Key(sigKey(r.SignatureSM3)), binary.BigEndian.AppendUint64(nil, uint64(s)))
-			}
-		}
-		for _, w := range p.writes {
-			if w.Delete {
-				if err == nil {
-					err = b.Delete(w.Key)
-				}
-			} else {
-				set(w.Key, w.Value)
-			}
-		}
-	}
-	var hd *Head
-	if int(s-l.lastHeadSeq()) >= l.opts.HeadEvery || now.Sub(l.lastHeadTime()) >= l.opts.HeadInterval {
-		if hd = l.makeHead(s, prev, now); hd != nil {
-			set(l.v.sp.Key(headKey(s)), hd.encode())
-		}
-	}
-	set(l.v.sp.Key(tailKey), tailValue(s, prev))
-	if err == nil {
-		err = b.Commit(context.Background())
-	}
-	if err != nil {
-		l.fail(err)
-		for _, p := range live {
-			p.ack <- ackMsg{err: l.failed}
-		}
-		return
-	}
-	l.mu.Lock()
-	first := l.tail + 1
-	l.tail, l.hash, l.ttime = s, prev, now
-	if hd != nil {
-		l.heads = append(l.heads, *hd)
-	}
-	l.mu.Unlock()
-	l.stats.records.Add(uint64(s - first + 1))
-	l.stats.batches.Add(1)
-	if hd != nil {
-		l.stats.heads.Add(1)
-	}
-	for i, p := range live {
-		p.ack <- ackMsg{first: firsts[i]}
-	}
+func (l *Log) isFailed() bool { return l.broken.Load() }
+
+func (l *Log) failure() error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.failed
 }
 
 // later returns the later of a and b, so that record times never go back.

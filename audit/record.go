@@ -222,32 +222,68 @@ func (r *Record) indexed() bool {
 // Encode returns the record's canonical encoding, version 1 (see the package doc). Hash is
 // SM3 of exactly these bytes; Hash itself is not part of them.
 func (r *Record) Encode() []byte {
-	n := 1 + 8 + 8 + 4*7 + len(r.Actor) + len(r.Action) + len(r.SealCode) + len(r.Digest) + len(r.SignatureSM3) + len(r.Outcome) + HashSize
-	keys := make([]string, 0, len(r.Details))
+	return r.appendEncoding(make([]byte, 0, r.encodedLen()))
+}
+
+// encodedLen is the length of the record's encoding.
+func (r *Record) encodedLen() int {
+	return 1 + 8 + 8 + r.fieldsLen() + HashSize
+}
+
+// fieldsLen is the length of the encoding of the fields a caller fills (appendFields).
+func (r *Record) fieldsLen() int {
+	n := 4*7 + len(r.Actor) + len(r.Action) + len(r.SealCode) + len(r.Digest) + len(r.SignatureSM3) + len(r.Outcome)
 	for k, v := range r.Details {
-		keys = append(keys, k)
 		n += 8 + len(k) + len(v)
 	}
-	slices.Sort(keys)
-	b := make([]byte, 0, n)
-	b = append(b, recordVersion)
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
-	b = appendBytes(b, []byte(r.Actor))
-	b = appendBytes(b, []byte(r.Action))
-	b = appendBytes(b, []byte(r.SealCode))
-	b = appendBytes(b, r.Digest)
-	b = appendBytes(b, r.SignatureSM3)
-	b = appendBytes(b, []byte(r.Outcome))
-	b = binary.BigEndian.AppendUint32(b, uint32(len(keys)))
-	for _, k := range keys {
-		b = appendBytes(b, []byte(k))
-		b = appendBytes(b, []byte(r.Details[k]))
-	}
+	return n
+}
+
+// appendEncoding appends the record's encoding to b: the version, Seq and Time, the
+// caller's fields (appendFields), Prev. It allocates nothing when b has room and the
+// record has at most MaxDetails details.
+func (r *Record) appendEncoding(b []byte) []byte {
+	b = appendHeader(b, r.Seq, r.Time)
+	b = r.appendFields(b)
 	return append(b, r.Prev[:]...)
 }
 
+// appendHeader appends the start of a record's encoding: the version, seq and time.
+func appendHeader(b []byte, s Seq, t time.Time) []byte {
+	b = append(b, recordVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(s))
+	return binary.BigEndian.AppendUint64(b, uint64(t.UnixNano()))
+}
+
+// appendFields appends the encoding of the fields a caller fills, Actor to Details: the
+// part of the record's encoding between its time and Prev.
+func (r *Record) appendFields(b []byte) []byte {
+	var arr [MaxDetails]string
+	keys := arr[:0]
+	for k := range r.Details {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = appendString(b, r.Actor)
+	b = appendString(b, r.Action)
+	b = appendString(b, r.SealCode)
+	b = appendBytes(b, r.Digest)
+	b = appendBytes(b, r.SignatureSM3)
+	b = appendString(b, r.Outcome)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(keys)))
+	for _, k := range keys {
+		b = appendString(b, k)
+		b = appendString(b, r.Details[k])
+	}
+	return b
+}
+
 func appendBytes(b, s []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func appendString(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
 }

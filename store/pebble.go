@@ -272,33 +272,56 @@ func (p *Pebble) Close() error {
 	return nil
 }
 
-// pebbleBatch buffers writes itself and hands them to Pebble at Commit, so
-// that a batch never holds Pebble resources across a Close of the store.
+// pebbleBatch writes into a Pebble batch (taken from Pebble's pool at the first
+// write), which copies keys and values once into one buffer. A Pebble batch holds
+// no file or memtable of the store until it is applied, and Commit checks that
+// the store is open before applying it, so a batch may outlive a Close of the
+// store harmlessly.
 type pebbleBatch struct {
 	p      *Pebble
-	ops    []batchOp
+	pb     *pebble.Batch
+	n      int
 	expect []batchOp // conditions: key must hold value (absent when value is nil)
 	closed bool
 }
 
+var _ SyncWaiter = (*pebbleBatch)(nil)
+
 type batchOp struct {
-	del        bool
 	key, value []byte
 }
 
-func (b *pebbleBatch) Set(key, value []byte) error {
+func (b *pebbleBatch) batch() (*pebble.Batch, error) {
 	if b.closed {
-		return errors.New("store: batch closed")
+		return nil, errors.New("store: batch closed")
 	}
-	b.ops = append(b.ops, batchOp{key: bytes.Clone(key), value: bytes.Clone(value)})
+	if b.pb == nil {
+		b.pb = b.p.db.NewBatch()
+	}
+	return b.pb, nil
+}
+
+func (b *pebbleBatch) Set(key, value []byte) error {
+	pb, err := b.batch()
+	if err != nil {
+		return err
+	}
+	if err := pb.Set(key, value, nil); err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	b.n++
 	return nil
 }
 
 func (b *pebbleBatch) Delete(key []byte) error {
-	if b.closed {
-		return errors.New("store: batch closed")
+	pb, err := b.batch()
+	if err != nil {
+		return err
 	}
-	b.ops = append(b.ops, batchOp{del: true, key: bytes.Clone(key)})
+	if err := pb.Delete(key, nil); err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	b.n++
 	return nil
 }
 
@@ -314,7 +337,7 @@ func (b *pebbleBatch) Expect(key, old []byte) error {
 	return nil
 }
 
-func (b *pebbleBatch) Len() int { return len(b.ops) }
+func (b *pebbleBatch) Len() int { return b.n }
 
 func (b *pebbleBatch) Commit(ctx context.Context) error {
 	if b.closed {
@@ -324,42 +347,95 @@ func (b *pebbleBatch) Commit(ctx context.Context) error {
 		return err
 	}
 	defer b.p.leave()
+	pb, err := b.apply(false)
+	if err != nil {
+		return err
+	}
+	_ = pb.Close()
+	return nil
+}
+
+// CommitNoSyncWait implements SyncWaiter with Pebble's ApplyNoSyncWait and
+// Batch.SyncWait. The store stays entered (Close waits) until wait is called.
+// On a store opened with NoSync it commits as Commit does.
+func (b *pebbleBatch) CommitNoSyncWait(ctx context.Context) (func() error, error) {
+	if b.closed {
+		return nil, errors.New("store: batch closed")
+	}
+	if err := b.p.enter(ctx); err != nil {
+		return nil, err
+	}
+	pb, err := b.apply(b.p.wo.Sync)
+	if err != nil {
+		b.p.leave()
+		return nil, err
+	}
+	if !b.p.wo.Sync {
+		_ = pb.Close()
+		b.p.leave()
+		return synced, nil
+	}
+	var once sync.Once
+	var werr error
+	return func() error {
+		once.Do(func() {
+			defer b.p.leave()
+			if err := pb.SyncWait(); err != nil {
+				werr = fmt.Errorf("store: batch sync: %w", err)
+			}
+			_ = pb.Close()
+		})
+		return werr
+	}, nil
+}
+
+// apply checks the batch's conditions and hands its writes to Pebble: synced
+// (or not, as the store is opened) when noSyncWait is false, applied and
+// queued for sync when it is true. The caller has entered the store and
+// closes the returned batch (after its SyncWait when noSyncWait). On success
+// the batch is closed and no longer owns the Pebble batch.
+func (b *pebbleBatch) apply(noSyncWait bool) (*pebble.Batch, error) {
 	if len(b.expect) > 0 {
 		b.p.wmu.Lock()
 		defer b.p.wmu.Unlock()
 		for _, e := range b.expect {
 			if err := b.p.expect(e.key, e.value); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	} else {
 		b.p.wmu.RLock()
 		defer b.p.wmu.RUnlock()
 	}
-	pb := b.p.db.NewBatch()
-	defer pb.Close()
-	for _, op := range b.ops {
-		var err error
-		if op.del {
-			err = pb.Delete(op.key, nil)
-		} else {
-			err = pb.Set(op.key, op.value, nil)
-		}
-		if err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
+	pb := b.pb
+	if pb == nil {
+		pb = b.p.db.NewBatch()
 	}
-	if err := pb.Commit(b.p.wo); err != nil {
-		return fmt.Errorf("store: batch commit: %w", err)
+	var err error
+	if noSyncWait {
+		err = b.p.db.ApplyNoSyncWait(pb, b.p.wo)
+	} else {
+		err = pb.Commit(b.p.wo)
 	}
+	if err != nil {
+		if pb != b.pb {
+			_ = pb.Close()
+		}
+		return nil, fmt.Errorf("store: batch commit: %w", err)
+	}
+	b.pb = nil
 	b.closed = true
-	b.ops, b.expect = nil, nil
-	return nil
+	b.expect = nil
+	return pb, nil
 }
 
 func (b *pebbleBatch) Close() error {
+	if b.pb != nil {
+		_ = b.pb.Close()
+		b.pb = nil
+	}
 	b.closed = true
-	b.ops, b.expect = nil, nil
+	b.expect = nil
 	return nil
 }
 

@@ -96,3 +96,9 @@ func (b *spaceBatch) Expect(key, old []byte) error     { return b.b.Expect(b.s.K
 func (b *spaceBatch) Len() int                         { return b.b.Len() }
 func (b *spaceBatch) Commit(ctx context.Context) error { return b.b.Commit(ctx) }
 func (b *spaceBatch) Close() error                     { return b.b.Close() }
+
+// CommitNoSyncWait implements SyncWaiter when the parent's batch does, and
+// commits with the sync wait otherwise.
+func (b *spaceBatch) CommitNoSyncWait(ctx context.Context) (func() error, error) {
+	return CommitNoSyncWait(ctx, b.b)
+}

@@ -19,7 +19,10 @@
 // # Durability and concurrency
 //
 // Writes and batch commits are synced to disk unless Options.NoSync is set.
-// All methods are safe for concurrent use. Use after Close returns ErrClosed.
+// A batch may also be committed without waiting for its sync
+// (CommitNoSyncWait) and waited for later, so that a writer can gather its
+// next batch while the disk syncs; syncs keep commit order. All methods are
+// safe for concurrent use. Use after Close returns ErrClosed.
 // Values passed to Scan callbacks are valid only during the call; values
 // returned by Get are the caller's to keep.
 //
@@ -97,6 +100,7 @@ type Swapper interface {
 }
 
 // Batch collects writes that Commit applies atomically: all or none.
+// Set, Delete and Expect copy their arguments, which the caller may reuse.
 // A Batch is not safe for concurrent use. Close releases it; closing a
 // committed batch is allowed and closing twice is harmless.
 type Batch interface {
@@ -111,6 +115,35 @@ type Batch interface {
 	Commit(ctx context.Context) error
 	Close() error
 }
+
+// SyncWaiter is implemented by batches that can commit without waiting for
+// their sync, so that the next batch can be gathered while the disk syncs
+// (see CommitNoSyncWait).
+type SyncWaiter interface {
+	// CommitNoSyncWait applies the batch atomically, as Commit does, and
+	// returns once its writes are applied and queued for sync, before they
+	// are durable. wait blocks until they are durable and returns the sync's
+	// error (again on later calls); it must be called, and until it is the
+	// store cannot close. Batches become durable in the order they were
+	// committed: when wait returns nil, every batch committed before is
+	// durable too.
+	CommitNoSyncWait(ctx context.Context) (wait func() error, err error)
+}
+
+// CommitNoSyncWait commits b without waiting for its sync when b implements
+// SyncWaiter; otherwise it commits b as Commit does and returns a wait that
+// reports nothing more. wait must be called when err is nil.
+func CommitNoSyncWait(ctx context.Context, b Batch) (wait func() error, err error) {
+	if w, ok := b.(SyncWaiter); ok {
+		return w.CommitNoSyncWait(ctx)
+	}
+	if err := b.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return synced, nil
+}
+
+func synced() error { return nil }
 
 // KV is a readable, writable keyspace with compare-and-swap and atomic
 // batches.
