@@ -130,6 +130,7 @@ type serverOpts struct {
 	cfg   ServerConfig
 	gate  chan struct{}
 	ready func(context.Context) error
+	extra []Route
 }
 
 func startServer(t *testing.T, o serverOpts) (*testServer, *sync.Map) {
@@ -157,7 +158,7 @@ func startServer(t *testing.T, o serverOpts) (*testServer, *sync.Map) {
 		ts.keys[name] = secret
 	}
 	calls := &sync.Map{}
-	srv, err := newServer(svc, o.cfg, testRoutes(calls, o.gate))
+	srv, err := newServer(svc, o.cfg, append(testRoutes(calls, o.gate), o.extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
