@@ -222,8 +222,8 @@ func (ts *testServer) do(method, path, key string, body []byte, hdr ...string) a
 	return answer{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// calls is how many times the test route name acted.
-func calls(m *sync.Map, name string) int64 {
+// countOf is how many times the test route name acted.
+func countOf(m *sync.Map, name string) int64 {
 	v, ok := m.Load(name)
 	if !ok {
 		return 0
