@@ -32,6 +32,12 @@ func TestLimitsAndDecode(t *testing.T) {
 		{"empty", nil, 400, "INVALID_INPUT", "empty"},
 		{"good", []byte(`{"name":"a","count":3}`), 200, "", ""},
 	}
+	t.Cleanup(func() {
+		m := ts.do("GET", "/metrics", "", nil)
+		if !strings.Contains(string(m.body), `eseal_http_requests_total{method="POST",route="",status="413"} 1`) {
+			t.Error("the oversized request is not counted")
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := ts.do("POST", "/v1/test/echo", "maker-1", tt.body)
@@ -192,5 +198,29 @@ func TestConcurrencyBound(t *testing.T) {
 	close(gate)
 	if st := <-done; st != 200 {
 		t.Fatalf("the first request: %d", st)
+	}
+}
+
+// TestReadTimeout sends half a body and stalls: the server answers 408 once ReadTimeout
+// passes, rather than holding the connection.
+func TestReadTimeout(t *testing.T) {
+	ts, _ := startServer(t, serverOpts{cfg: ServerConfig{ReadTimeout: 300 * time.Millisecond}})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := c.Write([]byte("POST /v1/test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"name\":")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b bytes.Buffer
+	b.ReadFrom(c)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the connection was held %v", d)
+	}
+	if !strings.HasPrefix(b.String(), "HTTP/1.1 408") || !strings.Contains(b.String(), `"code":"INVALID_INPUT"`) {
+		t.Fatalf("answer %q", b.String())
 	}
 }

@@ -224,30 +224,56 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.http.Serve(ln)
 }
 
-// Shutdown stops accepting connections and waits, at most until ctx is done, for the
-// requests in flight to finish; idle connections are closed.
+// Shutdown stops accepting connections and waits, at most until ctx is done (or, when ctx
+// has no deadline, for ServerConfig.ShutdownTimeout), for the requests in flight to finish;
+// idle connections are closed. It returns ctx's error when requests were still running.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stop) })
-	return s.http.ShutdownWithContext(ctx)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+		defer cancel()
+	}
+	if err := s.http.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("appliance: shutdown: requests still in flight: %w", err)
+	}
+	return nil
+}
+
+// Config is the configuration of the server serving the call, with defaults applied (a
+// handler reads BatchMax from it); the defaults alone when the call was built outside a
+// server.
+func (c *Call) Config() ServerConfig {
+	if s := c.server(); s != nil {
+		return s.cfg
+	}
+	return ServerConfig{}.WithDefaults()
 }
 
 // transportError answers a request fasthttp could not read: a body beyond the limit, a
 // timeout, a malformed request.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	var e *Error
+	timeout := false
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("the request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes)}
 	case isTimeout(err):
 		e = &Error{Kind: errs.InvalidInput, Message: "the request was not received in time"}
-		defer ctx.SetStatusCode(fasthttp.StatusRequestTimeout)
+		timeout = true
 	default:
 		e = &Error{Kind: errs.InvalidInput, Message: "the request is not well-formed HTTP"}
 	}
 	id := requestID(ctx)
 	ctx.Response.Header.Set(headerRequestID, id)
 	writeError(ctx, s.log, id, e)
-	s.log.Info("request refused", "request_id", id, "code", e.Kind.Code(), "reason", e.Message)
+	if timeout {
+		ctx.SetStatusCode(fasthttp.StatusRequestTimeout)
+	}
+	method := string(ctx.Method())
+	s.met.observe(method, "", ctx.Response.StatusCode(), 0)
+	s.log.Info("request", "method", method, "route", "", "status", ctx.Response.StatusCode(),
+		"request_id", id, "code", e.Kind.Code(), "reason", e.Message)
 }
 
 func isTimeout(err error) bool {
