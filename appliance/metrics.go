@@ -49,9 +49,14 @@ func newServerMetrics(svc *Services) *serverMetrics {
 }
 
 // observe counts a request by method, route pattern and status, and its latency by route.
-// A request that matched no route counts under route "" (so that unknown paths cannot grow
-// the series without bound).
+// A request that matched no route counts under route "", and an unusual method as OTHER
+// (so that callers cannot grow the series without bound).
 func (m *serverMetrics) observe(method, pattern string, status int, d time.Duration) {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+	default:
+		method = "OTHER" // a caller's invented method must not make new series
+	}
 	m.set.GetOrCreateCounter(fmt.Sprintf(`eseal_http_requests_total{method=%q,route=%q,status="%d"}`, method, pattern, status)).Inc()
 	m.set.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`eseal_http_request_duration_seconds{method=%q,route=%q}`, method, pattern), latencyBuckets).Update(d.Seconds())
 }

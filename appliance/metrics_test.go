@@ -18,6 +18,7 @@ func TestMetrics(t *testing.T) {
 	ts.do("GET", "/v1/test/items/2", "admin-1", nil)
 	ts.do("GET", "/v1/test/items/3", "", nil)
 	ts.do("GET", "/no/such/path", "", nil)
+	ts.do("BREW", "/no/such/path", "", nil)
 	countSignaturesMade(2)
 	countVerified("TOTAL_PASSED", 1)
 	a := ts.do("GET", "/metrics", "", nil)
@@ -29,6 +30,7 @@ func TestMetrics(t *testing.T) {
 		`eseal_http_requests_total{method="GET",route="/v1/test/items/{id}",status="200"} 2`,
 		`eseal_http_requests_total{method="GET",route="/v1/test/items/{id}",status="401"} 1`,
 		`eseal_http_requests_total{method="GET",route="",status="404"} 1`,
+		`eseal_http_requests_total{method="OTHER",route="",status="404"} 1`,
 		`eseal_http_request_duration_seconds_bucket{method="GET",route="/v1/test/items/{id}",le="+Inf"} 3`,
 		`eseal_http_request_duration_seconds_count{method="GET",route="/v1/test/items/{id}"} 3`,
 		`eseal_http_requests_in_flight 1`, // the /metrics request itself
@@ -43,7 +45,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	if strings.Contains(text, "/no/such/path") {
+	if strings.Contains(text, "/no/such/path") || strings.Contains(text, "BREW") {
 		t.Error("an unknown path became a label")
 	}
 }
