@@ -62,6 +62,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	id := requestID(ctx)
 	ctx.Response.Header.Set(headerRequestID, id)
 	ctx.SetUserValue(serverKey, s)
+	if s.draining.Load() {
+		ctx.SetConnectionClose()
+	}
 
 	method := string(ctx.Method())
 	m := s.router.lookup(method, string(ctx.Path()))

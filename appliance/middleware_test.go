@@ -224,3 +224,31 @@ func TestReadTimeout(t *testing.T) {
 		t.Fatalf("answer %q", b.String())
 	}
 }
+
+// TestShutdownDeadline checks that Shutdown gives up when its context ends with a request
+// still in flight, and says so.
+func TestShutdownDeadline(t *testing.T) {
+	gate := make(chan struct{})
+	ts, _ := startServer(t, serverOpts{gate: gate})
+	defer close(gate)
+	go func() {
+		req, _ := http.NewRequest("POST", ts.url+"/v1/test/slow", nil)
+		req.Header.Set("Authorization", "Bearer "+ts.keys["signer-1"])
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	for ts.srv.met.inFlight.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := ts.srv.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a request stuck: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Shutdown took %v past its deadline", d)
+	}
+}

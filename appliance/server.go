@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eseal/eseal/errs"
@@ -128,6 +129,9 @@ type Server struct {
 
 	stopOnce sync.Once
 	stop     chan struct{}
+	draining atomic.Bool
+	lnMu     sync.Mutex
+	lns      []*onceCloseListener
 
 	apiOnce sync.Once
 	apiDoc  []byte
@@ -212,12 +216,17 @@ func (s *Server) loadTLS() error {
 	return nil
 }
 
-// Serve serves on ln until Shutdown (then it returns nil). With TLS configured, ln carries
-// TLS.
+// Serve serves on ln until Shutdown (then it returns nil at once: wait for Shutdown to
+// return before the process ends). With TLS configured, ln carries TLS.
 func (s *Server) Serve(ln net.Listener) error {
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
+	ol := &onceCloseListener{Listener: ln}
+	s.lnMu.Lock()
+	s.lns = append(s.lns, ol)
+	s.lnMu.Unlock()
+	ln = ol
 	if s.idem != nil {
 		go s.idem.sweep(s.stop, time.Hour, s.log)
 	}
@@ -233,6 +242,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 		defer cancel()
+	}
+	// First stop accepting and let the requests in flight finish with their contexts
+	// intact (fasthttp cancels every request's context once its own shutdown begins);
+	// answers given meanwhile close their connections.
+	s.draining.Store(true)
+	s.lnMu.Lock()
+	for _, ln := range s.lns {
+		_ = ln.Close()
+	}
+	s.lnMu.Unlock()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.met.inFlight.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
 	}
 	if err := s.http.ShutdownWithContext(ctx); err != nil {
 		return fmt.Errorf("appliance: shutdown: requests still in flight: %w", err)
@@ -294,4 +320,17 @@ func (svc *Services) logger() *slog.Logger {
 		return svc.Log
 	}
 	return slog.Default()
+}
+
+// onceCloseListener closes its listener once; later closes do nothing (Shutdown closes it,
+// then fasthttp's own shutdown closes it again).
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -120,6 +121,9 @@ func testRoutes(calls *sync.Map, gate chan struct{}) []Route {
 			Handle: func(c *Call) error {
 				<-gate
 				time.Sleep(100 * time.Millisecond)
+				if err := c.Context().Err(); err != nil {
+					return fmt.Errorf("the request's context ended: %w", err)
+				}
 				return c.JSON(200, echoResp{Name: "slow done"})
 			}},
 		{Method: "GET", Path: "/v1/test/panic", Handle: func(c *Call) error { panic("boom") }},
