@@ -25,6 +25,7 @@ func TestAuth(t *testing.T) {
 		{"not bearer", "POST", "/v1/test/echo", "Basic YWRtaW46YWRtaW4=", 401, "UNAUTHENTICATED"},
 		{"wrong role", "POST", "/v1/test/echo", "signer-1", 403, "WRONG_ROLE"},
 		{"right role", "POST", "/v1/test/echo", "maker-1", 200, ""},
+		{"lower-case scheme", "POST", "/v1/test/echo", "bearer MAKER", 200, ""},
 		{"any key", "GET", "/v1/test/items/x1", "signer-1", 200, ""},
 		{"any key, none given", "GET", "/v1/test/items/x1", "", 401, "UNAUTHENTICATED"},
 		{"anonymous if open, closed", "POST", "/v1/test/verify", "", 401, "UNAUTHENTICATED"},
@@ -35,7 +36,8 @@ func TestAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := ts.do(tt.method, tt.path, tt.key, body)
+			key := strings.Replace(tt.key, "MAKER", ts.keys["maker-1"], 1)
+			a := ts.do(tt.method, tt.path, key, body)
 			if a.status != tt.status {
 				t.Fatalf("status %d, want %d: %s", a.status, tt.status, a.body)
 			}

@@ -153,8 +153,9 @@ func (s *Server) authenticate(c *Call, rt *Route) error {
 	}
 	ctx := c.Context()
 	if h := c.ctx.Request.Header.Peek(fasthttp.HeaderAuthorization); len(h) > 0 {
-		secret, ok := strings.CutPrefix(string(h), "Bearer ")
-		if !ok {
+		// The scheme is case-insensitive (RFC 9110 §11.1).
+		scheme, secret, ok := strings.Cut(string(h), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return &Error{Kind: errs.Unauthenticated, Message: "the Authorization header is not \"Bearer <API key>\""}
 		}
 		if s.svc.APIKeys == nil {
