@@ -252,3 +252,11 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("Shutdown took %v past its deadline", d)
 	}
 }
+
+func TestHeaderTooLarge(t *testing.T) {
+	ts, _ := startServer(t, serverOpts{})
+	a := ts.do("GET", "/healthz", "", nil, "X-Padding", strings.Repeat("p", 8192))
+	if a.status != 431 || a.errBody(t).Code != "LIMIT_EXCEEDED" {
+		t.Fatalf("large header: %d %s", a.status, a.body)
+	}
+}

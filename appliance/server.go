@@ -280,8 +280,12 @@ func (c *Call) Config() ServerConfig {
 // timeout, a malformed request.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	var e *Error
-	timeout := false
+	timeout, bigHeader := false, false
+	var small *fasthttp.ErrSmallBuffer
 	switch {
+	case errors.As(err, &small):
+		e = &Error{Kind: errs.LimitExceeded, Message: "the request's headers are too large"}
+		bigHeader = true
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("the request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes)}
 	case isTimeout(err):
@@ -293,8 +297,11 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	id := requestID(ctx)
 	ctx.Response.Header.Set(headerRequestID, id)
 	writeError(ctx, s.log, id, e)
-	if timeout {
+	switch {
+	case timeout:
 		ctx.SetStatusCode(fasthttp.StatusRequestTimeout)
+	case bigHeader:
+		ctx.SetStatusCode(fasthttp.StatusRequestHeaderFieldsTooLarge)
 	}
 	method := string(ctx.Method())
 	s.met.observe(method, "", ctx.Response.StatusCode(), 0)
