@@ -41,10 +41,17 @@ type serverMetrics struct {
 func newServerMetrics(svc *Services) *serverMetrics {
 	m := &serverMetrics{set: metrics.NewSet(), caches: map[string]func() cache.Metrics{}}
 	m.set.NewGauge("eseal_http_requests_in_flight", func() float64 { return float64(m.inFlight.Load()) })
-	if svc.Audit != nil {
-		m.set.NewGauge("eseal_audit_tail_seq", func() float64 { s, _ := svc.Audit.Tail(); return float64(s) })
-	}
 	m.set.RegisterMetricsWriter(m.writeCaches)
+	if a := svc.Audit; a != nil {
+		m.set.RegisterMetricsWriter(func(w io.Writer) {
+			seq, _ := a.Tail()
+			st := a.Stats()
+			metrics.WriteGaugeUint64(w, "eseal_audit_tail_seq", uint64(seq))
+			metrics.WriteCounterUint64(w, "eseal_audit_records_total", st.Records)
+			metrics.WriteCounterUint64(w, "eseal_audit_batches_total", st.Batches)
+			metrics.WriteCounterUint64(w, "eseal_audit_heads_total", st.Heads)
+		})
+	}
 	return m
 }
 

@@ -1,10 +1,18 @@
 package appliance
 
 import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/cache"
+	"github.com/eseal/eseal/store"
 )
 
 type fakeCache struct{ m cache.Metrics }
@@ -47,5 +55,35 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(text, "/no/such/path") || strings.Contains(text, "BREW") {
 		t.Error("an unknown path became a label")
+	}
+}
+
+// TestAuditMetrics checks that the audit log's counters reach /metrics.
+func TestAuditMetrics(t *testing.T) {
+	db := openStore(t)
+	head, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.Open(context.Background(), store.MustSpace(db, "audit"), audit.Options{HeadSigner: head, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	for i := range 3 {
+		if _, err := log.Append(context.Background(), audit.Record{Actor: "tester", Action: "test", Outcome: "ok", Details: map[string]string{"i": fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := NewServer(&Services{DB: db, Audit: log, Log: slog.New(slog.DiscardHandler)}, ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	srv.met.write(&b)
+	for _, want := range []string{"eseal_audit_tail_seq 3\n", "eseal_audit_records_total 3\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
