@@ -142,6 +142,17 @@ const (
 	// CodeTaken: the seal code is held by another seal; codes are never
 	// reused.
 	CodeTaken Kind = 41
+	// Unauthenticated: the request carries no credential, or one that
+	// names no caller (an unknown or revoked API key).
+	Unauthenticated Kind = 42
+	// MethodNotAllowed: the resource exists but does not take that method.
+	MethodNotAllowed Kind = 43
+	// IdempotencyKeyReused: an idempotency key was used again with a
+	// different request.
+	IdempotencyKeyReused Kind = 44
+	// InProgress: the same request is being served already (a retry that
+	// came while the first try still runs).
+	InProgress Kind = 45
 )
 
 // Class groups kinds by who has to act. It is what a front end needs to pick
@@ -194,48 +205,52 @@ type entry struct {
 
 // table is the catalogue. Index 0 is the zero Kind.
 var table = [...]entry{
-	0:                 {"INTERNAL", "internal error", ClassInternal},
-	InvalidInput:      {"INVALID_INPUT", "invalid input", ClassInvalid},
-	Malformed:         {"MALFORMED", "malformed data", ClassInvalid},
-	BadPath:           {"BAD_PATH", "invalid path", ClassInvalid},
-	LimitExceeded:     {"LIMIT_EXCEEDED", "limit exceeded", ClassInvalid},
-	FileMissing:       {"FILE_MISSING", "file missing from package", ClassInvalid},
-	Untrusted:         {"CERT_UNTRUSTED", "certificate not trusted", ClassInvalid},
-	NotFound:          {"NOT_FOUND", "not found", ClassNotFound},
-	KeyNotFound:       {"KEY_NOT_FOUND", "key not found", ClassNotFound},
-	CertNotFound:      {"CERT_NOT_FOUND", "certificate not found", ClassNotFound},
-	KeyExists:         {"KEY_EXISTS", "key exists", ClassConflict},
-	Conflict:          {"CONFLICT", "changed by another writer", ClassConflict},
-	Revoked:           {"CERT_REVOKED", "certificate revoked", ClassConflict},
-	WrongPIN:          {"WRONG_PIN", "wrong PIN", ClassDenied},
-	PINRequired:       {"PIN_REQUIRED", "PIN required", ClassDenied},
-	Locked:            {"KEY_LOCKED", "key locked", ClassDenied},
-	NoPIN:             {"NO_PIN", "no PIN set", ClassDenied},
-	Busy:              {"BUSY", "busy", ClassUnavailable},
-	Unavailable:       {"UNAVAILABLE", "unavailable", ClassUnavailable},
-	Closed:            {"CLOSED", "closed", ClassUnavailable},
-	Unsupported:       {"UNSUPPORTED", "unsupported", ClassUnsupported},
-	Mechanism:         {"MECHANISM_UNSUPPORTED", "mechanism not supported", ClassUnsupported},
-	Config:            {"CONFIG", "configuration error", ClassInternal},
-	Corrupt:           {"CORRUPT", "corrupt stored data", ClassInternal},
-	KeyMismatch:       {"KEY_MISMATCH", "key does not match certificate", ClassInternal},
-	WrongRole:         {"WRONG_ROLE", "role not allowed", ClassDenied},
-	SamePerson:        {"SAME_PERSON", "same person may not act twice", ClassDenied},
-	SealSuspended:     {"SEAL_SUSPENDED", "seal suspended", ClassConflict},
-	SealRevoked:       {"SEAL_REVOKED", "seal revoked", ClassConflict},
-	ApprovalUsed:      {"APPROVAL_USED", "use approval already used", ClassConflict},
-	ApprovalExpired:   {"APPROVAL_EXPIRED", "use approval expired", ClassDenied},
-	DigestNotApproved: {"DIGEST_NOT_APPROVED", "digest not approved", ClassDenied},
-	NameMismatch:      {"NAME_MISMATCH", "seal text is not the holder's name", ClassInvalid},
-	NoImpression:      {"NO_IMPRESSION", "no filed impression", ClassConflict},
-	InvalidCreditCode: {"INVALID_CREDIT_CODE", "invalid unified social credit code", ClassInvalid},
-	InvalidIDNumber:   {"INVALID_ID_NUMBER", "invalid identity number", ClassInvalid},
-	WrongState:        {"WRONG_STATE", "not allowed in the current state", ClassConflict},
-	NotHolder:         {"NOT_HOLDER", "caller is not the seal's holder", ClassDenied},
-	OutOfScope:        {"OUT_OF_SCOPE", "outside the delegated scope", ClassDenied},
-	ApprovalRequired:  {"APPROVAL_REQUIRED", "use approval required", ClassDenied},
-	SealExpired:       {"SEAL_EXPIRED", "seal outside its validity", ClassConflict},
-	CodeTaken:         {"CODE_TAKEN", "seal code already taken", ClassConflict},
+	0:                    {"INTERNAL", "internal error", ClassInternal},
+	InvalidInput:         {"INVALID_INPUT", "invalid input", ClassInvalid},
+	Malformed:            {"MALFORMED", "malformed data", ClassInvalid},
+	BadPath:              {"BAD_PATH", "invalid path", ClassInvalid},
+	LimitExceeded:        {"LIMIT_EXCEEDED", "limit exceeded", ClassInvalid},
+	FileMissing:          {"FILE_MISSING", "file missing from package", ClassInvalid},
+	Untrusted:            {"CERT_UNTRUSTED", "certificate not trusted", ClassInvalid},
+	NotFound:             {"NOT_FOUND", "not found", ClassNotFound},
+	KeyNotFound:          {"KEY_NOT_FOUND", "key not found", ClassNotFound},
+	CertNotFound:         {"CERT_NOT_FOUND", "certificate not found", ClassNotFound},
+	KeyExists:            {"KEY_EXISTS", "key exists", ClassConflict},
+	Conflict:             {"CONFLICT", "changed by another writer", ClassConflict},
+	Revoked:              {"CERT_REVOKED", "certificate revoked", ClassConflict},
+	WrongPIN:             {"WRONG_PIN", "wrong PIN", ClassDenied},
+	PINRequired:          {"PIN_REQUIRED", "PIN required", ClassDenied},
+	Locked:               {"KEY_LOCKED", "key locked", ClassDenied},
+	NoPIN:                {"NO_PIN", "no PIN set", ClassDenied},
+	Busy:                 {"BUSY", "busy", ClassUnavailable},
+	Unavailable:          {"UNAVAILABLE", "unavailable", ClassUnavailable},
+	Closed:               {"CLOSED", "closed", ClassUnavailable},
+	Unsupported:          {"UNSUPPORTED", "unsupported", ClassUnsupported},
+	Mechanism:            {"MECHANISM_UNSUPPORTED", "mechanism not supported", ClassUnsupported},
+	Config:               {"CONFIG", "configuration error", ClassInternal},
+	Corrupt:              {"CORRUPT", "corrupt stored data", ClassInternal},
+	KeyMismatch:          {"KEY_MISMATCH", "key does not match certificate", ClassInternal},
+	WrongRole:            {"WRONG_ROLE", "role not allowed", ClassDenied},
+	SamePerson:           {"SAME_PERSON", "same person may not act twice", ClassDenied},
+	SealSuspended:        {"SEAL_SUSPENDED", "seal suspended", ClassConflict},
+	SealRevoked:          {"SEAL_REVOKED", "seal revoked", ClassConflict},
+	ApprovalUsed:         {"APPROVAL_USED", "use approval already used", ClassConflict},
+	ApprovalExpired:      {"APPROVAL_EXPIRED", "use approval expired", ClassDenied},
+	DigestNotApproved:    {"DIGEST_NOT_APPROVED", "digest not approved", ClassDenied},
+	NameMismatch:         {"NAME_MISMATCH", "seal text is not the holder's name", ClassInvalid},
+	NoImpression:         {"NO_IMPRESSION", "no filed impression", ClassConflict},
+	InvalidCreditCode:    {"INVALID_CREDIT_CODE", "invalid unified social credit code", ClassInvalid},
+	InvalidIDNumber:      {"INVALID_ID_NUMBER", "invalid identity number", ClassInvalid},
+	WrongState:           {"WRONG_STATE", "not allowed in the current state", ClassConflict},
+	NotHolder:            {"NOT_HOLDER", "caller is not the seal's holder", ClassDenied},
+	OutOfScope:           {"OUT_OF_SCOPE", "outside the delegated scope", ClassDenied},
+	ApprovalRequired:     {"APPROVAL_REQUIRED", "use approval required", ClassDenied},
+	SealExpired:          {"SEAL_EXPIRED", "seal outside its validity", ClassConflict},
+	CodeTaken:            {"CODE_TAKEN", "seal code already taken", ClassConflict},
+	Unauthenticated:      {"UNAUTHENTICATED", "not authenticated", ClassDenied},
+	MethodNotAllowed:     {"METHOD_NOT_ALLOWED", "method not allowed", ClassInvalid},
+	IdempotencyKeyReused: {"IDEMPOTENCY_KEY_REUSED", "idempotency key reused with another request", ClassInvalid},
+	InProgress:           {"IN_PROGRESS", "request already in progress", ClassConflict},
 }
 
 // Kinds returns every kind, in number order, without the zero Kind.

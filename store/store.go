@@ -13,8 +13,10 @@
 //
 // Spaces in use (add yours here): "softkey" (signer/softkey: wrapped SM2
 // keys), "pin" (signer.Guard: PIN records), "pki" (the built-in CA),
-// "audit" (the audit log: records, signed heads, the signature index); the
-// registry keeps its keys under the plain prefix "reg/" (see registry.Prefix).
+// "audit" (the audit log: records, signed heads, the signature index),
+// "apikey" (appliance: API keys as hashes of their secrets), "idem"
+// (appliance: first answers of idempotent requests); the registry keeps its
+// keys under the plain prefix "reg/" (see registry.Prefix).
 //
 // # Durability and concurrency
 //
