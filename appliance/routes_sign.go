@@ -246,11 +246,9 @@ func handleSignBatch(c *Call) error {
 	return c.JSON(http.StatusOK, signBatchAnswer{Results: results, Signed: signed})
 }
 
-// signBatchMax is the most items of one sign batch for c. It is DefaultSignBatchMax: a
-// handler does not see the server's configuration (ServerConfig.BatchMax), which is to
-// take its place once a Call can name its server, capped at registry.MaxBatchDigests (the
-// most digests one use authorises).
-func signBatchMax(*Call) int { return min(DefaultSignBatchMax, registry.MaxBatchDigests) }
+// signBatchMax is the most items of one sign batch for c: the server's BatchMax, never above
+// what one use authorises.
+func signBatchMax(c *Call) int { return min(c.Config().BatchMax, registry.MaxBatchDigests) }
 
 // batchDigest reads item i's digest, refusing a malformed one, one given before (seen) or
 // property info a signature cannot carry.

@@ -16,10 +16,9 @@ import (
 	"github.com/eseal/eseal/verifier"
 )
 
-// DefaultVerifyBatchMax bounds the items of one POST /v1/verify/batch. A Call carries no
-// server configuration, so ServerConfig.BatchMax does not reach the handler; the verifier
-// Pool's queue bounds a batch too (a larger one is refused as LIMIT_EXCEEDED), and its
-// default queue holds a batch of this size.
+// DefaultVerifyBatchMax is ServerConfig.VerifyBatchMax's default: the most items of one POST
+// /v1/verify/batch. The verifier Pool's queue bounds a batch too (a larger one is refused as
+// LIMIT_EXCEEDED), and its default queue holds a batch of this size.
 const DefaultVerifyBatchMax = 10000
 
 // VerifyRequest is the body of POST /v1/verify: one DER SES_Signature and, optionally, the
@@ -141,8 +140,8 @@ func handleVerifyBatch(c *Call) error {
 	switch n := len(req.Items); {
 	case n == 0:
 		return &Error{Kind: errs.InvalidInput, Message: "items: the batch holds no signature"}
-	case n > DefaultVerifyBatchMax:
-		return &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("items: %d signatures, more than the %d a batch may hold: split it", n, DefaultVerifyBatchMax)}
+	case n > c.Config().VerifyBatchMax:
+		return &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("items: %d signatures, more than the %d a batch may hold: split it", n, c.Config().VerifyBatchMax)}
 	}
 	items := make([]verifier.BatchItem, len(req.Items))
 	for i, it := range req.Items {

@@ -41,8 +41,11 @@ type ServerConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// AnonymousVerify opens the verification routes to callers without a key.
 	AnonymousVerify bool `yaml:"anonymous_verify"`
-	// BatchMax bounds the items of one sign or verify batch; zero means DefaultBatchMax.
+	// BatchMax bounds the digests of one sign batch; zero means DefaultBatchMax.
 	BatchMax int `yaml:"batch_max"`
+	// VerifyBatchMax bounds the signatures of one verify batch; zero means
+	// DefaultVerifyBatchMax.
+	VerifyBatchMax int `yaml:"verify_batch_max"`
 	// TLS, when Cert and Key are set, serves HTTPS; with ClientCA, client certificates
 	// issued under it authenticate departments' systems (mutual TLS).
 	TLS TLSConfig `yaml:"tls"`
@@ -104,6 +107,9 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 	}
 	if c.BatchMax <= 0 {
 		c.BatchMax = DefaultBatchMax
+	}
+	if c.VerifyBatchMax <= 0 {
+		c.VerifyBatchMax = DefaultVerifyBatchMax
 	}
 	return c
 }
