@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -142,38 +143,38 @@ type Check struct {
 // checks collects the outcome of every step and keeps the report order.
 type checks struct {
 	list  []Check
-	sub   map[string]string // sub-indication per failed or indeterminate check
-	tv    *trustView        // the trust set the verification is made under
-	tvErr error             // why there is none
+	sub   []string   // sub-indication per failed or indeterminate check, by index in list
+	tv    *trustView // the trust set the verification is made under
+	tvErr error      // why there is none
 }
 
 func newChecks(names ...string) *checks {
-	c := &checks{sub: map[string]string{}}
-	for _, n := range names {
-		c.list = append(c.list, Check{Name: n, Status: Skipped})
+	c := &checks{list: make([]Check, len(names), len(names)+2), sub: make([]string, len(names), len(names)+2)}
+	for i, n := range names {
+		c.list[i] = Check{Name: n, Status: Skipped}
 	}
 	return c
 }
 
-func (c *checks) set(name, status, detail string) {
+func (c *checks) set(name, status, detail string) int {
 	for i := range c.list {
 		if c.list[i].Name == name {
 			c.list[i].Status, c.list[i].Detail = status, detail
-			return
+			return i
 		}
 	}
 	c.list = append(c.list, Check{Name: name, Status: status, Detail: detail})
+	c.sub = append(c.sub, "")
+	return len(c.list) - 1
 }
 
 func (c *checks) pass(name, detail string) { c.set(name, Passed, detail) }
 func (c *checks) skip(name, detail string) { c.set(name, Skipped, detail) }
 func (c *checks) fail(name, sub, detail string) {
-	c.set(name, Failed, detail)
-	c.sub[name] = sub
+	c.sub[c.set(name, Failed, detail)] = sub
 }
 func (c *checks) indet(name, sub, detail string) {
-	c.set(name, Indet, detail)
-	c.sub[name] = sub
+	c.sub[c.set(name, Indet, detail)] = sub
 }
 
 // status is the status of the named check, or "" when it is not in the list.
@@ -189,14 +190,14 @@ func (c *checks) status(name string) string {
 // indication is TOTAL_FAILED when any check failed (the sub-indication is that of the first
 // failed check in report order), else INDETERMINATE when any is indeterminate, else TOTAL_PASSED.
 func (c *checks) indication() (string, string) {
-	for _, k := range c.list {
+	for i, k := range c.list {
 		if k.Status == Failed {
-			return TotalFailed, c.sub[k.Name]
+			return TotalFailed, c.sub[i]
 		}
 	}
-	for _, k := range c.list {
+	for i, k := range c.list {
 		if k.Status == Indet {
-			return Indeterminate, c.sub[k.Name]
+			return Indeterminate, c.sub[i]
 		}
 	}
 	return TotalPassed, ""
@@ -233,7 +234,26 @@ func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(timeJSON)
+	sec := t.Unix()
+	if t.Nanosecond() != 0 {
+		return t.UTC().Format(timeJSON)
+	}
+	slot := &timeTexts[uint64(sec)%uint64(len(timeTexts))]
+	if e := slot.Load(); e != nil && e.sec == sec {
+		return e.text
+	}
+	text := t.UTC().Format(timeJSON)
+	slot.Store(&timeText{sec, text})
+	return text
+}
+
+// timeTexts remembers the text of recently written whole-second times: a report writes the
+// same few (the signing time, validity bounds, CRL times) many times over.
+var timeTexts [512]atomic.Pointer[timeText]
+
+type timeText struct {
+	sec  int64
+	text string
 }
 
 // get returns the named check, or nil.
@@ -244,4 +264,14 @@ func (c *checks) get(name string) *Check {
 		}
 	}
 	return nil
+}
+
+// subOf is the sub-indication of the named check, or "".
+func (c *checks) subOf(name string) string {
+	for i := range c.list {
+		if c.list[i].Name == name {
+			return c.sub[i]
+		}
+	}
+	return ""
 }
