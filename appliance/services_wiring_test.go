@@ -46,6 +46,9 @@ func makePersonalSeal(t *testing.T, svc *Services, holderID string, pin []byte) 
 	if err := reg.Issue(ctx, mk, s.Code); err != nil {
 		t.Fatal(err)
 	}
+	// Signing times are whole seconds, cut down: a signature in the second of the issue
+	// would claim a time before it, when the seal was not yet in use.
+	time.Sleep(1100 * time.Millisecond)
 	return s
 }
 
@@ -80,9 +83,6 @@ func TestOpenWiring(t *testing.T) {
 	pin := []byte("246810")
 	s := makePersonalSeal(t, svc, holderID, pin)
 	data := []byte("licence 2026-0001")
-	// Signing times are whole seconds, cut down: a signature in the second of the issue
-	// would claim a time before it, when the seal was not yet in use.
-	time.Sleep(1100 * time.Millisecond)
 	sig := signWith(t, svc, s.Code, holderID, pin, data)
 
 	if rep, ind := svc.Verifier.VerifySeal(s.ESL); ind != verifier.TotalPassed {
