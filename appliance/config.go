@@ -285,6 +285,11 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		return cfg, nil // comments only
 	}
 	if err := dec.Decode(cfg); err != nil {
+		var ye yaml.Error
+		if errors.As(err, &ye) {
+			return nil, yamlErr(name, err)
+		}
+		// Errors without a place (a duration that does not parse): find the setting.
 		if key, line := badDuration(data); key != "" {
 			return nil, configErr(name, key, "line %d: not a duration (such as 30s or 5m)", line)
 		}
@@ -668,8 +673,8 @@ func (c *CAConfig) crlURL(s ServerConfig) (string, error) {
 	if err != nil {
 		return "", configErr("", "server.listen", "%q is not host:port", s.Listen)
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		return "", configErr("", "ca.crl_url", "empty, and server.listen %q names no host to put in certificates: set it", s.Listen)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) || port == "0" {
+		return "", configErr("", "ca.crl_url", "empty, and server.listen %q names no fixed host and port to put in certificates: set it", s.Listen)
 	}
 	scheme := "http"
 	if s.TLS.Cert != "" {

@@ -81,7 +81,7 @@ func TestConfigStrict(t *testing.T) {
 		{"unknown trust set key", "verification:\n  trust_sets:\n    gd:\n      roots: a.pem\n      root: b.pem\n", []string{`"root"`, "line 5"}},
 		{"wrong type", "server:\n  max_body_bytes: lots\n", []string{"line 2"}},
 		{"bad duration", "server:\n  read_timeout: soon\n", []string{"server.read_timeout", "line 2"}},
-		{"bad nested duration", "keys:\n  pkcs11:\n    wait_timeout: [1]\n", []string{"keys.pkcs11.wait_timeout", "line 3"}},
+		{"bad nested duration", "keys:\n  pkcs11:\n    wait_timeout: [1]\n", []string{"time.Duration", "line 3"}},
 		{"duplicate key", "data:\n  dir: a\n  dir: b\n", []string{"line 3"}},
 		{"two documents", "data:\n  dir: a\n---\ndata:\n  dir: b\n", []string{"more than one YAML document"}},
 	}
@@ -204,6 +204,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad credit code", func(c *Config) { c.CA.OrgCode = "91350100M000100Y44" }, "ca.org_code"},
 		{"no organisation", func(c *Config) { c.CA.Organisation = "" }, "ca.organisation"},
 		{"crl url from wildcard listen", func(c *Config) { c.Server.Listen = "0.0.0.0:8080" }, "ca.crl_url"},
+		{"crl url from port 0", func(c *Config) { c.Server.Listen = "127.0.0.1:0" }, "ca.crl_url"},
 		{"crl url not http", func(c *Config) { c.CA.CRLURL = "ldap://x/crl" }, "ca.crl_url"},
 		{"crl validity", func(c *Config) { c.CA.CRLValidity = time.Hour }, "ca.crl_validity"},
 		{"division", func(c *Config) { c.Registry.Division = "46010" }, "registry.division"},
