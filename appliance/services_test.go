@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/errs"
@@ -330,5 +332,31 @@ func TestBootstrapAdminKey(t *testing.T) {
 	keys3 := &fakeKeys{}
 	if _, err := bootstrapAdmin(ctx, keys3, filepath.Join(dir2, "missing")); err == nil || len(keys3.created) != 0 {
 		t.Fatalf("unwritable directory: %v, %d keys made", err, len(keys3.created))
+	}
+}
+
+// TestCloseLeavesNoGoroutine: Close stops every part Open started (the audit writer, the
+// caches, the verification pool, the CRL fetcher, the store).
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Revocation.Fetch = true
+	before := runtime.NumGoroutine()
+	svc, err := OpenWith(context.Background(), cfg, OpenOptions{Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.NumGoroutine() <= before {
+		t.Fatal("Open started no goroutine: the test proves nothing")
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
