@@ -75,7 +75,7 @@ type Config struct {
 
 // DataConfig says where the state lives.
 type DataConfig struct {
-	// Dir is the data directory: the store, and on the embedded default the generated KEK
+	// Dir is the data directory (relative to the working directory): the store, and on the embedded default the generated KEK
 	// (kek), identity-hash key (idkey) and bootstrap admin key (admin.key). It is created
 	// 0700; a directory others may read is refused.
 	Dir string `yaml:"dir"`
@@ -183,6 +183,8 @@ type VerificationConfig struct {
 	Anonymous bool `yaml:"anonymous"`
 	// TrustSets are further trust sets loaded from files at start, by name; the set
 	// "default" (the built-in CA's root and seal maker) is always there and not configured.
+	// A set is stored: one taken out of the configuration stays until removed through the
+	// API, and files changed since the last start give it a new generation.
 	TrustSets map[string]TrustSetFiles `yaml:"trust_sets"`
 	// Workers verify batches at once; 0 means GOMAXPROCS.
 	Workers int `yaml:"workers"`
