@@ -104,7 +104,18 @@ func OpenWith(ctx context.Context, cfg *Config, opts OpenOptions) (svc *Services
 		return nil, fmt.Errorf("appliance: open the store: %w", err)
 	}
 	push(db.Close)
-	fresh, err := storeEmpty(ctx, db)
+	// What the generated files protect: keys wrapped under the KEK, identity numbers hashed
+	// under the identity-hash key. A store without them (new, or holding only impressions
+	// imported before the first start) may have the files generated.
+	noWrapped, err := storeEmpty(ctx, db, "softkey/")
+	if err != nil {
+		return nil, fmt.Errorf("appliance: read the store: %w", err)
+	}
+	noIDs, err := storeEmpty(ctx, db, registry.Prefix+"app/", registry.Prefix+"seal/")
+	if err != nil {
+		return nil, fmt.Errorf("appliance: read the store: %w", err)
+	}
+	fresh, err := storeEmpty(ctx, db, "")
 	if err != nil {
 		return nil, fmt.Errorf("appliance: read the store: %w", err)
 	}
@@ -116,12 +127,12 @@ func OpenWith(ctx context.Context, cfg *Config, opts OpenOptions) (svc *Services
 	if err != nil {
 		return nil, fmt.Errorf("appliance: registry.font_path: %w", err)
 	}
-	idKey, err := loadIDKey(cfg, fresh)
+	idKey, err := loadIDKey(cfg, noIDs)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(idKey)
-	keys, err := openKeyStore(ctx, cfg, db, fresh, lg)
+	keys, err := openKeyStore(ctx, cfg, db, noWrapped, lg)
 	if err != nil {
 		return nil, err
 	}
@@ -277,16 +288,21 @@ func ready(ctx context.Context, db store.KV, keys signer.KeyStore) error {
 	return nil
 }
 
-// storeEmpty reports whether the store holds no key at all: a first start.
-func storeEmpty(ctx context.Context, db store.KV) (bool, error) {
+// storeEmpty reports whether the store holds no key under any of the prefixes ("" for the
+// whole store).
+func storeEmpty(ctx context.Context, db store.KV, prefixes ...string) (bool, error) {
 	empty := true
-	err := db.Scan(ctx, nil, func(_, _ []byte) error { empty = false; return store.ErrStop })
-	return empty, err
+	for _, p := range prefixes {
+		if err := db.Scan(ctx, []byte(p), func(_, _ []byte) error { empty = false; return store.ErrStop }); err != nil {
+			return false, err
+		}
+	}
+	return empty, nil
 }
 
 // openKeyStore opens the configured key store. On the software store a missing KEK file is
-// generated only on a first start with keys.softkey.generate.
-func openKeyStore(ctx context.Context, cfg *Config, db *store.Pebble, fresh bool, lg *slog.Logger) (signer.KeyStore, error) {
+// generated only while the store holds no wrapped key, with keys.softkey.generate.
+func openKeyStore(ctx context.Context, cfg *Config, db *store.Pebble, noWrapped bool, lg *slog.Logger) (signer.KeyStore, error) {
 	if cfg.Keys.Backend == BackendPKCS11 {
 		p := cfg.Keys.PKCS11
 		pin, err := readPIN(p)
@@ -308,7 +324,7 @@ func openKeyStore(ctx context.Context, cfg *Config, db *store.Pebble, fresh bool
 	if file != "" {
 		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 			switch {
-			case !fresh:
+			case !noWrapped:
 				return nil, configErr("", "keys.softkey.kek_file", "%s is missing, and the store already holds data wrapped under a KEK: restore the KEK file", file)
 			case !sk.Generate:
 				return nil, configErr("", "keys.softkey.kek_file", "%s is missing (keys.softkey.generate is off)", file)
@@ -381,14 +397,15 @@ func readPIN(p PKCS11Config) (string, error) {
 	return pin, nil
 }
 
-// loadIDKey reads the identity-hash key, generating DATA/idkey on a first start.
-func loadIDKey(cfg *Config, fresh bool) ([]byte, error) {
+// loadIDKey reads the identity-hash key, generating DATA/idkey while the store holds no
+// application or seal (noIDs).
+func loadIDKey(cfg *Config, noIDs bool) ([]byte, error) {
 	const key = "registry.id_key_file"
 	file := cfg.Registry.IDKeyFile
 	if file == "" {
 		file = filepath.Join(cfg.Data.Dir, IDKeyFileName)
 		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-			if !fresh {
+			if !noIDs {
 				return nil, configErr("", key, "%s is missing, and the store already holds identities hashed under it: restore it", file)
 			}
 			if err := writeSecretFile(file, []byte(randomHex(32)+"\n"), false); err != nil {

@@ -3,6 +3,8 @@ package appliance
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -17,7 +19,9 @@ import (
 	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/errs"
 	"github.com/eseal/eseal/registry"
+	"github.com/eseal/eseal/sealimg"
 	"github.com/eseal/eseal/signer"
+	"github.com/eseal/eseal/store"
 	"github.com/eseal/eseal/trust"
 )
 
@@ -136,7 +140,9 @@ func TestOpenFreshThenReopen(t *testing.T) {
 func TestOpenRefusesMissingSecrets(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig(t)
-	openTest(t, cfg).Close()
+	svc := openTest(t, cfg)
+	makePersonalSeal(t, svc, residentID("11010519491231002"), []byte("246810")) // an identity hashed
+	svc.Close()
 
 	for _, name := range []string{KEKFileName, IDKeyFileName} {
 		p := filepath.Join(cfg.Data.Dir, name)
@@ -358,5 +364,40 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestOpenAfterImpressionsImported: impressions imported into a new data directory before the
+// first start (eseal impressions import) do not stop the first start from generating the
+// KEK and identity-hash key files.
+func TestOpenAfterImpressionsImported(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	db, err := store.Open(cfg.Data.Dir, &store.Options{Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pics, err := sealimg.New(sealimg.Options{DPI: 96})
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := pics.PNG(sealimg.Seal{Kind: sealimg.Official, Name: "海南示例科技有限公司", Code: "460100200077"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := json.Marshal(map[string]string{"code": "460100200077", "picture": base64.StdEncoding.EncodeToString(png), "type": "png"})
+	if res, err := registry.NewImpressionStore(db, registry.ImpressionOptions{}).Import(ctx, bytes.NewReader(append(line, '\n'))); err != nil || res.Added != 1 {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	db.Close()
+
+	svc := openTest(t, cfg)
+	for _, name := range []string{KEKFileName, IDKeyFileName} {
+		if m := fileMode(t, filepath.Join(cfg.Data.Dir, name)); m != 0o600 {
+			t.Fatalf("%s: mode %04o", name, m)
+		}
+	}
+	if err := svc.Ready(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
