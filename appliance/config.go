@@ -224,6 +224,59 @@ const (
 // MaxConfigBytes bounds a configuration file.
 const MaxConfigBytes = 1 << 20
 
+// MaxConfigDepth bounds the nesting of a configuration file: its flow collections ([...],
+// {...}) and sequence entries on one line ("- - x") together, and its indentation.
+const MaxConfigDepth = 32
+
+// nesting estimates the deepest nesting of a YAML text without parsing it: open flow
+// brackets (outside quotes and comments) plus the sequence dashes that start a line, or the
+// indentation levels of block lines. It is an upper bound for well-formed files of shallow
+// structure, cheap on any input.
+func nesting(data []byte) int {
+	deepest, flow := 0, 0
+	var indents []int // the indentation of the enclosing block lines
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		// Block structure: the indentation levels open at this line.
+		ind := 0
+		for ind < len(line) && line[ind] == ' ' {
+			ind++
+		}
+		rest := bytes.TrimSpace(line[ind:])
+		if flow == 0 && len(rest) > 0 && rest[0] != '#' {
+			for len(indents) > 0 && indents[len(indents)-1] >= ind {
+				indents = indents[:len(indents)-1]
+			}
+			indents = append(indents, ind)
+		}
+		dashes := 0
+		for len(rest) >= 2 && rest[0] == '-' && (rest[1] == ' ' || rest[1] == '\t') {
+			dashes++
+			rest = bytes.TrimLeft(rest[1:], " \t")
+		}
+		var quote byte
+		for i, c := range rest {
+			switch {
+			case quote != 0:
+				if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '#' && (i == 0 || rest[i-1] == ' ' || rest[i-1] == '\t'):
+				goto done
+			case c == '[' || c == '{':
+				flow++
+				deepest = max(deepest, len(indents)+dashes+flow)
+			case c == ']' || c == '}':
+				flow = max(flow-1, 0)
+			}
+		}
+	done:
+		deepest = max(deepest, len(indents)+dashes)
+	}
+	return deepest
+}
+
 // DefaultConfig is the embedded default (configs/eseal.yaml holds the same values): data in
 // ./data, software keys under a KEK generated on the first start, the built-in CA, listening
 // on 127.0.0.1:8080.
@@ -281,6 +334,10 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return cfg, nil
+	}
+	// The YAML parser takes time quadratic in the nesting depth: bound it first.
+	if depth := nesting(data); depth > MaxConfigDepth {
+		return nil, configErr(name, "", "nested deeper than %d levels", MaxConfigDepth)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
 	if f, err := parser.ParseBytes(data, 0); err == nil && (len(f.Docs) == 0 || (len(f.Docs) == 1 && f.Docs[0].Body == nil)) {

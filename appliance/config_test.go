@@ -101,6 +101,13 @@ func TestConfigStrict(t *testing.T) {
 			}
 		})
 	}
+	// Deep nesting is refused before the parser, whose time grows with its square, sees it.
+	for _, deep := range []string{strings.Repeat("[", MaxConfigBytes/2), "server: " + strings.Repeat("{a: ", MaxConfigBytes/8),
+		strings.Repeat("- ", MaxConfigBytes/4) + "x", deepBlock(MaxConfigDepth + 1)} {
+		if _, err := ParseConfig("deep.yaml", []byte(deep)); err == nil || !strings.Contains(err.Error(), "nested deeper than") {
+			t.Fatalf("deep nesting (%.20q...): %v", deep, err)
+		}
+	}
 	big := make([]byte, MaxConfigBytes+1)
 	if _, err := ParseConfig("big.yaml", big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("oversized file: %v", err)
@@ -278,4 +285,40 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		_ = cfg.Validate()
 	})
+}
+
+// deepBlock is a block mapping n levels deep.
+func deepBlock(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(strings.Repeat(" ", i) + "k:\n")
+	}
+	return b.String()
+}
+
+func TestConfigNesting(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want int
+	}{
+		{"a: 1\nb: 2\n", 1},
+		{"a:\n  b:\n    c: 1\nd: 2\n", 3},
+		{"a: [1, [2, 3]]\n", 3},
+		{"a: \"[[[[\" # [[[[\n", 1},
+		{"- - - x\n", 4},
+		{"a:\n  - {b: [1]}\n", 5}, // an upper bound: the line's indentation and its dash both count
+	} {
+		if got := nesting([]byte(tc.yaml)); got != tc.want {
+			t.Errorf("%q: %d, want %d", tc.yaml, got, tc.want)
+		}
+	}
+	for _, f := range []string{"../configs/eseal.yaml", "../configs/hsm.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := nesting(b); d > 4 {
+			t.Errorf("%s: nesting %d", f, d)
+		}
+	}
 }
