@@ -67,8 +67,9 @@ var opened sync.Map
 // the store, the KEK file and the identity-hash key file (on the software key store with
 // generation on), the built-in CA's keys and certificates, the audit head key and the
 // default trust set (our root and seal maker). On an existing data directory nothing is
-// made again: the same KEK, keys, CA and audit chain are used, and a KEK or identity-hash
-// key file missing beside a store that holds data is an error, never replaced.
+// made again: the same KEK, keys, CA and audit chain are used. A KEK file missing while the
+// store holds keys wrapped under it, or an identity-hash key file missing while the store
+// holds identities hashed under it, is an error: such a file is never replaced.
 //
 // Bootstrap, called after Open, makes the first admin API key. Close releases everything.
 func Open(ctx context.Context, cfg *Config) (*Services, error) {
