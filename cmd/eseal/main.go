@@ -3,6 +3,7 @@
 //
 // Usage:
 //
+//	eseal serve [--config FILE] [--data DIR] [--listen ADDR]
 //	eseal verify [--json] [--trust FILE]... [--maker FILE]... [--crl FILE]... [--data FILE] PATH...
 //	eseal inspect [--picture OUT|-] [--force] PATH
 //	eseal backup --data DIR --to DIR2
@@ -45,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
 	case "verify":
 		return cmdVerify(args[1:], stdout, stderr)
 	case "inspect":
@@ -76,6 +79,8 @@ const (
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
+  `+serveSynopsis+`
+      run the appliance: the HTTP API over the configured store, keys and CA
   `+verifySynopsis+`
       verify OFD documents (.ofd), seal signatures (SignedValue.dat) and seals (.esl)
   `+inspectSynopsis+`
