@@ -13,6 +13,7 @@ package appliance
 //	ESEAL_SERVER_LISTEN ESEAL_SERVER_MAX_BODY_BYTES ESEAL_SERVER_READ_TIMEOUT
 //	ESEAL_SERVER_WRITE_TIMEOUT ESEAL_SERVER_IDLE_TIMEOUT ESEAL_SERVER_MAX_CONCURRENT
 //	ESEAL_SERVER_SHUTDOWN_TIMEOUT ESEAL_SERVER_ANONYMOUS_VERIFY ESEAL_SERVER_BATCH_MAX
+//	ESEAL_SERVER_VERIFY_BATCH_MAX
 //	ESEAL_SERVER_TLS_CERT ESEAL_SERVER_TLS_KEY ESEAL_SERVER_TLS_CLIENT_CA
 //	ESEAL_DATA_DIR
 //	ESEAL_KEYS_BACKEND ESEAL_KEYS_SOFTKEY_KEK_FILE ESEAL_KEYS_SOFTKEY_KEK_ENV
@@ -291,6 +292,7 @@ func DefaultConfig() *Config {
 			MaxConcurrent:   4096,
 			ShutdownTimeout: 30 * time.Second,
 			BatchMax:        1000,
+			VerifyBatchMax:  DefaultVerifyBatchMax,
 		},
 		Data: DataConfig{Dir: "./data"},
 		Keys: KeysConfig{
@@ -667,6 +669,8 @@ func validateServer(s *ServerConfig) error {
 		return configErr("", "server.max_concurrent", "negative")
 	case s.BatchMax < 0 || s.BatchMax > registry.MaxBatchDigests:
 		return configErr("", "server.batch_max", "%d is not between 0 and %d", s.BatchMax, registry.MaxBatchDigests)
+	case s.VerifyBatchMax < 0 || s.VerifyBatchMax > maxVerifyBatch:
+		return configErr("", "server.verify_batch_max", "%d is not between 0 and %d", s.VerifyBatchMax, maxVerifyBatch)
 	case (s.TLS.Cert == "") != (s.TLS.Key == ""):
 		return configErr("", "server.tls", "cert and key go together: set both or neither")
 	case s.TLS.ClientCA != "" && s.TLS.Cert == "":
@@ -906,3 +910,7 @@ func (c *Config) ServerSettings() ServerConfig {
 	s.AnonymousVerify = s.AnonymousVerify || c.Verification.Anonymous
 	return s
 }
+
+// maxVerifyBatch is the most signatures one verify batch may be configured to hold: ten times
+// the default, whose reports still fit in a few hundred megabytes.
+const maxVerifyBatch = 10 * DefaultVerifyBatchMax

@@ -238,7 +238,7 @@ func OpenWith(ctx context.Context, cfg *Config, opts OpenOptions) (svc *Services
 	push(func() error { pool.Close(); return nil })
 
 	svc = &Services{DB: db, Keys: keys, CA: ca, Registry: reg, Audit: alog, Verifier: v, Pool: pool,
-		Trust: sets, CRLs: crls, APIKeys: newAPIKeys(db), Log: lg}
+		Trust: sets, CRLs: crls, APIKeys: NewAPIKeys(db), Log: lg}
 	svc.Ready = func(ctx context.Context) error { return ready(ctx, db, keys) }
 	// Close runs in the order of undo reversed: the pool, the fetcher, the caches, the
 	// audit log (its last head needs the key store), the CA, the key store, the store.
@@ -251,9 +251,6 @@ func OpenWith(ctx context.Context, cfg *Config, opts OpenOptions) (svc *Services
 	}
 	return svc, nil
 }
-
-// newAPIKeys returns the API keys kept in db.
-func newAPIKeys(db *store.Pebble) *APIKeys { return &APIKeys{} }
 
 // Close releases everything Open opened, in order: the verification pool, the CRL fetcher,
 // the caches, the audit log (which signs a last head), the CA, the key store and the store.
