@@ -155,12 +155,15 @@ func (s *statusRecord) status() (verifier.Status, error) {
 	}
 	st := verifier.Status{Known: true}
 	var open *verifier.Period // the span in which the seal cannot sign, while it runs
+	// A span ends at the whole second at or before its end: a signing time is written in
+	// whole seconds, so a signature made in the second a seal was issued or resumed, after
+	// that, claims a time up to a second earlier and must not fall inside the span.
 	closeAt := func(at time.Time) {
 		if open == nil {
 			return
 		}
-		if at.After(open.From) {
-			st.Suspended = append(st.Suspended, verifier.Period{From: open.From, To: at})
+		if to := at.Truncate(time.Second); to.After(open.From) {
+			st.Suspended = append(st.Suspended, verifier.Period{From: open.From, To: to})
 		}
 		open = nil
 	}

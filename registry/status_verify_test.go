@@ -121,3 +121,33 @@ func (e *env) signOutside(t *testing.T, s *SealRecord, data []byte, at time.Time
 	}
 	return der
 }
+
+// TestStatusSpansEndOnWholeSeconds: signing times are whole seconds, so a span in which a seal
+// could not sign ends at the whole second at or before its end: a seal issued (or resumed) and
+// used within one second is not taken for one used before it was issued.
+func TestStatusSpansEndOnWholeSeconds(t *testing.T) {
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	ms := func(d int) time.Time { return base.Add(time.Duration(d) * time.Millisecond) }
+	rec := &statusRecord{History: []statusChange{
+		{Status: StatusMade, At: ms(200)},
+		{Status: StatusActive, At: ms(700)}, // issued in the second it was made
+		{Status: StatusSuspended, At: ms(3_600_500)},
+		{Status: StatusActive, At: ms(3_605_300)},
+	}}
+	st, err := rec.status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []verifier.Period{{From: ms(3_600_500), To: base.Add(time.Hour + 5*time.Second)}}
+	if len(st.Suspended) != 1 || !st.Suspended[0].From.Equal(want[0].From) || !st.Suspended[0].To.Equal(want[0].To) {
+		t.Fatalf("suspension spans %+v, want %+v", st.Suspended, want)
+	}
+	// A signature of the issuing second, and one of the resuming second, lie outside.
+	for _, signed := range []time.Time{base, base.Add(time.Hour + 5*time.Second)} {
+		for _, p := range st.Suspended {
+			if !signed.Before(p.From) && signed.Before(p.To) {
+				t.Fatalf("a signature at %s falls in %+v", signed, p)
+			}
+		}
+	}
+}
