@@ -257,6 +257,9 @@ func TestRestartKeepsEverything(t *testing.T) {
 	cfg := testConfig(t)
 	e := startE2E(t, cfg)
 	signerKey := e.key("licence-system", registry.RoleSigner)
+	applicant := e.key("window-clerk", registry.RoleApplicant)
+	var id idAnswer
+	e.must(http.StatusCreated, applicant, "POST", "/v1/applications", regApplication(registry.Personal, ""), &id)
 	admin := e.admin
 	before, err := os.ReadFile(cfg.Data.Dir + "/" + AdminKeyFileName)
 	if err != nil {
@@ -284,6 +287,8 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if st := e2.call(signerKey, "GET", "/v1/keys", nil, &refusal); st != http.StatusForbidden {
 		t.Fatalf("the signer key after restart on an admin route: %d %+v", st, refusal)
 	}
+	var app applicationView
+	e2.must(http.StatusOK, applicant, "GET", "/v1/applications/"+id.ID, nil, &app)
 	var audit AuditVerification
 	e2.must(http.StatusOK, admin, "GET", "/v1/audit/verify", nil, &audit)
 	if !audit.OK || audit.Records == 0 {
