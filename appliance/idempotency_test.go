@@ -129,9 +129,18 @@ func TestIdempotencyConcurrent(t *testing.T) {
 func TestIdempotencyInProgress(t *testing.T) {
 	gate := make(chan struct{})
 	ts, calls := startServer(t, serverOpts{gate: gate})
-	defer close(gate)
 	body := []byte(`{"name":"slow"}`)
-	go ts.do("POST", "/v1/test/act", "admin-1", body, "Idempotency-Key", "p")
+	first := make(chan error, 1)
+	go func() {
+		_, err := ts.try("POST", "/v1/test/act", "admin-1", body, "Idempotency-Key", "p")
+		first <- err
+	}()
+	defer func() {
+		close(gate) // let the first request finish, then see how it went
+		if err := <-first; err != nil {
+			t.Errorf("the first request: %v", err)
+		}
+	}()
 	for countOf(calls, "act") == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}

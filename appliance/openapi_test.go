@@ -100,6 +100,7 @@ func TestSchemaReflection(t *testing.T) {
 		private int
 		Self    *sample `json:"self,omitempty"`
 	}
+	_ = sample{private: 1} // an unexported field: the schema must leave it out
 	g := &schemaGen{defs: obj{}, seen: map[reflect.Type]string{}}
 	ref := g.schema(reflect.TypeOf(sample{}))
 	if ref["$ref"] != "#/components/schemas/appliance.sample" {

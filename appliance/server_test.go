@@ -200,9 +200,18 @@ func (a answer) errBody(t *testing.T) ErrorBody {
 // (when it has a space), or "".
 func (ts *testServer) do(method, path, key string, body []byte, hdr ...string) answer {
 	ts.t.Helper()
-	req, err := http.NewRequest(method, ts.url+path, bytes.NewReader(body))
+	a, err := ts.try(method, path, key, body, hdr...)
 	if err != nil {
 		ts.t.Fatal(err)
+	}
+	return a
+}
+
+// try is do that returns its error, for requests made off the test's goroutine.
+func (ts *testServer) try(method, path, key string, body []byte, hdr ...string) (answer, error) {
+	req, err := http.NewRequest(method, ts.url+path, bytes.NewReader(body))
+	if err != nil {
+		return answer{}, err
 	}
 	if key != "" {
 		if strings.Contains(key, " ") {
@@ -216,14 +225,14 @@ func (ts *testServer) do(method, path, key string, body []byte, hdr ...string) a
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		ts.t.Fatal(err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		ts.t.Fatal(err)
+		return answer{}, err
 	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
 // countOf is how many times the test route name acted.
