@@ -3,12 +3,14 @@ package appliance
 import (
 	"bufio"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/eseal/eseal/internal/testvectors"
 	"github.com/eseal/eseal/registry"
 	"github.com/eseal/eseal/verifier"
 )
@@ -43,7 +45,7 @@ func (e *e2e) metricsOverHTTP() map[string]float64 {
 
 // TestMetricsOverHTTP: after a walk through signing and verification on the configured
 // default, GET /metrics counts the signatures made (one by one and in a batch) and verified
-// (by indication, one by one and in a batch), the requests by route and status, and shows
+// (by indication, one by one, in a batch and in an OFD document), the requests by route and status, and shows
 // every verifier cache with its hits, misses and hit ratio.
 func TestMetricsOverHTTP(t *testing.T) {
 	cfg := testConfig(t)
@@ -80,13 +82,21 @@ func TestMetricsOverHTTP(t *testing.T) {
 		t.Fatalf("the signature with another document: %s", rep.Indication)
 	}
 
+	want := map[string]float64{made: 4, passed: 4, failed: 1, signOK: 1, verifyOK: 1}
+	// An OFD document: each of its signatures counts under its indication.
+	a := e.raw(verifierKey, "POST", "/v1/ofd/verify", "application/ofd", testvectors.Read(t, "esl-demo/test.ofd"))
+	var ofdRep verifier.Report
+	if err := json.Unmarshal(a.body, &ofdRep); err != nil || a.status != http.StatusOK || len(ofdRep.Signatures) == 0 {
+		t.Fatalf("the OFD document: %d %.200s %v", a.status, a.body, err)
+	}
+	for _, r := range ofdRep.Signatures {
+		want[`eseal_signatures_verified_total{indication="`+r.Indication+`"}`]++
+	}
+
 	after := e.metricsOverHTTP()
-	for _, c := range []struct {
-		series string
-		delta  float64
-	}{{made, 4}, {passed, 4}, {failed, 1}, {signOK, 1}, {verifyOK, 1}} {
-		if got := after[c.series] - before[c.series]; got != c.delta {
-			t.Errorf("%s went from %v to %v, want +%v", c.series, before[c.series], after[c.series], c.delta)
+	for series, delta := range want {
+		if got := after[series] - before[series]; got != delta {
+			t.Errorf("%s went from %v to %v, want +%v", series, before[series], after[series], delta)
 		}
 	}
 	hits := 0.0
