@@ -5,13 +5,18 @@ package appliance
 import (
 	"context"
 	"crypto"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/registry"
 	"github.com/eseal/eseal/signer/pkcs11"
@@ -75,5 +80,65 @@ func TestServeWithHSM(t *testing.T) {
 	e.stop()
 	if strings.Contains(e.logs.String(), pin) || strings.Contains(e.bodies.String(), pin) {
 		t.Error("the token's PIN is in a log line or an answer")
+	}
+}
+
+// TestHSMBusyOverHTTP: with one session and a wait of a millisecond, signings sent at once
+// find the token's session pool taken: those are answered 503 BUSY with Retry-After, the
+// others are signed.
+func TestHSMBusyOverHTTP(t *testing.T) {
+	cfg, pin := hsmConfig(t)
+	cfg.Keys.PKCS11.Sessions = 1
+	cfg.Keys.PKCS11.WaitTimeout = time.Millisecond
+	t.Setenv(EnvPIN, pin)
+	e := startE2E(t, cfg)
+	code := e.makeSeal(regApplication(registry.Personal, ""))
+	signerKey := e.key("licence-system", registry.RoleSigner)
+
+	var (
+		mu       sync.Mutex
+		busy     []rawAnswer
+		fails    []string
+		ok, stop atomic.Int64
+	)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				if stop.Load() != 0 {
+					return
+				}
+				d := sm3.Sum(fmt.Appendf(nil, "licence %d-%d", g, i))
+				body, _ := json.Marshal(signRequest{Seal: code, PIN: regPIN, PersonID: regIDHolder, Digest: d[:]})
+				a, err := e.rawErr(signerKey, "POST", "/v1/sign", "application/json", body)
+				mu.Lock()
+				switch {
+				case err != nil:
+					fails = append(fails, err.Error())
+				case a.status == http.StatusServiceUnavailable:
+					busy = append(busy, a)
+					stop.Store(1)
+				case a.status == http.StatusOK:
+					ok.Add(1)
+				default:
+					fails = append(fails, fmt.Sprintf("%d %s", a.status, a.body))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(fails) > 0 {
+		t.Fatalf("signings failed otherwise than busy: %v", fails)
+	}
+	if len(busy) == 0 {
+		t.Fatalf("%d signings sent eight at a time to one session, none answered busy", ok.Load())
+	}
+	a := busy[0]
+	if r := a.refusal(t); r.Code != "BUSY" || a.header.Get("Retry-After") == "" {
+		t.Fatalf("busy: %s %q, Retry-After %q", r.Code, r.Message, a.header.Get("Retry-After"))
+	}
+	if ok.Load() == 0 {
+		t.Fatal("no signing got the session")
 	}
 }
