@@ -40,6 +40,10 @@ type serverMetrics struct {
 
 func newServerMetrics(svc *Services) *serverMetrics {
 	m := &serverMetrics{set: metrics.NewSet(), caches: map[string]func() cache.Metrics{}}
+	// The verifier's caches of Services made by Open; others are added with ObserveCache.
+	for name, c := range svc.caches() {
+		m.caches[name] = c.Metrics
+	}
 	m.set.NewGauge("eseal_http_requests_in_flight", func() float64 { return float64(m.inFlight.Load()) })
 	m.set.RegisterMetricsWriter(m.writeCaches)
 	if a := svc.Audit; a != nil {
@@ -69,7 +73,8 @@ func (m *serverMetrics) observe(method, pattern string, status int, d time.Durat
 }
 
 // ObserveCache adds a cache's counters to /metrics under name (certs, seals, chains,
-// revocation, ...): hits, misses, loads, evictions and the bytes kept.
+// revocation, ...): hits, misses, loads, evictions, the bytes kept and the hit ratio. The
+// verifier caches of Services made by Open are observed without it.
 func (s *Server) ObserveCache(name string, c interface{ Metrics() cache.Metrics }) {
 	s.met.mu.Lock()
 	defer s.met.mu.Unlock()
@@ -88,6 +93,10 @@ func (m *serverMetrics) writeCaches(w io.Writer) {
 		metrics.WriteCounterUint64(w, "eseal_cache_load_errors_total{cache="+n+"}", c.LoadErrors)
 		metrics.WriteCounterUint64(w, "eseal_cache_evicted_total{cache="+n+"}", c.Evicted)
 		metrics.WriteGaugeUint64(w, "eseal_cache_bytes{cache="+n+"}", uint64(max(c.CostKept, 0)))
+		if lookups := c.Hits + c.Misses; lookups > 0 {
+			// The hit rate since the start; from the counters, rate() gives it over a window.
+			metrics.WriteGaugeFloat64(w, "eseal_cache_hit_ratio{cache="+n+"}", float64(c.Hits)/float64(lookups))
+		}
 	}
 }
 

@@ -45,6 +45,7 @@ func TestMetrics(t *testing.T) {
 		`eseal_cache_hits_total{cache="certs"} 7`,
 		`eseal_cache_misses_total{cache="certs"} 3`,
 		`eseal_cache_bytes{cache="certs"} 4096`,
+		`eseal_cache_hit_ratio{cache="certs"} 0.7`,
 		`eseal_signatures_made_total `,
 		`eseal_signatures_verified_total{indication="TOTAL_PASSED"} `,
 		`process_resident_memory_bytes `,

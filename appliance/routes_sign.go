@@ -183,6 +183,7 @@ func handleSign(c *Call) error {
 	if err != nil {
 		return err
 	}
+	countSignaturesMade(1)
 	return c.JSON(http.StatusOK, signAnswer{Signature: sig})
 }
 
@@ -243,6 +244,7 @@ func handleSignBatch(c *Call) error {
 		}
 		results[index[j]] = signResult{Signature: sig}
 	})
+	countSignaturesMade(signed)
 	return c.JSON(http.StatusOK, signBatchAnswer{Results: results, Signed: signed})
 }
 

@@ -129,6 +129,7 @@ func handleVerify(c *Call) error {
 		r = v.VerifySignature(sig, data)
 	}
 	r.ID = "1" // as eseal verify numbers a bare signature
+	countVerified(r.Indication, 1)
 	return reportJSON(c, r)
 }
 
@@ -169,7 +170,19 @@ func handleVerifyBatch(c *Call) error {
 	for i := range reports {
 		reports[i].ID = strconv.Itoa(i + 1)
 	}
+	countReports(reports)
 	return reportJSON(c, VerifyBatchResponse{Reports: reports})
+}
+
+// countReports counts the signatures of reports verified, by indication.
+func countReports(reports []verifier.SignatureReport) {
+	by := map[string]int{}
+	for _, r := range reports {
+		by[r.Indication]++
+	}
+	for ind, n := range by {
+		countVerified(ind, n)
+	}
 }
 
 // signatureAndData decodes a signature (required) and its data (nil when absent), naming
@@ -241,6 +254,7 @@ func handleVerifyOFD(c *Call) error {
 		// A limit stopped the reading: nothing is shown about the document.
 		return fmt.Errorf("the OFD document was not verified: %w", err)
 	}
+	countReports(r.Signatures)
 	return reportJSON(c, r)
 }
 

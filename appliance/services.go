@@ -56,8 +56,11 @@ type OpenOptions struct {
 // extras are what a Services holds beyond its fields, released by Close.
 type extras struct {
 	closers []func() error // in the order to run
-	once    sync.Once
-	err     error
+	// caches are the verifier's caches by name (certs, seals, chains, revocation), for
+	// /metrics; a cache turned off is absent.
+	caches map[string]*cache.Cache[any]
+	once   sync.Once
+	err    error
 }
 
 // opened maps each *Services made by Open to its extras.
@@ -87,7 +90,7 @@ func OpenWith(ctx context.Context, cfg *Config, opts OpenOptions) (svc *Services
 			return nil, err
 		}
 	}
-	ex := &extras{}
+	ex := &extras{caches: map[string]*cache.Cache[any]{}}
 	// On failure, undo what was opened, newest first.
 	var undo []func() error
 	defer func() {
@@ -190,9 +193,11 @@ func OpenWith(ctx context.Context, cfg *Config, opts OpenOptions) (svc *Services
 
 	var caches verifier.Caches
 	for _, c := range []struct {
+		name   string
 		budget int64
 		dst    *verifier.Cache
-	}{{cfg.Caches.Certs, &caches.Certs}, {cfg.Caches.Seals, &caches.Seals}, {cfg.Caches.Chains, &caches.Chains}, {cfg.Caches.Revocation, &caches.Revocation}} {
+	}{{"certs", cfg.Caches.Certs, &caches.Certs}, {"seals", cfg.Caches.Seals, &caches.Seals},
+		{"chains", cfg.Caches.Chains, &caches.Chains}, {"revocation", cfg.Caches.Revocation, &caches.Revocation}} {
 		if c.budget == 0 {
 			continue
 		}
@@ -202,6 +207,7 @@ func OpenWith(ctx context.Context, cfg *Config, opts OpenOptions) (svc *Services
 		}
 		push(func() error { cc.Close(); return nil })
 		*c.dst = cc
+		ex.caches[c.name] = cc
 	}
 
 	var ver atomic.Pointer[verifier.Verifier]
@@ -271,6 +277,16 @@ func (s *Services) Close() error {
 		opened.Delete(s)
 	})
 	return ex.err
+}
+
+// caches are the verifier caches Open made for s, by name; none for Services not made by
+// Open (or once closed).
+func (s *Services) caches() map[string]*cache.Cache[any] {
+	v, ok := opened.Load(s)
+	if !ok {
+		return nil
+	}
+	return v.(*extras).caches
 }
 
 // ready checks the store and the key store.
