@@ -69,6 +69,12 @@ func TestServeWithHSM(t *testing.T) {
 	sigs := e.signBatchOverHTTP(signerKey, code, items)
 	t.Logf("%d digests signed in the token over HTTP in %v (%d sessions)", n, time.Since(start).Round(time.Millisecond), cfg.Keys.PKCS11.Sessions)
 	e.verifyBatchOverHTTP(verifierKey, sigs, docs)
+	// The token's session pool in /metrics: every signature took a session.
+	m := e.metricsOverHTTP()
+	if m["eseal_key_sessions"] != float64(cfg.Keys.PKCS11.Sessions) || m["eseal_key_session_acquires_total"] < float64(n) {
+		t.Errorf("the session pool in /metrics: %v sessions, %v acquires after %d signatures",
+			m["eseal_key_sessions"], m["eseal_key_session_acquires_total"], n)
+	}
 	time.Sleep(1100 * time.Millisecond)
 	v := e.independentVerifier()
 	for i, sig := range sigs {

@@ -122,4 +122,12 @@ func TestMetricsOverHTTP(t *testing.T) {
 	if hits == 0 {
 		t.Error("no cache was hit in five verifications under one seal")
 	}
+	// The verification queue: every signature verified through the routes went through it.
+	if got := after["eseal_verify_queue_admitted_total"] - before["eseal_verify_queue_admitted_total"]; got < 5 {
+		t.Errorf("the verification queue admitted %v signatures, want at least 5", got)
+	}
+	if after["eseal_verify_queue_capacity"] <= 0 || after["eseal_verify_pool_workers"] <= 0 {
+		t.Errorf("the verification pool's size is not in /metrics: capacity %v, workers %v",
+			after["eseal_verify_queue_capacity"], after["eseal_verify_pool_workers"])
+	}
 }

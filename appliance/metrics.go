@@ -10,6 +10,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/eseal/eseal/cache"
+	"github.com/eseal/eseal/signer"
 )
 
 // domainMetrics count what the routes do (signatures made and verified), across servers.
@@ -46,6 +47,27 @@ func newServerMetrics(svc *Services) *serverMetrics {
 	}
 	m.set.NewGauge("eseal_http_requests_in_flight", func() float64 { return float64(m.inFlight.Load()) })
 	m.set.RegisterMetricsWriter(m.writeCaches)
+	if p := svc.Pool; p != nil {
+		m.set.RegisterMetricsWriter(func(w io.Writer) {
+			st := p.Stats()
+			metrics.WriteGaugeUint64(w, "eseal_verify_pool_workers", uint64(st.Workers))
+			metrics.WriteGaugeUint64(w, "eseal_verify_queue_capacity", uint64(st.Queue))
+			metrics.WriteGaugeUint64(w, "eseal_verify_queue_waiting", uint64(st.Queued))
+			metrics.WriteCounterUint64(w, "eseal_verify_queue_admitted_total", st.Admitted)
+			metrics.WriteCounterUint64(w, "eseal_verify_queue_busy_total", st.BusyRefusals)
+		})
+	}
+	if k, ok := svc.Keys.(signer.Pooled); ok {
+		m.set.RegisterMetricsWriter(func(w io.Writer) {
+			st := k.PoolStats()
+			metrics.WriteGaugeUint64(w, "eseal_key_sessions", uint64(st.Sessions))
+			metrics.WriteGaugeUint64(w, "eseal_key_sessions_idle", uint64(st.Idle))
+			metrics.WriteCounterUint64(w, "eseal_key_session_acquires_total", st.Acquires)
+			metrics.WriteCounterUint64(w, "eseal_key_session_waits_total", st.Waits)
+			metrics.WriteCounterUint64(w, "eseal_key_session_timeouts_total", st.Timeouts)
+			metrics.WriteCounterFloat64(w, "eseal_key_session_wait_seconds_total", st.Waited.Seconds())
+		})
+	}
 	if a := svc.Audit; a != nil {
 		m.set.RegisterMetricsWriter(func(w io.Writer) {
 			seq, _ := a.Tail()

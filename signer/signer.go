@@ -128,3 +128,17 @@ type PINStatus struct {
 	Failures int
 	Locked   bool
 }
+
+// PoolStats describe a key store's pool of sessions (a PKCS#11 token's): its size, the
+// sessions idle now, and since it opened how many operations took a session, how many had to
+// wait for one, for how long in all, and how many gave up waiting (answered busy).
+type PoolStats struct {
+	Sessions, Idle            int
+	Acquires, Waits, Timeouts uint64
+	Waited                    time.Duration
+}
+
+// Pooled is a key store with a pool of sessions (package pkcs11's Store).
+type Pooled interface {
+	PoolStats() PoolStats
+}

@@ -47,6 +47,9 @@ type Pool struct {
 	mu     sync.Mutex // serialises admission and Close
 	closed bool
 	done   sync.WaitGroup // the workers
+
+	workers                  int
+	admitted, busy, verified atomic.Uint64
 }
 
 // job is one signature of a batch, with where its report goes.
@@ -83,7 +86,7 @@ func NewPool(v *Verifier, opts PoolOptions) *Pool {
 		q = max(DefaultQueuePerWorker*w, DefaultQueueMin)
 	}
 	p := &Pool{v: v, verify: func(it BatchItem) SignatureReport { return v.VerifySignature(it.Signature, it.Data) },
-		jobs: make(chan job, q)}
+		jobs: make(chan job, q), workers: w}
 	for range w {
 		p.done.Go(p.work)
 	}
@@ -113,6 +116,7 @@ func (p *Pool) run(j job) {
 		} else {
 			*j.out = p.verify(j.item)
 		}
+		p.verified.Add(1)
 	}
 }
 
@@ -170,8 +174,10 @@ func (p *Pool) admit(b *batch, v *Verifier, items []BatchItem, reports []Signatu
 	case len(items) > cap(p.jobs):
 		return &BatchError{Kind: errs.LimitExceeded, Op: "verify batch", N: len(items), Queue: cap(p.jobs)}
 	case len(items) > free:
+		p.busy.Add(1)
 		return &BatchError{Kind: errs.Busy, Op: "verify batch", N: len(items), Queue: cap(p.jobs), Free: free}
 	}
+	p.admitted.Add(uint64(len(items)))
 	// Only admitters add to the queue, under p.mu, and workers only take from it: the room
 	// seen above stays, so none of these sends blocks.
 	for i := range items {
@@ -224,3 +230,18 @@ func (e *BatchError) Error() string {
 
 // Unwrap gives the kind, then the cause.
 func (e *BatchError) Unwrap() []error { return errs.Chain(e.Kind, e.Err) }
+
+// PoolStats describe a Pool: its workers and queue, the signatures waiting now, and since it
+// began how many signatures were admitted and verified and how many batches were refused as
+// busy.
+type PoolStats struct {
+	Workers, Queue, Queued int
+	Admitted, Verified     uint64
+	BusyRefusals           uint64
+}
+
+// Stats reports on the pool.
+func (p *Pool) Stats() PoolStats {
+	return PoolStats{Workers: p.workers, Queue: cap(p.jobs), Queued: len(p.jobs),
+		Admitted: p.admitted.Load(), Verified: p.verified.Load(), BusyRefusals: p.busy.Load()}
+}

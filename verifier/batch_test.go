@@ -344,3 +344,31 @@ func TestVerifyBatchPanic(t *testing.T) {
 		t.Fatalf("batch after a fault: %v", err)
 	}
 }
+
+// TestPoolStats: the pool counts what it admitted, verified and refused as busy.
+func TestPoolStats(t *testing.T) {
+	v := New(Options{})
+	p := NewPool(v, PoolOptions{Workers: 1, Queue: 4})
+	defer p.Close()
+	gate := make(chan struct{})
+	p.verify = func(BatchItem) SignatureReport { <-gate; return SignatureReport{} }
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.VerifyBatch(context.Background(), make([]BatchItem, 4))
+		done <- err
+	}()
+	for p.Stats().Admitted < 4 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := p.VerifyBatch(context.Background(), make([]BatchItem, 2)); !errors.Is(err, errs.Busy) {
+		t.Fatalf("a batch beyond the queue: %v", err)
+	}
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	if st.Workers != 1 || st.Queue != 4 || st.Admitted != 4 || st.Verified != 4 || st.BusyRefusals != 1 || st.Queued != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

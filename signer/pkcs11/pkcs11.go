@@ -83,6 +83,7 @@ type Store struct {
 	genMu     sync.Mutex    // serialises Generate/Delete
 	pool      chan *session
 	size      int
+	stats     poolStats
 	handles   sync.Map // label -> keyRef
 	pubs      sync.Map // label -> crypto.PublicKey
 	closed    atomic.Bool

@@ -4,6 +4,8 @@ package pkcs11
 
 import (
 	"context"
+	"sync/atomic"
+	"time"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -31,6 +33,7 @@ func (s *Store) acquire(ctx context.Context, op, label string) (*session, error)
 		return nil, signer.Errorf(signer.ErrClosed, op, label, nil, "key store for token %q closed", s.cfg.TokenLabel)
 	}
 	var sess *session
+	s.stats.acquires.Add(1)
 	select {
 	case sess = <-s.pool:
 	default:
@@ -39,9 +42,14 @@ func (s *Store) acquire(ctx context.Context, op, label string) (*session, error)
 			ctx, cancel = context.WithTimeout(ctx, s.wait)
 			defer cancel()
 		}
+		s.stats.waits.Add(1)
+		began := time.Now()
 		select {
 		case sess = <-s.pool:
+			s.stats.waited.Add(int64(time.Since(began)))
 		case <-ctx.Done():
+			s.stats.waited.Add(int64(time.Since(began)))
+			s.stats.timeouts.Add(1)
 			return nil, signer.Errorf(signer.ErrBusy, op, label, ctx.Err(), "all %d sessions of token %q are in use", s.size, s.cfg.TokenLabel)
 		}
 	}
@@ -125,4 +133,20 @@ func (s *Store) mapErr(op, label string, err error) error {
 		return signer.Errorf(signer.ErrInvalidInput, op, label, err, "token %q", s.cfg.TokenLabel)
 	}
 	return signer.Errorf(signer.ErrUnavailable, op, label, err, "token %q", s.cfg.TokenLabel)
+}
+
+// poolStats count the pool's use for PoolStats.
+type poolStats struct {
+	acquires, waits, timeouts atomic.Uint64
+	waited                    atomic.Int64 // nanoseconds
+}
+
+// PoolStats tells how the session pool is used: how often an operation had to wait for a
+// session, for how long in all, and how often it gave up (answered busy).
+func (s *Store) PoolStats() signer.PoolStats {
+	return signer.PoolStats{
+		Sessions: s.size, Idle: len(s.pool),
+		Acquires: s.stats.acquires.Load(), Waits: s.stats.waits.Load(), Timeouts: s.stats.timeouts.Load(),
+		Waited: time.Duration(s.stats.waited.Load()),
+	}
 }
