@@ -104,8 +104,10 @@ type Call struct {
 	svc    *Services
 }
 
-// Context is the request's context.
-func (c *Call) Context() context.Context { return c.ctx }
+// Context is the request's context. It is not cancelled when a graceful shutdown begins:
+// a request already in flight (its handler running, or its body still arriving) is finished,
+// within the server's ShutdownTimeout, not cut off halfway through a store write.
+func (c *Call) Context() context.Context { return context.WithoutCancel(c.ctx) }
 
 // Actor is the caller, as its API key describes it; the zero Actor for an anonymous call.
 func (c *Call) Actor() registry.Actor { return c.actor }
