@@ -48,6 +48,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +105,7 @@ type Cache[V any] struct {
 
 	mu     sync.RWMutex
 	spaces map[string]*space
+	fast   atomic.Pointer[map[string]*space] // a copy of spaces, read without a lock or an allocation
 	def    *space
 	nextID atomic.Uint64
 
@@ -169,17 +171,19 @@ func New[V any](cfg Config) (*Cache[V], error) {
 
 // space returns the namespace called name, creating it on first use.
 func (c *Cache[V]) space(name string) *space {
-	c.mu.RLock()
-	sp := c.spaces[name]
-	c.mu.RUnlock()
-	if sp != nil {
-		return sp
+	if m := c.fast.Load(); m != nil {
+		if sp := (*m)[name]; sp != nil {
+			return sp
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if sp = c.spaces[name]; sp == nil {
+	sp := c.spaces[name]
+	if sp == nil {
 		sp = &space{name: name, id: c.nextID.Add(1)}
 		c.spaces[name] = sp
+		m := maps.Clone(c.spaces) // namespaces are few and made once: copying on a new one is cheap
+		c.fast.Store(&m)
 	}
 	return sp
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"encoding/binary"
 	"hash/maphash"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -201,29 +203,31 @@ func (v *Verifier) InvalidateRevocation() {
 // subjects remembers the distinguished names of certificates as text, by their DER: a report
 // names the same few certificates in most of its details, and writing a name out costs
 // microseconds. It holds copies of the names, never the certificates (which may point into a
-// caller's buffer), and forgets everything when it is full, which bounds it.
+// caller's buffer), and forgets everything when it is full, which bounds it. Readers take no
+// lock (two cores reading one lock's counter slow each other); a new name copies the map.
 var subjects = struct {
-	sync.RWMutex
-	m map[string]string
-}{m: map[string]string{}}
+	mu sync.Mutex                        // serialises writers
+	m  atomic.Pointer[map[string]string] // RawSubject -> text; copied on write, read without a lock
+}{}
 
-const maxSubjects = 4096
+const maxSubjects = 1024
 
 // subjectOf returns c's subject as text (RFC 2253, as pkix.Name.String writes it).
 func subjectOf(c *smx509.Certificate) string {
-	subjects.RLock()
-	s, ok := subjects.m[string(c.RawSubject)]
-	subjects.RUnlock()
-	if ok {
-		return s
+	if m := subjects.m.Load(); m != nil {
+		if s, ok := (*m)[string(c.RawSubject)]; ok {
+			return s
+		}
 	}
-	s = c.Subject.String()
-	subjects.Lock()
-	if len(subjects.m) >= maxSubjects {
-		clear(subjects.m)
+	s := c.Subject.String()
+	subjects.mu.Lock()
+	defer subjects.mu.Unlock()
+	next := map[string]string{}
+	if m := subjects.m.Load(); m != nil && len(*m) < maxSubjects {
+		next = maps.Clone(*m)
 	}
-	subjects.m[string(c.RawSubject)] = s
-	subjects.Unlock()
+	next[string(c.RawSubject)] = s
+	subjects.m.Store(&next)
 	return s
 }
 

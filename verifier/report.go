@@ -146,6 +146,7 @@ type checks struct {
 	sub   []string   // sub-indication per failed or indeterminate check, by index in list
 	tv    *trustView // the trust set the verification is made under
 	tvErr error      // why there is none
+	revs  []revMemo  // revocation answers already had in this verification
 }
 
 func newChecks(names ...string) *checks {

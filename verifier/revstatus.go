@@ -136,6 +136,25 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 	return r
 }
 
+// revMemo is one answer of revocationOf kept for the rest of a verification.
+type revMemo struct {
+	cert, issuer *smx509.Certificate
+	r            certRevocation
+}
+
+// revocationIn is revocationOf asked once per verification: the revocation check and the
+// time proof ask about the same certificates.
+func (v *Verifier) revocationIn(c *checks, cert, issuer *smx509.Certificate, now time.Time) certRevocation {
+	for _, m := range c.revs {
+		if m.cert == cert && m.issuer == issuer {
+			return m.r
+		}
+	}
+	r := v.revocationOf(cert, issuer, now)
+	c.revs = append(c.revs, revMemo{cert, issuer, r})
+	return r
+}
+
 // staleRecheck is how long the answer of a CRL past its nextUpdate is kept before the CRL
 // source is asked again for a newer one.
 const staleRecheck = time.Minute
@@ -184,7 +203,7 @@ func (v *Verifier) checkRevocation(c *checks, chains []chainResult, t, now time.
 		path := r.paths[0]
 		for i := 0; i+1 < len(path); i++ {
 			cert, issuer := path[i], path[i+1]
-			rv := v.revocationOf(cert, issuer, now)
+			rv := v.revocationIn(c, cert, issuer, now)
 			if rv.unknown != "" {
 				c.indet(CheckRevocation, TryLater, fmt.Sprintf("the revocation status of %s (the %s chain) is unknown: %s", subjectOf(cert), r.role, rv.unknown))
 				return
@@ -273,7 +292,7 @@ func (r *revocationNow) add(line string, at time.Time) {
 // revokedNow consults the registry and the newest CRL of each issuer at now, and the
 // registry about the seal (nil for none). Any listing counts, stale CRL or not: revocation is
 // final. A seal suspended now counts as revoked from the start of its suspension.
-func (v *Verifier) revokedNow(chains []chainResult, seal *ses.Seal, now time.Time) revocationNow {
+func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, now time.Time) revocationNow {
 	var r revocationNow
 	if !v.hasRevocationSource() {
 		r.unknown = append(r.unknown, "no revocation source is configured (--crl, --fetch-crl)")
@@ -283,7 +302,7 @@ func (v *Verifier) revokedNow(chains []chainResult, seal *ses.Seal, now time.Tim
 		path := ch.paths[0]
 		for i := 0; i+1 < len(path); i++ {
 			cert, issuer := path[i], path[i+1]
-			rv := v.revocationOf(cert, issuer, now)
+			rv := v.revocationIn(c, cert, issuer, now)
 			switch {
 			case rv.unknown != "":
 				r.unknown = append(r.unknown, rv.unknown)
