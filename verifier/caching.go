@@ -94,7 +94,7 @@ func (v *Verifier) cert(der []byte) parsedCert {
 	if v.caches.Certs == nil || len(der) > maxCachedObject {
 		return *parse(der)
 	}
-	x, err := v.caches.Certs.Load(nsCerts, v.keys.key(keyCert, 0, der), func() (any, int64, time.Time, error) {
+	x, err := v.load(v.caches.Certs, nsCerts, v.keys.key(keyCert, 0, der), func() (any, int64, time.Time, error) {
 		own := bytes.Clone(der) // the caller's buffer may be reused; a parsed certificate points into its DER
 		return parse(own), int64(len(own)) * certCostFactor, time.Time{}, nil
 	})
@@ -102,6 +102,52 @@ func (v *Verifier) cert(der []byte) parsedCert {
 		return *pc
 	}
 	return *parse(bytes.Clone(der))
+}
+
+// front is a small direct-mapped table in front of the caches (parsed certificates, checked
+// seals, chains under one view of a trust set, and CRL answers, which carry their own time
+// limit and are dropped with InvalidateRevocation): a seal used for
+// thousands of signatures in a row is found without touching the shared cache, whose locks
+// and counters two cores reading one hot entry would contend on. Each slot holds the last
+// value loaded for a key that maps to it; callers confirm every hit by comparing bytes, as
+// they do for the caches. It holds at most frontSlots values, a fixed overhead beside the
+// caches' budgets.
+type front struct {
+	slots [frontSlots]atomic.Pointer[frontEntry]
+}
+
+type frontEntry struct {
+	key [32]byte
+	val any
+}
+
+const frontSlots = 64
+
+// clear empties every slot.
+func (f *front) clear() {
+	for i := range f.slots {
+		f.slots[i].Store(nil)
+	}
+}
+
+func (f *front) get(key [32]byte) (any, bool) {
+	if e := f.slots[binary.LittleEndian.Uint64(key[:8])%frontSlots].Load(); e != nil && e.key == key {
+		return e.val, true
+	}
+	return nil, false
+}
+
+// load is c.Load through the front table: a front hit makes no call to the cache; a value
+// the cache gives is put in front.
+func (v *Verifier) load(c Cache, ns string, key [32]byte, load func() (any, int64, time.Time, error)) (any, error) {
+	if x, ok := v.front.get(key); ok {
+		return x, nil
+	}
+	x, err := c.Load(ns, key, load)
+	if err == nil && x != nil {
+		v.front.slots[binary.LittleEndian.Uint64(key[:8])%frontSlots].Store(&frontEntry{key, x})
+	}
+	return x, err
 }
 
 // maxCachedObject bounds what is cached: a larger certificate or seal is not worth its room.
@@ -120,7 +166,10 @@ func (v *Verifier) sealSignature(seal *ses.Seal, maker *smx509.Certificate) ses.
 	if v.caches.Seals == nil || len(seal.Raw) > maxCachedObject {
 		return check()
 	}
-	x, err := v.caches.Seals.Load(nsSeals, v.keys.key(keySeal, 0, seal.Raw), func() (any, int64, time.Time, error) {
+	// Keyed by the maker's signature value, tens of bytes, instead of the whole seal, tens of
+	// kilobytes: the key only finds the entry, and the comparison of every byte of the seal
+	// below decides whether it answers (two seals with one signature value are a miss).
+	x, err := v.load(v.caches.Seals, nsSeals, v.keys.key(keySeal, uint64(len(seal.Raw)), seal.SignValue), func() (any, int64, time.Time, error) {
 		raw := bytes.Clone(seal.Raw)
 		return &sealCheck{raw, check()}, int64(len(raw)) + sealCost, time.Time{}, nil
 	})
@@ -153,7 +202,7 @@ func (v *Verifier) buildChains(tv *trustView, cert *smx509.Certificate, t time.T
 	}
 	var fresh [][]*smx509.Certificate
 	var freshErr error
-	x, err := v.caches.Chains.Load(nsChains(tv.name), v.keys.key(keyChain, tv.id, cert.Raw), func() (any, int64, time.Time, error) {
+	x, err := v.load(v.caches.Chains, nsChains(tv.name), v.keys.key(keyChain, tv.id, cert.Raw), func() (any, int64, time.Time, error) {
 		fresh, freshErr = build()
 		if freshErr != nil {
 			return nil, 0, time.Time{}, freshErr
@@ -198,6 +247,7 @@ func (v *Verifier) InvalidateRevocation() {
 	if v.caches.Revocation != nil {
 		v.caches.Revocation.Invalidate(nsRevocation)
 	}
+	v.front.clear() // the front holds revocation answers too
 }
 
 // subjects remembers the distinguished names of certificates as text, by their DER: a report

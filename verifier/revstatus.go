@@ -86,6 +86,7 @@ type revEntry struct {
 	cert, issuer []byte
 	crl          *smx509.RevocationList
 	entry        *smx509.RevocationListEntry
+	until        time.Time // on the wall clock: the answer is not used from then on
 }
 
 // revocationOf asks the registry, then the CRLs, about cert, which issuer signed.
@@ -107,20 +108,22 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 		if err != nil {
 			return nil, 0, time.Time{}, err
 		}
-		e := &revEntry{cert: cert.Raw, issuer: issuer.Raw, crl: crl, entry: v.crlIdx.entry(crl, cert)}
 		until := crl.NextUpdate
 		if !until.After(now) {
 			// A stale CRL is used within its grace; ask again soon for a newer one.
 			until = now.Add(staleRecheck)
 		}
-		return e, revCost, v.cacheUntil(until, now), nil
+		wall := v.cacheUntil(until, now)
+		e := &revEntry{cert: cert.Raw, issuer: issuer.Raw, crl: crl, entry: v.crlIdx.entry(crl, cert), until: wall}
+		return e, revCost, wall, nil
 	}
 	var x any
 	var err error
 	if v.caches.Revocation != nil {
-		x, err = v.caches.Revocation.Load(nsRevocation, v.keys.pair(keyRevocation, cert.Raw, issuer.Raw), load)
-		if e, ok := x.(*revEntry); err == nil && (!ok || !bytes.Equal(e.cert, cert.Raw) || !bytes.Equal(e.issuer, issuer.Raw)) {
-			x, _, _, err = load() // a key collision: answer afresh
+		x, err = v.load(v.caches.Revocation, nsRevocation, v.keys.pair(keyRevocation, cert.Raw, issuer.Raw), load)
+		e, ok := x.(*revEntry)
+		if err == nil && (!ok || !bytes.Equal(e.cert, cert.Raw) || !bytes.Equal(e.issuer, issuer.Raw) || !time.Now().Before(e.until)) {
+			x, _, _, err = load() // a key collision, or an answer held in front past its time: answer afresh
 		}
 	} else {
 		x, _, _, err = load()

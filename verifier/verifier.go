@@ -69,6 +69,7 @@ type Verifier struct {
 	caches  Caches
 	keys    keyer
 	crlIdx  *crlIndexes
+	front   *front
 }
 
 // parsedCert is the outcome of parseCert.
@@ -82,7 +83,7 @@ type parsedCert struct {
 
 // New returns a Verifier.
 func New(opts Options) *Verifier {
-	v := &Verifier{opts: opts, views: &views{}, crls: newCRLSet(opts.CRLs), caches: opts.Caches, keys: newKeyer(), crlIdx: newCRLIndexes()}
+	v := &Verifier{opts: opts, views: &views{}, crls: newCRLSet(opts.CRLs), caches: opts.Caches, keys: newKeyer(), crlIdx: newCRLIndexes(), front: &front{}}
 	v.static = newTrustView(TrustSet{Roots: opts.Roots, Intermediates: opts.Intermediates, Makers: opts.Makers}, 0)
 	v.setName = opts.TrustSet
 	if v.setName == "" {
