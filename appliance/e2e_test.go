@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,15 @@ func TestWalkThroughOverHTTP(t *testing.T) {
 	}
 
 	e.stop()
+	kek, err := os.ReadFile(filepath.Join(cfg.Data.Dir, "kek"))
+	if err != nil || len(bytes.TrimSpace(kek)) == 0 {
+		t.Fatalf("the KEK file of the embedded default: %v", err)
+	}
+	for _, secret := range []string{string(bytes.TrimSpace(kek))} {
+		if strings.Contains(e.logs.String(), secret) || strings.Contains(e.bodies.String(), secret) {
+			t.Error("the KEK is in a log line or an answer")
+		}
+	}
 	for _, secret := range []string{e.admin, applicant, reviewer, maker, signerKey, verifierKey, regPIN, regIDHolder} {
 		if strings.Contains(e.logs.String(), secret) {
 			t.Errorf("a secret is in the logs: %.8s…", secret)
