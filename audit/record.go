@@ -119,13 +119,15 @@ func SecretDetailKey(k string) bool {
 
 // HasResidentID reports whether s holds what reads as a whole, unmasked resident ID number
 // (GB 11643: 17 digits and a check character, 0-9 or X, that matches them), not part of a
-// longer run of digits.
+// longer run of ASCII letters and digits: a certificate serial or a digest in hexadecimal
+// holds runs of 18 digits often enough (one record in a few thousand), and is not an
+// identity.
 func HasResidentID(s string) bool {
 	for i := 0; i+18 <= len(s); i++ {
-		if i > 0 && isDigit(s[i-1]) {
+		if i > 0 && isAlnum(s[i-1]) {
 			continue
 		}
-		if residentID(s[i:i+18]) && (i+18 == len(s) || !isDigit(s[i+18]) && s[i+18] != 'X' && s[i+18] != 'x') {
+		if residentID(s[i:i+18]) && (i+18 == len(s) || !isAlnum(s[i+18])) {
 			return true
 		}
 	}
@@ -133,6 +135,8 @@ func HasResidentID(s string) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // residentID checks 18 characters against the GB 11643 check character (ISO 7064 MOD 11-2).
 func residentID(s string) bool {
