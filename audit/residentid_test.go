@@ -17,12 +17,14 @@ func TestHasResidentID(t *testing.T) {
 		{"holder " + id, true},
 		{"张三" + id + "，经办", true},
 		{"id=" + id + ";", true},
-		{"110105194912310021", false},                         // wrong check character
-		{"1" + id, false},                                     // part of a longer number
-		{"3f" + "110105194912310029" + "ab04", false},         // inside a hexadecimal serial
-		{"a46010019800101123" + "4c", false},                  // the same, with letters around
-		{"110105********002X", false},                         // masked
-		{"5C8E10" + "460100198001011234" + "E9F2A7D1", false}, // serial digits with a check digit that happens to hold
+		{"110105194912310021", false}, // wrong check character
+		{"1" + id, false},             // part of a longer number
+		{digits, true},
+		{"serial " + digits, true},
+		{"3f" + digits + "ab04", false},         // inside a hexadecimal serial
+		{"5C8E10" + digits + "E9F2A7D1", false}, // the same, upper case
+		{digits + "c", false},                   // a letter after it
+		{"110105********002X", false},           // masked
 	} {
 		if got := HasResidentID(tc.s); got != tc.want {
 			t.Errorf("HasResidentID(%q) = %v, want %v", tc.s, got, tc.want)
