@@ -6,7 +6,8 @@
 //
 //   - the page's size from its Area/PhysicalBox, else the document's
 //     CommonData/PageArea, else A4;
-//   - the layers of the page's Content.xml in order, with page blocks;
+//   - the layers of the page's Content.xml in order, with page blocks, over
+//     the page's template pages (under those with ZOrder Foreground);
 //   - PathObject: AbbreviatedData with S, M, L, Q, B, A and C (Z is read as
 //     C), filled (non-zero winding) and stroked with its LineWidth and
 //     colours, or those of its DrawParam;
@@ -23,8 +24,9 @@
 //     types are left out with a note.
 //
 // Colours may be decimal or "#hex", gray, RGB or CMYK, with Alpha. What is
-// not drawn (templates, composite objects, shadings, rotated characters) is
+// not drawn (composite objects, shadings, rotated characters) is
 // named in Page.Notes.
+// Template pages' resources are the document's and the page's.
 //
 // # Limits
 //

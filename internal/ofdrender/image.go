@@ -84,12 +84,13 @@ func (j *job) drawImage(src image.Image, m aff, clip image.Rectangle) error {
 		lo = pt{math.Min(lo.x, x), math.Min(lo.y, y)}
 		hi = pt{math.Max(hi.x, x), math.Max(hi.y, y)}
 	}
-	r := image.Rect(int(math.Floor(math.Max(lo.x, -1))), int(math.Floor(math.Max(lo.y, -1))),
-		int(math.Ceil(math.Min(hi.x, 1e7))), int(math.Ceil(math.Min(hi.y, 1e7)))).Intersect(clip).Intersect(j.img.Bounds())
+	r := image.Rect(floorPix(lo.x), floorPix(lo.y),
+		ceilPix(hi.x), ceilPix(hi.y)).Intersect(clip).Intersect(j.img.Bounds())
 	if r.Empty() {
 		return nil
 	}
-	if err := j.spend(int64(r.Dx()) * int64(r.Dy()) * 4); err != nil {
+	// Downscaling widens the kernel: every source pixel may be read.
+	if err := j.spend(int64(r.Dx())*int64(r.Dy())*4 + int64(sb.Dx())*int64(sb.Dy())); err != nil {
 		return err
 	}
 	dst := j.img.SubImage(r).(*image.RGBA)
@@ -162,7 +163,12 @@ func (j *job) drawPicture(kind string, data []byte, m aff, clipR image.Rectangle
 		x1, y1 := m.apply(1, 1)
 		wpx := math.Max(math.Abs(x1-x0), math.Abs(y1-y0))
 		pw := math.Max(ref.area.w, 1)
-		dpi := math.Min(math.Max(wpx/pw*25.4*2, 10), 1200)
+		// Twice the stamp's own resolution, so that downscaling smooths it.
+		dpi := wpx / pw * 25.4 * 2
+		if !(dpi >= 10) {
+			dpi = 10
+		}
+		dpi = math.Min(dpi, 1200)
 		page, err := j.r.render(inner, 1, dpi, color.NRGBA{}, j)
 		if err != nil {
 			if errs.KindOf(err) == errs.LimitExceeded {

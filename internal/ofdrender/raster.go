@@ -15,6 +15,14 @@ func (j *job) fill(subs []subpath, c color.NRGBA, clip image.Rectangle) error {
 	if c.A == 0 || len(subs) == 0 {
 		return nil
 	}
+	// Every point costs, on the page or off it.
+	points := 0
+	for _, s := range subs {
+		points += len(s.pts) + 1
+	}
+	if err := j.spend(int64(points)); err != nil {
+		return err
+	}
 	lo, hi := pt{math.Inf(1), math.Inf(1)}, pt{math.Inf(-1), math.Inf(-1)}
 	for _, s := range subs {
 		for _, p := range s.pts {
@@ -25,8 +33,8 @@ func (j *job) fill(subs []subpath, c color.NRGBA, clip image.Rectangle) error {
 	if !(lo.x <= hi.x && lo.y <= hi.y) {
 		return nil
 	}
-	r := image.Rect(int(math.Floor(math.Max(lo.x, -1))), int(math.Floor(math.Max(lo.y, -1))),
-		int(math.Ceil(math.Min(hi.x, 1e7))), int(math.Ceil(math.Min(hi.y, 1e7)))).Intersect(clip).Intersect(j.img.Bounds())
+	r := image.Rect(floorPix(lo.x), floorPix(lo.y),
+		ceilPix(hi.x), ceilPix(hi.y)).Intersect(clip).Intersect(j.img.Bounds())
 	if r.Empty() {
 		return nil
 	}
@@ -152,3 +160,16 @@ func strokeOutline(subs []subpath, w float64) []subpath {
 	}
 	return out
 }
+
+// pixClamp keeps a device coordinate within what an int holds safely: far
+// outside any page, yet converting it never overflows (NaN gives -1).
+func pixClamp(v float64) float64 {
+	if !(v > -1) {
+		return -1
+	}
+	return math.Min(v, 1e7)
+}
+
+func floorPix(v float64) int { return int(math.Floor(pixClamp(v))) }
+func ceilPix(v float64) int  { return int(math.Ceil(pixClamp(v))) }
+func roundPix(v float64) int { return int(math.Round(pixClamp(v))) }

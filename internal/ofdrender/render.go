@@ -180,7 +180,8 @@ type pageRef struct {
 	content string // resolved Content.xml
 	area    box    // the document's default PhysicalBox
 	doc     string
-	res     []string // the document's resource files
+	res     []string          // the document's resource files
+	tpls    map[string]string // TemplatePage ID → resolved Content.xml
 }
 
 // render renders page n of p at dpi on bg; parent is the page whose stamp
@@ -238,14 +239,38 @@ func (r *Renderer) render(p *ofd.Package, n int, dpi float64, bg color.NRGBA, pa
 		}
 	}
 	j.res = loadResources(j, res, lim)
-	if t := pageXML.child("Template"); t != nil {
-		j.note("page %d: its template page is not drawn", n)
-	}
-	if c := pageXML.child("Content"); c != nil {
-		for _, layer := range c.all("Layer") {
-			if err := j.block(layer, ref.content); err != nil {
+	// Template pages go under the page's content, or over it with ZOrder
+	// Foreground; a template's own templates are not followed.
+	var over []*node
+	var overFiles []string
+	for _, t := range pageXML.all("Template") {
+		f, ok := ref.tpls[t.attr("TemplateID")]
+		if !ok {
+			j.note("page %d: template %q is not among the document's template pages", n, clip(t.attr("TemplateID")))
+			continue
+		}
+		tx, err := readXML(p, f, "Page", lim)
+		if err != nil {
+			if errs.KindOf(err) == errs.LimitExceeded {
 				return nil, err
 			}
+			j.note("page %d: template %s not drawn: %v", n, f, err)
+			continue
+		}
+		if t.attr("ZOrder") == "Foreground" {
+			over, overFiles = append(over, tx), append(overFiles, f)
+			continue
+		}
+		if err := j.content(tx, f); err != nil {
+			return nil, err
+		}
+	}
+	if err := j.content(pageXML, ref.content); err != nil {
+		return nil, err
+	}
+	for i, tx := range over {
+		if err := j.content(tx, overFiles[i]); err != nil {
+			return nil, err
 		}
 	}
 	if err := j.stamps(ref.id, n); err != nil {
@@ -332,8 +357,15 @@ func findPage(p *ofd.Package, n int, lim ofd.Limits) (*pageRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref := &pageRef{doc: doc, area: box{0, 0, 210, 297}}
+	ref := &pageRef{doc: doc, area: box{0, 0, 210, 297}, tpls: map[string]string{}}
 	if cd := d.child("CommonData"); cd != nil {
+		for _, t := range cd.all("TemplatePage") {
+			if loc := t.attr("BaseLoc"); loc != "" && t.attr("ID") != "" {
+				if f, err := existing(p, doc, loc); err == nil {
+					ref.tpls[t.attr("ID")] = f
+				}
+			}
+		}
 		if pa := cd.child("PageArea"); pa != nil {
 			if b, err := parseBox(pa.childText("PhysicalBox")); err == nil {
 				ref.area = b
@@ -369,6 +401,18 @@ func findPage(p *ofd.Package, n int, lim ofd.Limits) (*pageRef, error) {
 		return nil, newErr(errs.Malformed, doc, "the document lists no pages", nil)
 	}
 	return nil, newErr(errs.InvalidInput, doc, fmt.Sprintf("page %d is out of range: the document has %d pages", n, count), nil)
+}
+
+// content draws the layers of a page's (or template's) Content.
+func (j *job) content(pageXML *node, file string) error {
+	if c := pageXML.child("Content"); c != nil {
+		for _, layer := range c.all("Layer") {
+			if err := j.block(layer, file); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // block draws the objects of a layer or page block.

@@ -241,3 +241,27 @@ func TestNewOptions(t *testing.T) {
 		}
 	}
 }
+
+// OfdSharp's invoice: its seal picture is itself an OFD package (drawn at 90 9, 30 × 20 mm), its
+// table is a template page under the page's content.
+func TestVectorOFDPictureAndTemplate(t *testing.T) {
+	p := open(t, testvectors.Read(t, "OfdSharp/src/UnitTests/Files/test.ofd"))
+	pg, err := renderer(t).RenderPage(p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := mmRect(90, 9, 30, 20)
+	if n := count(pg.Image, stamp, isRed); n < stamp.Dx()*stamp.Dy()/20 {
+		t.Errorf("%d red pixels in the OFD seal picture's boundary, want at least a twentieth", n)
+	}
+	if n := count(pg.Image, pg.Image.Bounds(), isRed) - count(pg.Image, stamp.Inset(-2), isRed); n != 0 {
+		t.Errorf("%d red pixels outside the stamp", n)
+	}
+	frame := mmRect(3.5, 60, 2, 40) // the table's left edge, drawn by the template page only
+	if n := count(pg.Image, frame, func(c color.RGBA) bool { return !isWhite(c) }); n < frame.Dy() {
+		t.Errorf("%d inked pixels where the template's table edge runs, want at least %d", n, frame.Dy())
+	}
+	if len(pg.Notes) != 0 {
+		t.Errorf("notes: %q", pg.Notes)
+	}
+}

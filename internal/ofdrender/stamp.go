@@ -3,7 +3,6 @@ package ofdrender
 import (
 	"fmt"
 	"image"
-	"math"
 
 	"github.com/eseal/eseal/errs"
 	"github.com/eseal/eseal/ses"
@@ -57,8 +56,8 @@ func (j *job) stamps(pageID string, n int) error {
 				} else {
 					x0, y0 := j.dev.apply(b.x+c.x, b.y+c.y)
 					x1, y1 := j.dev.apply(b.x+c.x+c.w, b.y+c.y+c.h)
-					clipR = image.Rect(int(math.Round(math.Max(x0, -1))), int(math.Round(math.Max(y0, -1))),
-						int(math.Round(math.Min(x1, 1e7))), int(math.Round(math.Min(y1, 1e7)))).Intersect(clipR)
+					clipR = image.Rect(roundPix(x0), roundPix(y0),
+						roundPix(x1), roundPix(y1)).Intersect(clipR)
 				}
 			}
 			if err := j.drawPicture(pic.Type, pic.Data, m, clipR, what); err != nil {

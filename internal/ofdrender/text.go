@@ -128,14 +128,14 @@ func (j *job) textObject(o *node, file string) error {
 			if i > 0 && i-1 < len(dy) {
 				y += dy[i-1]
 			}
+			if err := j.object(); err != nil {
+				return err
+			}
 			segs, adv, ok := j.glyph(c)
 			if !ok && c != ' ' && c != '\u3000' {
 				j.note("%s: the font has no glyph for %q", file, c)
 			}
 			if len(segs) > 0 {
-				if err := j.object(); err != nil {
-					return err
-				}
 				g := scale(k*hscale, k).then(translate(x, y)).then(m)
 				b := &pathBuilder{m: g, scale: g.norm(), max: 100_000}
 				if err := glyphPath(b, segs); err != nil {
