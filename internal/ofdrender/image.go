@@ -69,8 +69,10 @@ func (j *job) decodeImage(b []byte) (image.Image, string, error) {
 }
 
 // drawImage draws src so that its unit square (the whole picture, top-left
-// at 0,0) lands where m maps the unit square, clipped to clip.
-func (j *job) drawImage(src image.Image, m aff, clip image.Rectangle) error {
+// at 0,0) lands where m maps the unit square, clipped to clip. With ink, the
+// picture multiplies what lies under it where that is opaque, as seal ink
+// does on paper: text under a stamp stays readable.
+func (j *job) drawImage(src image.Image, m aff, clip image.Rectangle, ink bool) error {
 	sb := src.Bounds()
 	u := scale(1/float64(sb.Dx()), 1/float64(sb.Dy())).then(m)
 	u = translate(-float64(sb.Min.X), -float64(sb.Min.Y)).then(u)
@@ -93,9 +95,33 @@ func (j *job) drawImage(src image.Image, m aff, clip image.Rectangle) error {
 	if err := j.spend(int64(r.Dx())*int64(r.Dy())*4 + int64(sb.Dx())*int64(sb.Dy())); err != nil {
 		return err
 	}
-	dst := j.img.SubImage(r).(*image.RGBA)
 	s2d := f64.Aff3{u[0], u[2], u[4], u[1], u[3], u[5]}
-	draw.CatmullRom.Transform(dst, s2d, src, sb, draw.Over, nil)
+	if !ink {
+		draw.CatmullRom.Transform(j.img.SubImage(r).(*image.RGBA), s2d, src, sb, draw.Over, nil)
+		return nil
+	}
+	tmp := image.NewRGBA(r)
+	draw.CatmullRom.Transform(tmp, s2d, src, sb, draw.Src, nil)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		si, di := tmp.PixOffset(r.Min.X, y), j.img.PixOffset(r.Min.X, y)
+		for x := r.Min.X; x < r.Max.X; x, si, di = x+1, si+4, di+4 {
+			sp, dp := tmp.Pix[si:si+4:si+4], j.img.Pix[di:di+4:di+4]
+			sa := uint32(sp[3])
+			if sa == 0 {
+				continue
+			}
+			if dp[3] == 255 {
+				// Premultiplied: d·(1 − a) + d·c·a = d·(255 − a + s)/255.
+				for k := range 3 {
+					dp[k] = uint8(uint32(dp[k]) * (255 - sa + uint32(sp[k])) / 255)
+				}
+				continue
+			}
+			for k := range 4 {
+				dp[k] = uint8(uint32(sp[k]) + uint32(dp[k])*(255-sa)/255)
+			}
+		}
+	}
 	return nil
 }
 
@@ -125,7 +151,7 @@ func (j *job) imageObject(o *node, file string) error {
 		}
 		return fmt.Errorf("%s: %v", f, err)
 	}
-	return j.drawImage(img, m, j.img.Bounds())
+	return j.drawImage(img, m, j.img.Bounds(), false)
 }
 
 // drawPicture draws a seal picture of the given type into the device
@@ -142,7 +168,7 @@ func (j *job) drawPicture(kind string, data []byte, m aff, clipR image.Rectangle
 			j.note("%s: %v", what, err)
 			return nil
 		}
-		return j.drawImage(img, m, clipR)
+		return j.drawImage(img, m, clipR, true)
 	case "OFD":
 		if j.depth+1 >= maxStampDepth {
 			j.note("%s: an OFD picture inside an OFD picture is not drawn", what)
@@ -183,7 +209,7 @@ func (j *job) drawPicture(kind string, data []byte, m aff, clipR image.Rectangle
 		if err := j.spend(int64(page.Image.Bounds().Dx()) * int64(page.Image.Bounds().Dy())); err != nil {
 			return err
 		}
-		return j.drawImage(page.Image, m, clipR)
+		return j.drawImage(page.Image, m, clipR, true)
 	}
 	j.note("%s: seal pictures of type %q are not drawn", what, clip(kind))
 	return nil

@@ -265,3 +265,48 @@ func TestVectorOFDPictureAndTemplate(t *testing.T) {
 		t.Errorf("notes: %q", pg.Notes)
 	}
 }
+
+// signedPage builds a one-page package carrying one signature whose SES signature comes from
+// the esl-demo vector, with one StampAnnot of the given Boundary and Clip on page 1.
+func signedPage(t *testing.T, layer, boundary, clip string) []byte {
+	t.Helper()
+	sv, err := open(t, testvectors.Read(t, "esl-demo/test.ofd")).ReadFile("Doc_0/Signs/Sign_0/SignedValue.dat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ofdXML := strings.Replace(testOFDXML, "</ofd:DocRoot>", "</ofd:DocRoot><ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures>", 1)
+	sigs := `<?xml version="1.0" encoding="UTF-8"?><ofd:Signatures xmlns:ofd="http://www.ofdspec.org/2016"><ofd:MaxSignId>1</ofd:MaxSignId><ofd:Signature ID="1" Type="Seal" BaseLoc="Sign_0/Signature.xml"/></ofd:Signatures>`
+	sig := `<?xml version="1.0" encoding="UTF-8"?><ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"><ofd:SignedInfo><ofd:Provider ProviderName="t"/>` +
+		`<ofd:StampAnnot ID="1" PageRef="1" Boundary="` + boundary + `" Clip="` + clip + `"/></ofd:SignedInfo><ofd:SignedValue>SignedValue.dat</ofd:SignedValue></ofd:Signature>`
+	content := `<?xml version="1.0" encoding="UTF-8"?>
+<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Content><ofd:Layer ID="3">` + layer + `</ofd:Layer></ofd:Content></ofd:Page>`
+	return makeOFD(t, "OFD.xml", ofdXML, "Doc_0/Document.xml", testDocXML, "Doc_0/PublicRes.xml", testResXML,
+		"Doc_0/Pages/Page_0/Content.xml", content, "Doc_0/Signs/Signatures.xml", sigs,
+		"Doc_0/Signs/Sign_0/Signature.xml", sig, "Doc_0/Signs/Sign_0/SignedValue.dat", string(sv))
+}
+
+// A stamp is ink: it darkens what lies under it (black stays black) and shows red on white;
+// its Clip, relative to its Boundary, limits it.
+func TestStampInkAndClip(t *testing.T) {
+	black := `<ofd:PathObject ID="4" Boundary="50 50 40 40" Fill="true" Stroke="false"><ofd:AbbreviatedData>M 0 0 L 40 0 L 40 40 L 0 40 C</ofd:AbbreviatedData></ofd:PathObject>`
+	pg, err := renderer(t).RenderPage(open(t, signedPage(t, black, "50 100 40 40", "0 0 20 40")), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg.Notes) != 0 {
+		t.Errorf("notes: %q", pg.Notes)
+	}
+	if n := count(pg.Image, mmRect(50, 100, 20, 40), isRed); n == 0 {
+		t.Error("no red in the stamp's clip")
+	}
+	if n := count(pg.Image, mmRect(71, 95, 30, 50), isRed); n != 0 {
+		t.Errorf("%d red pixels right of the stamp's clip", n)
+	}
+	pg, err = renderer(t).RenderPage(open(t, signedPage(t, black, "50 50 40 40", "")), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(pg.Image, mmRect(50.5, 50.5, 39, 39), func(c color.RGBA) bool { return !isDark(c) }); n != 0 {
+		t.Errorf("%d pixels of the black square under the stamp are no longer dark", n)
+	}
+}
