@@ -146,7 +146,7 @@ func licence(issued time.Time) (data []byte, repX, repY float64, err error) {
 		y += 12
 	}
 	p.line(30, 196, 180, 196, 0.3, gold)
-	p.text(118, 214, 5, "登记机关", black, 700, 2)
+	p.text(118, 203, 5, "登记机关", black, 700, 2)
 	p.text(122, 234, 5, keyword, "150 150 150", 0, 2)
 	p.text(113, 256, 4.6, issued.Format("2006年01月02日"), black, 0, 0)
 	p.text(30, 268, 3.2, "国家企业信用信息公示系统网址：http://www.gsxt.gov.cn", dark, 0, 0)
