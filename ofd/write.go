@@ -317,7 +317,7 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 		size += int64(p.files[n].CompressedSize64) + 100
 	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(size, 1<<30)) + len(d.xml) + len(signedValue) + 4096)
+	buf.Grow(int(min(size, 64<<20)) + len(d.xml) + len(signedValue) + 4096)
 	w := zip.NewWriter(&buf)
 	for _, n := range p.order {
 		if b, ok := d.changed[n]; ok {
