@@ -509,7 +509,7 @@ func (p *Package) place(o SignOptions, doc string, pages []pageInfo) ([]annot, e
 	pl := o.Placement
 	switch {
 	case pl.Keyword != "":
-		return nil, newErr(errs.Unsupported, doc, "keyword placement is not available yet", nil)
+		return p.placeKeyword(o, doc, pages)
 	case pl.RidingFrom != 0 || pl.RidingTo != 0:
 		return nil, newErr(errs.Unsupported, doc, "cross-page seals are not available yet", nil)
 	}

@@ -15,11 +15,12 @@ import (
 // back with the new signature's references all matching.
 func FuzzPrepareSignature(f *testing.F) {
 	p := testPKI(f)
-	f.Add(rezip(f, licence()), false)
+	f.Add(rezip(f, licence()), false, "")
+	f.Add(rezip(f, licence()), false, "盖章处")
 	signed, _ := p.mustSign(f, rezip(f, licence()), 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 100, Y: 100}})
-	f.Add(signed, true)
+	f.Add(signed, true, "")
 	lim := ofd.Limits{MaxEntrySize: 1 << 20, MaxTotalSize: 8 << 20, MaxEntries: 500, MaxSignatures: 50}
-	f.Fuzz(func(t *testing.T, data []byte, protect bool) {
+	f.Fuzz(func(t *testing.T, data []byte, protect bool, keyword string) {
 		before := bytes.Clone(data)
 		defer func() {
 			if !bytes.Equal(before, data) {
@@ -37,7 +38,11 @@ func FuzzPrepareSignature(f *testing.F) {
 			kindOK(err)
 			return
 		}
-		d, err := pkg.PrepareSignature(ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 100, Y: 100}, Width: 40, Height: 40,
+		pl := ofd.Placement{Page: 1, X: 100, Y: 100}
+		if keyword != "" {
+			pl = ofd.Placement{Keyword: keyword}
+		}
+		d, err := pkg.PrepareSignature(ofd.SignOptions{Placement: pl, Width: 40, Height: 40,
 			Time: p.signingAt, ProtectSignatures: protect})
 		if err != nil {
 			kindOK(err)

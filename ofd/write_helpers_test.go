@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
@@ -362,13 +363,14 @@ func licence(pages ...page) map[string][]byte {
 	return files
 }
 
-// textPage is a page with one text object per line of text, 10 mm apart from y = 30.
+// textPage is a page with one text object per line of text, 10 mm apart from y = 30,
+// each from x = 20 with glyphs 5 mm apart on the baseline 7 mm below the object's top.
 func textPage(lines ...string) string {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><ofd:Page ` + ns + `><ofd:Content><ofd:Layer ID="3">`)
 	for i, l := range lines {
-		fmt.Fprintf(&b, `<ofd:TextObject ID="%d" Boundary="20 %d 170 10" Font="2" Size="5"><ofd:TextCode X="0" Y="7">%s</ofd:TextCode></ofd:TextObject>`,
-			10+i, 30+10*i, l)
+		fmt.Fprintf(&b, `<ofd:TextObject ID="%d" Boundary="20 %d 170 10" Font="2" Size="5"><ofd:TextCode X="0" Y="7" DeltaX="g %d 5">%s</ofd:TextCode></ofd:TextObject>`,
+			10+i, 30+10*i, max(utf8.RuneCountInString(l)-1, 0), l)
 	}
 	b.WriteString(`</ofd:Layer></ofd:Content></ofd:Page>`)
 	return b.String()
