@@ -18,7 +18,8 @@ import (
 // y' = b·x + d·y + f) and a font Size; each TextCode gives the origin of its
 // first glyph (X, Y: the baseline) and the distances to the next glyphs
 // (DeltaX, DeltaY, where "g n v" stands for n times v). A TextCode without X
-// or Y continues where the previous one ended. A glyph's box is taken as
+// or Y continues where the previous one ended. Without DeltaX, a glyph is
+// taken to advance by Size (CJK) or Size/2 (other characters). A glyph's box is taken as
 // Size wide and Size high above its baseline: fonts are not read.
 
 // glyph is one character of the page's text with its box on the page (mm).
@@ -140,17 +141,26 @@ func (s *textState) addCode(out []glyph, t xml.StartElement, text string) []glyp
 	}
 	ddx, ddy := deltas(dx, n-1), deltas(dy, n-1)
 	i := 0
+	var prev rune
 	for _, r := range text {
 		if i > 0 {
-			if i-1 < len(ddx) {
+			// Readers repeat the last distance for glyphs past the end of DeltaX or DeltaY.
+			switch {
+			case i-1 < len(ddx):
 				x += ddx[i-1]
-			} else {
-				x += s.advance(r)
+			case len(ddx) > 0:
+				x += ddx[len(ddx)-1]
+			default:
+				x += s.advance(prev)
 			}
-			if i-1 < len(ddy) {
+			switch {
+			case i-1 < len(ddy):
 				y += ddy[i-1]
+			case len(ddy) > 0:
+				y += ddy[len(ddy)-1]
 			}
 		}
+		prev = r
 		if !unicode.IsSpace(r) {
 			out = append(out, s.box(r, x, y))
 		}
@@ -162,7 +172,7 @@ func (s *textState) addCode(out []glyph, t xml.StartElement, text string) []glyp
 	return out
 }
 
-// advance is the assumed width of a glyph when DeltaX does not give it:
+// advance is the assumed width of a glyph when no DeltaX gives it:
 // the font size for wide (CJK) characters, half of it for others.
 func (s *textState) advance(r rune) float64 {
 	if r >= 0x1100 && (unicode.Is(unicode.Han, r) || unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Hangul) ||

@@ -255,8 +255,11 @@ func (o *SignOptions) check() error {
 	case riding && keyword:
 		return bad("the placement gives both a keyword and a cross-page range; give one")
 	case riding:
-		if pl.Page != 0 || pl.X != 0 || pl.Y != 0 {
-			return bad("a cross-page seal takes a page range (RidingFrom, RidingTo), not a page and a position")
+		if pl.Page != 0 || pl.X != 0 {
+			return bad("a cross-page seal takes a page range (RidingFrom, RidingTo) and at most a height Y, not a page or an X")
+		}
+		if !finite(pl.Y) || pl.Y < 0 {
+			return bad(fmt.Sprintf("the cross-page seal's centre y = %v mm is not on a page", pl.Y))
 		}
 		if pl.RidingFrom < 1 || pl.RidingTo <= pl.RidingFrom {
 			return bad(fmt.Sprintf("the cross-page range %d-%d is not two page numbers from 1 with From < To", pl.RidingFrom, pl.RidingTo))
@@ -511,10 +514,13 @@ func (p *Package) place(o SignOptions, doc string, pages []pageInfo) ([]annot, e
 	case pl.Keyword != "":
 		return p.placeKeyword(o, doc, pages)
 	case pl.RidingFrom != 0 || pl.RidingTo != 0:
-		return nil, newErr(errs.Unsupported, doc, "cross-page seals are not available yet", nil)
+		return p.placeRiding(o, doc, pages)
 	}
 	pg, err := p.page(doc, pages, pl.Page)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.checkOnPage(doc, pl.Page, pg, pl.X, pl.Y); err != nil {
 		return nil, err
 	}
 	return []annot{{pageID: pg.id, box: [4]float64{pl.X - o.Width/2, pl.Y - o.Height/2, o.Width, o.Height}}}, nil
