@@ -237,7 +237,7 @@ func (b *pathBuilder) close() {
 func (b *pathBuilder) abbreviated(data string) error {
 	f := strings.Fields(strings.ReplaceAll(data, ",", " "))
 	args := func(i, n int) ([]float64, error) {
-		if i+n >= len(f)+1 || i+n > len(f) {
+		if i+n > len(f) {
 			return nil, fmt.Errorf("operator %q at token %d lacks its %d numbers", f[i-1], i, n)
 		}
 		v := make([]float64, n)

@@ -29,6 +29,7 @@ const (
 	DefaultFontPath   = sealimg.DefaultFontPath
 	maxNodes          = 1_000_000 // elements of one XML file
 	maxStampDepth     = 2         // OFD stamp pictures inside OFD stamp pictures
+	maxPathSegments   = 200_000   // line segments of one flattened path (its stroke outline takes five times as many points)
 )
 
 // Options configures a Renderer. The zero value renders at 96 dpi with the
@@ -470,7 +471,7 @@ func (j *job) pathObject(o *node, file string) error {
 	dp := j.res.drawParam(o.attr("DrawParam"))
 	stroke := o.attr("Stroke") != "false"
 	fill := o.attr("Fill") == "true"
-	b := &pathBuilder{m: m, scale: m.norm(), max: 1_000_000}
+	b := &pathBuilder{m: m, scale: m.norm(), max: maxPathSegments}
 	if err := b.abbreviated(o.childText("AbbreviatedData")); err != nil {
 		return err
 	}

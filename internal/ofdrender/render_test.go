@@ -1,6 +1,7 @@
 package ofdrender
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image/color"
@@ -308,5 +309,43 @@ func TestStampInkAndClip(t *testing.T) {
 	}
 	if n := count(pg.Image, mmRect(50.5, 50.5, 39, 39), func(c color.RGBA) bool { return !isDark(c) }); n != 0 {
 		t.Errorf("%d pixels of the black square under the stamp are no longer dark", n)
+	}
+}
+
+// One Renderer draws pages from several goroutines at once, each as it draws it alone.
+func TestConcurrentRendering(t *testing.T) {
+	r := renderer(t)
+	names := []string{"esl-demo/test.ofd", "ofd.js/public/n.ofd", "OfdSharp/src/UnitTests/Files/test.ofd"}
+	var pkgs []*ofd.Package
+	var want [][]byte
+	for _, n := range names {
+		p := open(t, testvectors.Read(t, n))
+		pg, err := r.RenderPage(p, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+		want = append(want, pg.Image.Pix)
+	}
+	errc := make(chan error, 2*len(names))
+	for range 2 {
+		for i := range names {
+			go func() {
+				pg, err := r.RenderPage(pkgs[i], 1)
+				switch {
+				case err != nil:
+					errc <- err
+				case !bytes.Equal(pg.Image.Pix, want[i]):
+					errc <- fmt.Errorf("%s: drawn differently at the same time as others", names[i])
+				default:
+					errc <- nil
+				}
+			}()
+		}
+	}
+	for range 2 * len(names) {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
 	}
 }
