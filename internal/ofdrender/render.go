@@ -23,9 +23,9 @@ import (
 // Defaults for zero fields of Options.
 const (
 	DefaultDPI        = 96
-	DefaultMaxPixels  = 40_000_000 // pixels of the page image
-	DefaultMaxObjects = 200_000    // graphic objects and glyphs drawn on one page
-	DefaultMaxWork    = 4_000_000_000
+	DefaultMaxPixels  = 40_000_000  // pixels of the page image
+	DefaultMaxObjects = 200_000     // graphic objects and glyphs drawn on one page
+	DefaultMaxWork    = 500_000_000 // or 30 times the page's pixels, if more
 	DefaultFontPath   = sealimg.DefaultFontPath
 	maxNodes          = 1_000_000 // elements of one XML file
 	maxStampDepth     = 2         // OFD stamp pictures inside OFD stamp pictures
@@ -51,6 +51,8 @@ type Options struct {
 	MaxObjects int
 	// MaxWork bounds the pixels rasterized for a page over all its
 	// objects, so that a page of many large objects cannot take minutes.
+	// Zero means DefaultMaxWork or 30 times the page's pixels, whichever is
+	// more (some seconds of drawing).
 	MaxWork int64
 }
 
@@ -80,9 +82,6 @@ func New(o Options) (*Renderer, error) {
 	}
 	if o.MaxObjects <= 0 {
 		o.MaxObjects = DefaultMaxObjects
-	}
-	if o.MaxWork <= 0 {
-		o.MaxWork = DefaultMaxWork
 	}
 	data, err := os.ReadFile(o.FontPath)
 	if err != nil {
@@ -129,6 +128,7 @@ func (r *Renderer) RenderPage(p *ofd.Package, n int) (*Page, error) {
 type budget struct {
 	objects int
 	work    int64
+	maxWork int64
 }
 
 // job is the rendering of one page.
@@ -160,8 +160,8 @@ func (j *job) note(format string, a ...any) {
 // spend charges n rasterized pixels against MaxWork.
 func (j *job) spend(n int64) error {
 	j.b.work += n
-	if j.b.work > j.r.opt.MaxWork {
-		return newErr(errs.LimitExceeded, "", fmt.Sprintf("the page takes more than %d pixels of drawing (the limit)", j.r.opt.MaxWork), nil)
+	if j.b.work > j.b.maxWork {
+		return newErr(errs.LimitExceeded, "", fmt.Sprintf("the page takes more than %d pixels of drawing (the limit)", j.b.maxWork), nil)
 	}
 	return nil
 }
@@ -224,6 +224,8 @@ func (r *Renderer) render(p *ofd.Package, n int, dpi float64, bg color.NRGBA, pa
 		dev: translate(-area.x, -area.y).then(scale(k, k))}
 	if parent != nil {
 		j.depth, j.b = parent.depth+1, parent.b
+	} else if j.b.maxWork = r.opt.MaxWork; j.b.maxWork <= 0 {
+		j.b.maxWork = max(DefaultMaxWork, 30*int64(wpx)*int64(hpx))
 	}
 	if err := j.spend(int64(wpx) * int64(hpx)); err != nil {
 		return nil, err

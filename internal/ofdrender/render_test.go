@@ -349,3 +349,18 @@ func TestConcurrentRendering(t *testing.T) {
 		}
 	}
 }
+
+// A page of many objects that each cover the page stops at the default work limit, in
+// seconds, not minutes.
+func TestDefaultWorkLimit(t *testing.T) {
+	many := strings.Repeat(`<ofd:PathObject ID="4" Boundary="0 0 210 297" Fill="true"><ofd:AbbreviatedData>M 0 0 L 210 0 L 210 297 L 0 297 C</ofd:AbbreviatedData></ofd:PathObject>`, 1000)
+	start := time.Now()
+	_, err := renderer(t).RenderPage(open(t, onePage(t, many)), 1)
+	if !errors.Is(err, errs.LimitExceeded) {
+		t.Fatalf("err = %v, want the work limit", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("stopping took %v", d)
+	}
+	t.Logf("stopped after %v", time.Since(start))
+}
