@@ -15,7 +15,7 @@
 //     value" form too), Size in millimetres, HScale, CTM and FillColor, with
 //     one CJK font for every Font (uming.ttc by default); Weight 600 and
 //     above is emboldened;
-//   - ImageObject: the PNG, JPEG or GIF MultiMedia its ResourceID names in
+//   - ImageObject: the PNG, JPEG, GIF or BMP MultiMedia its ResourceID names in
 //     the document's or page's resources, the CTM placing the unit square;
 //   - the StampAnnots of every signature on the page (ofd.Package.Signatures):
 //     the seal picture inside SignedValue (ses.ParseSignature), else in the

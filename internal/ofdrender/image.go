@@ -13,6 +13,7 @@ import (
 
 	"github.com/eseal/eseal/errs"
 	"github.com/eseal/eseal/ofd"
+	"golang.org/x/image/bmp"
 	"golang.org/x/image/draw"
 	"golang.org/x/image/math/f64"
 )
@@ -20,7 +21,7 @@ import (
 // maxImagePixels bounds one decoded picture.
 const maxImagePixels = 25_000_000
 
-// decodeImage decodes a PNG, JPEG or GIF picture after checking its size,
+// decodeImage decodes a PNG, JPEG, GIF or BMP picture after checking its size,
 // and charges its pixels to the page's work.
 func (j *job) decodeImage(b []byte) (image.Image, string, error) {
 	var kind string
@@ -31,8 +32,10 @@ func (j *job) decodeImage(b []byte) (image.Image, string, error) {
 		kind = "JPEG"
 	case bytes.HasPrefix(b, []byte("GIF8")):
 		kind = "GIF"
+	case bytes.HasPrefix(b, []byte("BM")):
+		kind = "BMP"
 	default:
-		return nil, "", fmt.Errorf("not a PNG, JPEG or GIF picture")
+		return nil, "", fmt.Errorf("not a PNG, JPEG, GIF or BMP picture")
 	}
 	var cfg image.Config
 	var err error
@@ -43,6 +46,8 @@ func (j *job) decodeImage(b []byte) (image.Image, string, error) {
 		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
 	case "GIF":
 		cfg, err = gif.DecodeConfig(bytes.NewReader(b))
+	case "BMP":
+		cfg, err = bmp.DecodeConfig(bytes.NewReader(b))
 	}
 	if err != nil {
 		return nil, kind, fmt.Errorf("the %s picture does not decode: %v", kind, err)
@@ -61,6 +66,8 @@ func (j *job) decodeImage(b []byte) (image.Image, string, error) {
 		img, err = jpeg.Decode(bytes.NewReader(b))
 	case "GIF":
 		img, err = gif.Decode(bytes.NewReader(b))
+	case "BMP":
+		img, err = bmp.Decode(bytes.NewReader(b))
 	}
 	if err != nil {
 		return nil, kind, fmt.Errorf("the %s picture does not decode: %v", kind, err)
@@ -146,7 +153,7 @@ func (j *job) imageObject(o *node, file string) error {
 	}
 	img, _, err := j.decodeImage(b)
 	if err != nil {
-		if strings.EqualFold(j.res.format[id], "JB2") || strings.EqualFold(j.res.format[id], "BMP") {
+		if strings.EqualFold(j.res.format[id], "JB2") {
 			return fmt.Errorf("%s: %s pictures are not supported", f, j.res.format[id])
 		}
 		return fmt.Errorf("%s: %v", f, err)
@@ -155,11 +162,11 @@ func (j *job) imageObject(o *node, file string) error {
 }
 
 // drawPicture draws a seal picture of the given type into the device
-// rectangle m maps the unit square to, clipped: PNG, JPEG and GIF as images,
+// rectangle m maps the unit square to, clipped: PNG, JPEG, GIF and BMP as images,
 // "ofd" as a package whose first page is rendered.
 func (j *job) drawPicture(kind string, data []byte, m aff, clipR image.Rectangle, what string) error {
 	switch strings.ToUpper(strings.TrimSpace(kind)) {
-	case "PNG", "JPG", "JPEG", "GIF":
+	case "PNG", "JPG", "JPEG", "GIF", "BMP":
 		img, _, err := j.decodeImage(data)
 		if err != nil {
 			if errs.KindOf(err) == errs.LimitExceeded {

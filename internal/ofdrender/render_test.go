@@ -364,3 +364,20 @@ func TestDefaultWorkLimit(t *testing.T) {
 	}
 	t.Logf("stopped after %v", time.Since(start))
 }
+
+// The ofd-go bank receipt's seal picture is a BMP on white: drawn as ink, red inside its
+// boundary, the table's lines still dark under it.
+func TestVectorBMPStamp(t *testing.T) {
+	p := open(t, testvectors.Read(t, "ofd-go/samples/DZHD_1605281110201000001_202205250016050102202100000069141950_20220525_000413.ofd"))
+	pg, err := renderer(t).RenderPage(p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg.Notes) != 0 {
+		t.Errorf("notes: %q", pg.Notes)
+	}
+	stamp := mmRect(143.63, 93.13, 41.78, 35.95)
+	if n := count(pg.Image, stamp, isRed); n < stamp.Dx()*stamp.Dy()/50 {
+		t.Errorf("%d red pixels in the BMP stamp's boundary, want at least a fiftieth", n)
+	}
+}
