@@ -447,7 +447,7 @@ func (p *Package) checkEarlier(list string, newList, force bool) error {
 		}
 		for _, r := range s.References {
 			if !r.OK {
-				return newErr(errs.WrongState, where, fmt.Sprintf("an earlier signature (%s) no longer matches the package: %s; sign with Force to add a signature anyway", s.name(), r.Problem), nil)
+				return newErr(errs.WrongState, where, fmt.Sprintf("an earlier signature (%s) does not check out against the package: %s; sign with Force to add a signature anyway", s.name(), r.Problem), nil)
 			}
 		}
 	}
