@@ -322,6 +322,8 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(min(size, 64<<20)) + len(d.xml) + len(signedValue) + 4096)
 	w := zip.NewWriter(&buf)
+	w.RegisterCompressor(zip.Deflate, fastDeflate)
+	copyBuf := make([]byte, 32<<10)
 	for _, n := range p.order {
 		if b, ok := d.changed[n]; ok {
 			if err := d.writeNew(w, n, b); err != nil {
@@ -329,7 +331,7 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 			}
 			continue
 		}
-		if err := copyRaw(w, n, p.files[n]); err != nil {
+		if err := copyRaw(w, n, p.files[n], copyBuf); err != nil {
 			return nil, err
 		}
 	}
@@ -360,7 +362,7 @@ func (d *Draft) writeNew(w *zip.Writer, name string, b []byte) error {
 }
 
 // copyRaw copies an unchanged entry: the same compressed bytes and CRC.
-func copyRaw(w *zip.Writer, name string, f *zip.File) error {
+func copyRaw(w *zip.Writer, name string, f *zip.File, buf []byte) error {
 	fh := f.FileHeader
 	if n, ok := cleanPath(fh.Name); !ok || n != name {
 		fh.Name = name
@@ -373,7 +375,7 @@ func copyRaw(w *zip.Writer, name string, f *zip.File) error {
 	fw, err := w.CreateRaw(&fh)
 	if err == nil {
 		var n int64
-		n, err = io.Copy(fw, r)
+		n, err = io.CopyBuffer(fw, r, buf)
 		if err == nil && uint64(n) != fh.CompressedSize64 {
 			err = fmt.Errorf("%d compressed bytes copied, %d declared", n, fh.CompressedSize64)
 		}
