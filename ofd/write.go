@@ -76,6 +76,7 @@ type Draft struct {
 	changed   map[string][]byte // package path → new bytes of an existing file
 	added     []string          // files the package did not have, in the order written
 	valuePath string            // SignedValue.dat, package path
+	sealPath  string            // Seal.esl, package path, "" when not written
 }
 
 // annot is one StampAnnot to write.
@@ -158,6 +159,7 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	if o.Seal != nil {
 		sealPath = d.dir + "/Seal.esl"
 	}
+	d.sealPath = sealPath
 
 	// Signatures.xml, and OFD.xml when it gains its reference.
 	if newList {
@@ -349,11 +351,18 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeNew writes a new or changed file, deflated.
+// writeNew writes a new or changed file, deflated (the DER files in stored
+// blocks: see storedDeflate).
 func (d *Draft) writeNew(w *zip.Writer, name string, b []byte) error {
-	fw, err := w.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: d.time})
-	if err == nil {
-		_, err = fw.Write(b)
+	var err error
+	if name == d.valuePath || name == d.sealPath {
+		err = writeStoredDeflate(w, name, b, d.time)
+	} else {
+		var fw io.Writer
+		fw, err = w.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: d.time})
+		if err == nil {
+			_, err = fw.Write(b)
+		}
 	}
 	if err != nil {
 		return newErr(ErrFormat, name, "the file could not be written into the new package", err)

@@ -1,6 +1,7 @@
 package ofd_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/rand"
 	"strings"
@@ -79,6 +80,15 @@ func TestSignPageRoundTrip(t *testing.T) {
 		if rin[n].crc != rout[n].crc || !bytes.Equal(rin[n].stored, rout[n].stored) {
 			t.Errorf("%s was not copied as stored", n)
 		}
+	}
+
+	for n, e := range rout {
+		if _, old := rin[n]; !old && e.method != zip.Deflate {
+			t.Errorf("%s is written with method %d, not deflated", n, e.method)
+		}
+	}
+	if e := rout["OFD.xml"]; e.method != zip.Deflate || bytes.Equal(e.stored, rin["OFD.xml"].stored) {
+		t.Error("the rewritten OFD.xml is not deflated anew")
 	}
 
 	r := p.report(t, out)
