@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -209,4 +211,53 @@ func TestFinishChecksSignedValue(t *testing.T) {
 	}
 	_, err = d.Finish([]byte("not DER"))
 	wantErr(t, err, errs.InvalidInput, "SES_Signature")
+}
+
+func TestConcurrentSigning(t *testing.T) {
+	// One Package prepares several drafts at once, and each draft is finished twice at once.
+	p := testPKI(t)
+	pkg, err := ofd.Open(rezip(t, licence()), ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	outs := make([][]byte, 8)
+	errc := make(chan error, len(outs))
+	for i := range outs {
+		wg.Go(func() {
+			d, err := pkg.PrepareSignature(ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: float64(20 + 10*i), Y: 100}, Width: 40, Height: 40, Time: p.signingAt})
+			if err != nil {
+				errc <- err
+				return
+			}
+			sig, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: p.seals[0], SignerCert: p.signers[0].Raw,
+				DataHash: d.Digest(), PropertyInfo: d.Path(), Time: p.signingAt}, p.keys[0])
+			if err != nil {
+				errc <- err
+				return
+			}
+			var inner sync.WaitGroup
+			var a, b []byte
+			inner.Go(func() { a, _ = d.Finish(sig) })
+			inner.Go(func() { b, _ = d.Finish(sig) })
+			inner.Wait()
+			if a == nil || !bytes.Equal(a, b) {
+				errc <- fmt.Errorf("draft %d finished twice gives different packages", i)
+				return
+			}
+			outs[i] = a
+		})
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	for i, out := range outs {
+		r := p.report(t, out)
+		if len(r.Signatures) != 1 {
+			t.Fatalf("package %d has %d signatures", i, len(r.Signatures))
+		}
+		mustPass(t, r, r.Signatures[0].Location)
+	}
 }
