@@ -261,3 +261,41 @@ func TestConcurrentSigning(t *testing.T) {
 		mustPass(t, r, r.Signatures[0].Location)
 	}
 }
+
+func TestSignSecondDocument(t *testing.T) {
+	p := testPKI(t)
+	files := licence()
+	for name, b := range licence() {
+		if strings.HasPrefix(name, "Doc_0/") {
+			files["Doc_1/"+strings.TrimPrefix(name, "Doc_0/")] = b
+		}
+	}
+	files["OFD.xml"] = bytes.Replace(files["OFD.xml"], []byte(`</ofd:OFD>`),
+		[]byte(`<ofd:DocBody><ofd:DocInfo><ofd:DocID>2</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>`), 1)
+	out, d := p.mustSign(t, rezip(t, files), 1, ofd.SignOptions{Doc: 1, Placement: ofd.Placement{Page: 1, X: 100, Y: 100}})
+	if d.Path() != "/Doc_1/Signs/Sign_0/Signature.xml" {
+		t.Fatalf("path %s", d.Path())
+	}
+	ofdXML := string(entries(t, out)["OFD.xml"])
+	if want := strings.Replace(string(files["OFD.xml"]), `<ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot>`,
+		`<ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot><ofd:Signatures>/Doc_1/Signs/Signatures.xml</ofd:Signatures>`, 1); ofdXML != want {
+		t.Fatalf("OFD.xml: %s", ofdXML)
+	}
+	pkg, err := ofd.Open(out, ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := pkg.Signatures()
+	if err != nil || len(sigs) != 1 || sigs[0].Err != nil || sigs[0].ListPath != "Doc_1/Signs/Signatures.xml" {
+		t.Fatalf("signatures %v, %v", sigs, err)
+	}
+	for _, r := range sigs[0].References {
+		if !r.OK {
+			t.Errorf("%s: %s", r.FileRef, r.Problem)
+		}
+	}
+	// Signing the first document now would give OFD.xml its Signatures reference, and
+	// break the signature that protects OFD.xml: refused, even when forced.
+	_, _, err = p.sign(t, out, 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 100, Y: 100}, Force: true})
+	wantErr(t, err, errs.WrongState, "OFD.xml", "Doc_1/Signs/Sign_0/Signature.xml")
+}
