@@ -193,7 +193,7 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	d.added = append(d.added, sigPath)
 	if sealPath != "" {
 		d.added = append(d.added, sealPath)
-		d.changed[sealPath] = o.Seal
+		d.changed[sealPath] = bytes.Clone(o.Seal) // the caller may reuse its slice before Finish
 	}
 
 	// What the signature protects: every file but the lists of signatures
