@@ -1,53 +1,64 @@
 package ofd
 
 import (
+	"encoding/xml"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/eseal/eseal/errs"
 )
 
-// xmlPageArea is the size of a page (Content.xml's root) or of every page
-// (Document.xml's CommonData).
-type xmlPageArea struct {
-	Area struct {
-		PhysicalBox string `xml:"PhysicalBox"`
-	} `xml:"Area"`
-	CommonData struct {
-		PageArea struct {
-			PhysicalBox string `xml:"PhysicalBox"`
-		} `xml:"PageArea"`
-	} `xml:"CommonData"`
-}
-
-// physicalBox reads the PhysicalBox of file's root element: Area (a page) or
-// CommonData/PageArea (a document). ok is false when it has none.
+// physicalBox reads the PhysicalBox of file's root element: Area/PhysicalBox
+// of a page, CommonData/PageArea/PhysicalBox of a document. ok is false when
+// it has none. It reads only up to the element that must follow (a page's
+// Content, a document's Pages).
 func (p *Package) physicalBox(file, root string) (box [4]float64, ok bool, err error) {
 	b, err := p.read(file)
 	if err != nil {
 		return box, false, err
 	}
+	want, stop := []string{"Area", "PhysicalBox"}, "Content"
+	if root == "Document" {
+		want, stop = []string{"CommonData", "PageArea", "PhysicalBox"}, "Pages"
+	}
 	d := newDecoder(b)
-	start, err := rootElement(d, file, root)
-	if err != nil {
+	if _, err := rootElement(d, file, root); err != nil {
 		return box, false, err
 	}
-	var x xmlPageArea
-	if err := d.DecodeElement(&x, &start); err != nil {
-		return box, false, xmlErr(file, err)
+	var path []string
+	var text []byte
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			return box, false, xmlErr(file, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(path) == 0 && t.Name.Local == stop {
+				return box, false, nil
+			}
+			path = append(path, t.Name.Local)
+			text = text[:0]
+		case xml.CharData:
+			if len(path) == len(want) && len(text) < 1024 {
+				text = append(text, t...)
+			}
+		case xml.EndElement:
+			if len(path) == 0 {
+				return box, false, nil // the root closed
+			}
+			if slices.Equal(path, want) {
+				s := string(text)
+				box, problem := parseBox(s)
+				if problem != "" || box[2] <= 0 || box[3] <= 0 {
+					return box, false, newErr(ErrFormat, file, fmt.Sprintf("the PhysicalBox %q is not a page size (x y width height, in mm)", clipString(s, 80)), nil)
+				}
+				return box, true, nil
+			}
+			path = path[:len(path)-1]
+		}
 	}
-	s := x.Area.PhysicalBox
-	if root == "Document" {
-		s = x.CommonData.PageArea.PhysicalBox
-	}
-	if s == "" {
-		return box, false, nil
-	}
-	box, problem := parseBox(s)
-	if problem != "" || box[2] <= 0 || box[3] <= 0 {
-		return box, false, newErr(ErrFormat, file, fmt.Sprintf("the PhysicalBox %q is not a page size (x y width height, in mm)", clipString(s, 80)), nil)
-	}
-	return box, true, nil
 }
 
 // pageSize returns the width and height (mm) of page n: its own

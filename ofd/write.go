@@ -76,6 +76,7 @@ type Draft struct {
 	changed   map[string][]byte // package path → new bytes of an existing file
 	added     []string          // files the package did not have, in the order written
 	valuePath string            // SignedValue.dat, package path
+	sealPath  string            // Seal.esl, package path, "" when not written
 }
 
 // annot is one StampAnnot to write.
@@ -158,6 +159,7 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	if o.Seal != nil {
 		sealPath = d.dir + "/Seal.esl"
 	}
+	d.sealPath = sealPath
 
 	// Signatures.xml, and OFD.xml when it gains its reference.
 	if newList {
@@ -191,7 +193,7 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	d.added = append(d.added, sigPath)
 	if sealPath != "" {
 		d.added = append(d.added, sealPath)
-		d.changed[sealPath] = o.Seal
+		d.changed[sealPath] = bytes.Clone(o.Seal) // the caller may reuse its slice before Finish
 	}
 
 	// What the signature protects: every file but the lists of signatures
@@ -322,6 +324,8 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(min(size, 64<<20)) + len(d.xml) + len(signedValue) + 4096)
 	w := zip.NewWriter(&buf)
+	w.RegisterCompressor(zip.Deflate, fastDeflate)
+	copyBuf := make([]byte, 32<<10)
 	for _, n := range p.order {
 		if b, ok := d.changed[n]; ok {
 			if err := d.writeNew(w, n, b); err != nil {
@@ -329,7 +333,7 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 			}
 			continue
 		}
-		if err := copyRaw(w, n, p.files[n]); err != nil {
+		if err := copyRaw(w, n, p.files[n], copyBuf); err != nil {
 			return nil, err
 		}
 	}
@@ -347,11 +351,18 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeNew writes a new or changed file, deflated.
+// writeNew writes a new or changed file, deflated (the DER files in stored
+// blocks: see storedDeflate).
 func (d *Draft) writeNew(w *zip.Writer, name string, b []byte) error {
-	fw, err := w.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: d.time})
-	if err == nil {
-		_, err = fw.Write(b)
+	var err error
+	if name == d.valuePath || name == d.sealPath {
+		err = writeStoredDeflate(w, name, b, d.time)
+	} else {
+		var fw io.Writer
+		fw, err = w.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: d.time})
+		if err == nil {
+			_, err = fw.Write(b)
+		}
 	}
 	if err != nil {
 		return newErr(ErrFormat, name, "the file could not be written into the new package", err)
@@ -360,7 +371,7 @@ func (d *Draft) writeNew(w *zip.Writer, name string, b []byte) error {
 }
 
 // copyRaw copies an unchanged entry: the same compressed bytes and CRC.
-func copyRaw(w *zip.Writer, name string, f *zip.File) error {
+func copyRaw(w *zip.Writer, name string, f *zip.File, buf []byte) error {
 	fh := f.FileHeader
 	if n, ok := cleanPath(fh.Name); !ok || n != name {
 		fh.Name = name
@@ -373,7 +384,7 @@ func copyRaw(w *zip.Writer, name string, f *zip.File) error {
 	fw, err := w.CreateRaw(&fh)
 	if err == nil {
 		var n int64
-		n, err = io.Copy(fw, r)
+		n, err = io.CopyBuffer(fw, r, buf)
 		if err == nil && uint64(n) != fh.CompressedSize64 {
 			err = fmt.Errorf("%d compressed bytes copied, %d declared", n, fh.CompressedSize64)
 		}
@@ -447,7 +458,7 @@ func (p *Package) checkEarlier(list string, newList, force bool) error {
 		}
 		for _, r := range s.References {
 			if !r.OK {
-				return newErr(errs.WrongState, where, fmt.Sprintf("an earlier signature (%s) no longer matches the package: %s; sign with Force to add a signature anyway", s.name(), r.Problem), nil)
+				return newErr(errs.WrongState, where, fmt.Sprintf("an earlier signature (%s) does not check out against the package: %s; sign with Force to add a signature anyway", s.name(), r.Problem), nil)
 			}
 		}
 	}

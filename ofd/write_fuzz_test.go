@@ -10,13 +10,15 @@ import (
 	"github.com/eseal/eseal/ses"
 )
 
-// FuzzPrepareSignature signs whatever package it is given: every refusal is an
+// FuzzPrepareSignature signs whatever package it is given (at a position, on a keyword,
+// or across pages 1-2 when the keyword is "\x00riding"): every refusal is an
 // *ofd.Error with a kind, the input is never changed, and a signed package reads
 // back with the new signature's references all matching.
 func FuzzPrepareSignature(f *testing.F) {
 	p := testPKI(f)
 	f.Add(rezip(f, licence()), false, "")
 	f.Add(rezip(f, licence()), false, "盖章处")
+	f.Add(rezip(f, licence(page{"1", textPage("a")}, page{"2", textPage("b")})), false, "\x00riding")
 	signed, _ := p.mustSign(f, rezip(f, licence()), 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 100, Y: 100}})
 	f.Add(signed, true, "")
 	lim := ofd.Limits{MaxEntrySize: 1 << 20, MaxTotalSize: 8 << 20, MaxEntries: 500, MaxSignatures: 50}
@@ -39,7 +41,10 @@ func FuzzPrepareSignature(f *testing.F) {
 			return
 		}
 		pl := ofd.Placement{Page: 1, X: 100, Y: 100}
-		if keyword != "" {
+		switch {
+		case keyword == "\x00riding":
+			pl = ofd.Placement{RidingFrom: 1, RidingTo: 2}
+		case keyword != "":
 			pl = ofd.Placement{Keyword: keyword}
 		}
 		d, err := pkg.PrepareSignature(ofd.SignOptions{Placement: pl, Width: 40, Height: 40,

@@ -1,9 +1,12 @@
 package ofd_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -79,6 +82,15 @@ func TestSignPageRoundTrip(t *testing.T) {
 		if rin[n].crc != rout[n].crc || !bytes.Equal(rin[n].stored, rout[n].stored) {
 			t.Errorf("%s was not copied as stored", n)
 		}
+	}
+
+	for n, e := range rout {
+		if _, old := rin[n]; !old && e.method != zip.Deflate {
+			t.Errorf("%s is written with method %d, not deflated", n, e.method)
+		}
+	}
+	if e := rout["OFD.xml"]; e.method != zip.Deflate || bytes.Equal(e.stored, rin["OFD.xml"].stored) {
+		t.Error("the rewritten OFD.xml is not deflated anew")
 	}
 
 	r := p.report(t, out)
@@ -199,4 +211,91 @@ func TestFinishChecksSignedValue(t *testing.T) {
 	}
 	_, err = d.Finish([]byte("not DER"))
 	wantErr(t, err, errs.InvalidInput, "SES_Signature")
+}
+
+func TestConcurrentSigning(t *testing.T) {
+	// One Package prepares several drafts at once, and each draft is finished twice at once.
+	p := testPKI(t)
+	pkg, err := ofd.Open(rezip(t, licence()), ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	outs := make([][]byte, 8)
+	errc := make(chan error, len(outs))
+	for i := range outs {
+		wg.Go(func() {
+			d, err := pkg.PrepareSignature(ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: float64(20 + 10*i), Y: 100}, Width: 40, Height: 40, Time: p.signingAt})
+			if err != nil {
+				errc <- err
+				return
+			}
+			sig, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: p.seals[0], SignerCert: p.signers[0].Raw,
+				DataHash: d.Digest(), PropertyInfo: d.Path(), Time: p.signingAt}, p.keys[0])
+			if err != nil {
+				errc <- err
+				return
+			}
+			var inner sync.WaitGroup
+			var a, b []byte
+			inner.Go(func() { a, _ = d.Finish(sig) })
+			inner.Go(func() { b, _ = d.Finish(sig) })
+			inner.Wait()
+			if a == nil || !bytes.Equal(a, b) {
+				errc <- fmt.Errorf("draft %d finished twice gives different packages", i)
+				return
+			}
+			outs[i] = a
+		})
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	for i, out := range outs {
+		r := p.report(t, out)
+		if len(r.Signatures) != 1 {
+			t.Fatalf("package %d has %d signatures", i, len(r.Signatures))
+		}
+		mustPass(t, r, r.Signatures[0].Location)
+	}
+}
+
+func TestSignSecondDocument(t *testing.T) {
+	p := testPKI(t)
+	files := licence()
+	for name, b := range licence() {
+		if strings.HasPrefix(name, "Doc_0/") {
+			files["Doc_1/"+strings.TrimPrefix(name, "Doc_0/")] = b
+		}
+	}
+	files["OFD.xml"] = bytes.Replace(files["OFD.xml"], []byte(`</ofd:OFD>`),
+		[]byte(`<ofd:DocBody><ofd:DocInfo><ofd:DocID>2</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>`), 1)
+	out, d := p.mustSign(t, rezip(t, files), 1, ofd.SignOptions{Doc: 1, Placement: ofd.Placement{Page: 1, X: 100, Y: 100}})
+	if d.Path() != "/Doc_1/Signs/Sign_0/Signature.xml" {
+		t.Fatalf("path %s", d.Path())
+	}
+	ofdXML := string(entries(t, out)["OFD.xml"])
+	if want := strings.Replace(string(files["OFD.xml"]), `<ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot>`,
+		`<ofd:DocRoot>Doc_1/Document.xml</ofd:DocRoot><ofd:Signatures>/Doc_1/Signs/Signatures.xml</ofd:Signatures>`, 1); ofdXML != want {
+		t.Fatalf("OFD.xml: %s", ofdXML)
+	}
+	pkg, err := ofd.Open(out, ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := pkg.Signatures()
+	if err != nil || len(sigs) != 1 || sigs[0].Err != nil || sigs[0].ListPath != "Doc_1/Signs/Signatures.xml" {
+		t.Fatalf("signatures %v, %v", sigs, err)
+	}
+	for _, r := range sigs[0].References {
+		if !r.OK {
+			t.Errorf("%s: %s", r.FileRef, r.Problem)
+		}
+	}
+	// Signing the first document now would give OFD.xml its Signatures reference, and
+	// break the signature that protects OFD.xml: refused, even when forced.
+	_, _, err = p.sign(t, out, 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 100, Y: 100}, Force: true})
+	wantErr(t, err, errs.WrongState, "OFD.xml", "Doc_1/Signs/Sign_0/Signature.xml")
 }
