@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -152,8 +153,9 @@ type UseRequest struct {
 	Scope string
 }
 
-// Use is what signing under a seal needs, for the digests it was authorised for. Sign and
-// SignBatch return a signature only after its use record is durable in the audit log. A
+// Use is what signing under a seal needs, for the digests it was authorised for. Sign,
+// SignBatch and SignDocument return a signature only after its use record is durable in the
+// audit log. A
 // caller that builds its signatures itself with Signer (an OFD signer) must call
 // RecordSignature, and hand a signature out only when it returns nil.
 type Use struct {
@@ -369,6 +371,44 @@ func (u *Use) SignBatch(ctx context.Context, items []SignItem) ([][]byte, error)
 	return sigs, nil
 }
 
+// SignDocument signs, for the authorised digest of a document, a digest derived from the
+// document that only the signing itself can know: an OFD signature signs the SM3 of its
+// Signature.xml, which names the signing time. It takes document (an authorised SM3 digest)
+// off this use, whatever happens next; calls build with the registry's clock, to the second,
+// which is also the signature's time; signs the item's Digest with its PropertyInfo; and
+// returns the DER SES_Signature once its use record is durable. That record names the digest
+// signed, and the document's digest in its details ("document").
+func (u *Use) SignDocument(ctx context.Context, document []byte, build func(now time.Time) (SignItem, error)) ([]byte, error) {
+	const op = "sign"
+	s, err := u.r.Seal(ctx, u.Record.Code)
+	if err != nil {
+		return nil, err
+	}
+	now := u.r.now().Truncate(time.Second)
+	if err := u.r.usable(op, s, now); err != nil {
+		return nil, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, s.Code, document, err)
+	}
+	if !u.take(document) {
+		return nil, refuse(errs.DigestNotApproved, op, s.Code, "the document is not authorised for this use, or signed already")
+	}
+	item, err := build(now)
+	if err != nil {
+		return nil, wrap(op, s.Code, err)
+	}
+	if len(item.Digest) != sm3.Size {
+		return nil, refuse(errs.InvalidInput, op, s.Code, "the digest to sign has %d bytes, an SM3 digest has %d", len(item.Digest), sm3.Size)
+	}
+	sig, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: u.Seal, SignerCert: u.Certificate.Raw,
+		DataHash: item.Digest, PropertyInfo: item.PropertyInfo, Time: now}, u.Signer)
+	if err != nil {
+		return nil, wrap(op, s.Code, err)
+	}
+	if err := u.recordWith(ctx, [][]byte{sig}, map[string]string{"document": hex.EncodeToString(document)}); err != nil {
+		return nil, err
+	}
+	return sig, nil
+}
+
 // take marks digest as signed; false when it is not authorised or signed already.
 func (u *Use) take(digest []byte) bool {
 	u.mu.Lock()
@@ -399,6 +439,11 @@ func (u *Use) RecordSignature(ctx context.Context, sigDER []byte) error {
 }
 
 func (u *Use) record(ctx context.Context, sigs [][]byte) error {
+	return u.recordWith(ctx, sigs, nil)
+}
+
+// recordWith appends the use records of sigs, each with details besides the approval's id.
+func (u *Use) recordWith(ctx context.Context, sigs [][]byte, details map[string]string) error {
 	recs := make([]audit.Record, len(sigs))
 	for i, der := range sigs {
 		sig, err := ses.ParseSignature(der)
@@ -408,8 +453,14 @@ func (u *Use) record(ctx context.Context, sigs [][]byte) error {
 		v := sm3.Sum(sig.Value)
 		recs[i] = audit.Record{Actor: u.actor, Action: audit.ActionSign, SealCode: u.Record.Code,
 			Digest: sig.TBS.DataHash, SignatureSM3: v[:], Outcome: audit.OutcomeOK}
-		if u.approval != "" {
-			recs[i].Details = map[string]string{"approval": u.approval}
+		if u.approval != "" || len(details) > 0 {
+			recs[i].Details = maps.Clone(details)
+			if recs[i].Details == nil {
+				recs[i].Details = map[string]string{}
+			}
+			if u.approval != "" {
+				recs[i].Details["approval"] = u.approval
+			}
 		}
 	}
 	if _, err := u.r.cfg.State.AppendAll(ctx, recs); err != nil {
