@@ -34,7 +34,8 @@
 // # Use
 //
 // Authorize checks the role, the seal's status and validity, the approval (official seals:
-// single use, expiring, for exactly the digests signed), the holder (position and personal
+// expiring, granted for the digests signed, each digest used once, over one or several
+// signings), the holder (position and personal
 // seals, by the keyed hash of the caller's identity number) and scope (position seals), and
 // the protection PIN (signer.Guard: locked after 5 wrong PINs in a row; only the authority
 // sets it, SetPIN). It returns a Use whose Sign and SignBatch give each signature only after

@@ -27,8 +27,9 @@ const (
 	UseUsed     = "used"
 )
 
-// UseApproval is the approval of one use of an official seal (art. 16): for the digests of
-// the documents it names, single use, until it expires.
+// UseApproval is the approval of the use of an official seal (art. 16) for the documents
+// whose digests it names, each once, until it expires. Its digests may be used over several
+// signings (Authorize calls), each naming some of them; the approval is UseUsed once all are.
 type UseApproval struct {
 	ID        string    `json:"id"`
 	SealCode  string    `json:"seal_code"`
@@ -40,7 +41,9 @@ type UseApproval struct {
 	Approver  string    `json:"approver,omitempty"`
 	Approved  time.Time `json:"approved,omitzero"`
 	Expires   time.Time `json:"expires,omitzero"`
-	Used      time.Time `json:"used,omitzero"`
+	Used      time.Time `json:"used,omitzero"` // when its last digest was used
+	// UsedDigests are the digests (hex) used so far, in the order of use.
+	UsedDigests []string `json:"used_digests,omitempty"`
 }
 
 // RequestUse asks to use an official seal for the documents whose SM3 digests are given and
@@ -178,10 +181,11 @@ type Use struct {
 // Authorize decides whether a may sign under the seal now (art. 16-18) and hands back what
 // signing needs. A seal signs only when issued, neither suspended nor revoked, and within its
 // validity; the caller needs RoleSigner; an official seal signs only under a use approval
-// granted for exactly these digests, which this call uses up; a position seal only by its
-// holder within its scopes; a personal seal only by its holder. The seal's protection PIN is
-// checked (signer.Guard: the key locks after 5 wrong PINs in a row). An approval is used up
-// when Authorize returns, whether or not every digest is then signed.
+// granted for these digests, none of them used before, which this call uses (the approval's
+// other digests remain for later calls); a position seal only by its holder within its
+// scopes; a personal seal only by its holder. The seal's protection PIN is checked
+// (signer.Guard: the key locks after 5 wrong PINs in a row). The digests of an approval are
+// used when Authorize returns, whether or not each is then signed.
 func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use, error) {
 	const op = "authorize"
 	var digest []byte
@@ -282,15 +286,22 @@ func (r *Registry) checkApproval(ctx context.Context, op string, a Actor, code s
 	case u.Requester != a.Name:
 		return nil, refuse(errs.WrongState, op, u.ID, "the approval was granted to another requester")
 	}
+	granted, used := set(u.Digests), set(u.UsedDigests)
 	for i, d := range req.Digests {
-		if !slices.Contains(u.Digests, hex.EncodeToString(d)) {
+		if !granted[hex.EncodeToString(d)] {
 			return nil, refuse(errs.DigestNotApproved, op, u.ID, "digest %d is not one the approval was granted for", i)
+		}
+	}
+	for i, d := range req.Digests {
+		if h := hex.EncodeToString(d); used[h] {
+			return nil, refuse(errs.ApprovalUsed, op, u.ID, "digest %d (%s) was used already under the approval", i, h)
 		}
 	}
 	return u, nil
 }
 
-// useApproval uses the approval up, in one step with its audit record.
+// useApproval uses the request's digests of the approval, in one step with its audit record;
+// the approval is used when every digest is.
 func (r *Registry) useApproval(ctx context.Context, op string, a Actor, req UseRequest, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -298,10 +309,36 @@ func (r *Registry) useApproval(ctx context.Context, op string, a Actor, req UseR
 	if err != nil {
 		return err
 	}
-	u.Status, u.Used = UseUsed, now
+	used := set(u.UsedDigests)
+	n := 0
+	for _, d := range req.Digests {
+		if h := hex.EncodeToString(d); !used[h] {
+			used[h] = true
+			u.UsedDigests = append(u.UsedDigests, h)
+			n++
+		}
+	}
+	left := 0
+	for _, h := range u.Digests {
+		if !used[h] {
+			left++
+		}
+	}
+	if left == 0 {
+		u.Status, u.Used = UseUsed, now
+	}
 	return r.commit(ctx, op, audit.Record{Actor: a.Name, Action: audit.ActionUseApproval, SealCode: req.SealCode,
-		Details: map[string]string{"request": u.ID, "step": "used", "documents": fmt.Sprint(len(req.Digests))}},
+		Details: map[string]string{"request": u.ID, "step": "used", "documents": fmt.Sprint(n), "left": fmt.Sprint(left)}},
 		[]audit.Write{jsonWrite(useKey(u.ID), u)})
+}
+
+// set is the set of the strings in list.
+func set(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
 }
 
 // countedSigner signs at most left times.
