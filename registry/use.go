@@ -421,10 +421,13 @@ func (u *Use) SignDocument(ctx context.Context, document []byte, build func(now 
 	if err != nil {
 		return nil, err
 	}
-	now := u.r.now().Truncate(time.Second)
+	now := u.r.now()
 	if err := u.r.usable(op, s, now); err != nil {
 		return nil, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, s.Code, document, err)
 	}
+	// The signature's time is written in whole seconds (as every SES signing time is), so
+	// Signature.xml and the signature say the same time.
+	now = now.Truncate(time.Second)
 	if !u.take(document) {
 		return nil, refuse(errs.DigestNotApproved, op, s.Code, "the document is not authorised for this use, or signed already")
 	}
