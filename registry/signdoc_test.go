@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/errs"
 	"github.com/eseal/eseal/ses"
@@ -137,4 +138,36 @@ func TestSignDocumentBuildFails(t *testing.T) {
 	}
 	_, err = u.SignDocument(ctx, doc, func(time.Time) (SignItem, error) { return SignItem{Digest: []byte("short")}, nil })
 	wantKind(t, "a digest that is not SM3", err, errs.InvalidInput)
+}
+
+// TestSignDocumentInTheSecondOfIssue signs a document in the second its seal was issued,
+// after the issue: the signature claims the whole second, before the issue, and still
+// verifies (the registry's status spans end at whole seconds).
+func TestSignDocumentInTheSecondOfIssue(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	e.clock.Add(200 * time.Millisecond)
+	personal := e.made(t, Personal, "")
+	e.clock.Add(500 * time.Millisecond)
+	doc := digest("a licence signed at once")
+	u, err := e.reg.Authorize(ctx, holderAct, UseRequest{SealCode: personal.Code, Digests: [][]byte{doc}, PIN: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("<Signature/>")
+	sig, err := u.SignDocument(ctx, doc, func(now time.Time) (SignItem, error) {
+		if !now.Equal(start) {
+			t.Errorf("build was given %s, want %s", now, start)
+		}
+		d := sm3.Sum(data)
+		return SignItem{Digest: d[:], PropertyInfo: "/Doc_0/Signs/Sign_0/Signature.xml"}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier.New(verifier.Options{Roots: []*smx509.Certificate{e.ca.Root()}, Makers: []*smx509.Certificate{e.ca.Maker()},
+		CRLs: []*smx509.RevocationList{e.crl(t)}, Status: e.reg, Now: e.clock.Now})
+	if rep := v.VerifySignature(sig, data); rep.Indication != verifier.TotalPassed {
+		t.Fatalf("%s %+v", rep.Indication, rep.Checks)
+	}
 }
