@@ -309,9 +309,10 @@ func signAll(cfg *signOFDConfig, jobs []signJob, stdout, stderr io.Writer) int {
 	for _, f := range failures {
 		fmt.Fprintf(stderr, "%s: %s: %s\n", f.File, f.Code, f.Message)
 	}
-	rate := float64(signed.Load()) / max(elapsed.Seconds(), 1e-9)
-	fmt.Fprintf(stdout, "done %d, skipped %d, failed %d in %s: %.1f documents/s\n",
-		signed.Load(), skipped.Load(), len(failures), elapsed.Round(time.Millisecond), rate)
+	secs := max(elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(stdout, "done %d, skipped %d, failed %d in %s: %.1f documents/s (%.1f signed/s)\n",
+		signed.Load(), skipped.Load(), len(failures), elapsed.Round(time.Millisecond),
+		float64(len(jobs))/secs, float64(signed.Load())/secs)
 	if len(failures) > 0 {
 		status = exitFailed
 	}

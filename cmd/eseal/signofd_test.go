@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/eseal/eseal/appliance"
 	"github.com/eseal/eseal/internal/testvectors"
 	"github.com/eseal/eseal/ofd"
 	"github.com/eseal/eseal/registry"
+	"github.com/eseal/eseal/sealimg"
 	"github.com/eseal/eseal/signer"
 	"github.com/eseal/eseal/verifier"
 )
@@ -46,6 +49,44 @@ type signServer struct {
 	// its holder's identity number.
 	keyFile, pinFile, personFile string
 	pin, personID, key           string
+	applicant, reviewer, maker   string
+}
+
+// makeSeal has a seal of kind k applied for, approved, made with the PIN and issued over
+// HTTP; physical is the physical seal code of an official seal, whose impression is filed.
+func (s *signServer) makeSeal(t *testing.T, k registry.Kind, physical string) string {
+	t.Helper()
+	app := map[string]any{"kind": k, "unit": map[string]string{"name": "海南示例科技有限公司", "credit_code": "91110000802100433B"},
+		"handler":   map[string]string{"name": "王经办", "person_id": testResidentID("46010019900202456")},
+		"valid_to":  time.Now().UTC().AddDate(2, 0, 0),
+		"materials": []map[string]any{{"name": "business licence", "type": "application/pdf", "data": []byte("%PDF-1.7 licence")}}}
+	if physical != "" {
+		pics, err := sealimg.New(sealimg.Options{DPI: 96})
+		if err != nil {
+			t.Fatal(err)
+		}
+		png, err := pics.PNG(sealimg.Seal{Kind: sealimg.Official, Name: "海南示例科技有限公司", Code: physical})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, err := json.Marshal(map[string]any{"code": physical, "picture": png, "type": "png"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := registry.NewImpressionStore(s.svc.DB, registry.ImpressionOptions{}).Import(context.Background(), bytes.NewReader(line)); err != nil || res.Added != 1 {
+			t.Fatalf("impression %s: %+v %v", physical, res, err)
+		}
+		app["physical_code"] = physical
+	} else {
+		app["holder"] = map[string]string{"name": "张三", "person_id": s.personID}
+	}
+	var id struct{ ID string }
+	s.call(t, s.applicant, "/v1/applications", app, &id)
+	s.call(t, s.reviewer, "/v1/applications/"+id.ID+"/approve", nil, nil)
+	var seal struct{ Code string }
+	s.call(t, s.maker, "/v1/applications/"+id.ID+"/make", map[string]string{"pin": s.pin}, &seal)
+	s.call(t, s.maker, "/v1/seals/"+seal.Code+"/issue", nil, nil)
+	return seal.Code
 }
 
 // startSignServer opens the embedded default on a fresh data directory, bootstraps it,
@@ -92,22 +133,11 @@ func startSignServer(t *testing.T) *signServer {
 		s.call(t, s.admin, "/v1/keys", appliance.KeyRequest{Name: name, Roles: roles}, &k)
 		return k.Key
 	}
-	applicant := key("window-clerk", registry.RoleApplicant)
-	reviewer := key("reviewer-li", registry.RoleReviewer)
-	maker := key("maker-chen", registry.RoleMaker)
+	s.applicant = key("window-clerk", registry.RoleApplicant, registry.RoleSigner)
+	s.reviewer = key("reviewer-li", registry.RoleReviewer)
+	s.maker = key("maker-chen", registry.RoleMaker)
 	s.key = key("licence-system", registry.RoleSigner, appliance.RoleVerifier)
-	app := map[string]any{"kind": registry.Personal, "unit": map[string]string{"name": "海南示例科技有限公司", "credit_code": "91110000802100433B"},
-		"handler":   map[string]string{"name": "王经办", "person_id": testResidentID("46010019900202456")},
-		"holder":    map[string]string{"name": "张三", "person_id": s.personID},
-		"valid_to":  time.Now().UTC().AddDate(2, 0, 0),
-		"materials": []map[string]any{{"name": "business licence", "type": "application/pdf", "data": []byte("%PDF-1.7 licence")}}}
-	var id struct{ ID string }
-	s.call(t, applicant, "/v1/applications", app, &id)
-	s.call(t, reviewer, "/v1/applications/"+id.ID+"/approve", nil, nil)
-	var seal struct{ Code string }
-	s.call(t, maker, "/v1/applications/"+id.ID+"/make", map[string]string{"pin": s.pin}, &seal)
-	s.call(t, maker, "/v1/seals/"+seal.Code+"/issue", nil, nil)
-	s.seal = seal.Code
+	s.seal = s.makeSeal(t, registry.Personal, "")
 
 	dir := t.TempDir()
 	for _, f := range []struct {
@@ -179,7 +209,7 @@ func licences(t *testing.T, n int) string {
 // summary reads the counts of sign-ofd's summary line.
 func summary(t *testing.T, stdout string) (done, skipped, failed int) {
 	t.Helper()
-	m := regexp.MustCompile(`done (\d+), skipped (\d+), failed (\d+) in \S+: [0-9.]+ documents/s`).FindStringSubmatch(stdout)
+	m := regexp.MustCompile(`done (\d+), skipped (\d+), failed (\d+) in \S+: [0-9.]+ documents/s \([0-9.]+ signed/s\)`).FindStringSubmatch(stdout)
 	if m == nil {
 		t.Fatalf("no summary in %q", stdout)
 	}
@@ -375,4 +405,97 @@ func TestSignOFDUsage(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, signOFDSynopsis) {
 		t.Fatalf("--help: %d %s", code, stdout)
 	}
+}
+
+// TestSignOFDUnderApproval signs three documents with an official seal under one use
+// approval of their three digests, one request each: each uses its own digest of the
+// approval. A document not approved fails with the server's code, before (DIGEST_NOT_APPROVED)
+// and after (APPROVAL_USED) the approval is used up.
+func TestSignOFDUnderApproval(t *testing.T) {
+	s := startSignServer(t)
+	official := s.makeSeal(t, registry.Contract, "460100300001")
+	in := licences(t, 3)
+	var digests [][]byte
+	for i := range 3 {
+		b := withComment(t, filepath.Join(in, fmt.Sprintf("licence-%03d.ofd", i)), fmt.Sprintf("licence %d", i)) // three digests
+		d := sm3.Sum(b)
+		digests = append(digests, d[:])
+	}
+	other := filepath.Join(t.TempDir(), "other.ofd")
+	if err := os.Rename(filepath.Join(licences(t, 1), "licence-000.ofd"), other); err != nil {
+		t.Fatal(err)
+	}
+	var use struct{ ID string }
+	s.call(t, s.applicant, "/v1/seals/"+official+"/use-requests", map[string]any{"digests": digests, "purpose": "licences"}, &use)
+	s.call(t, s.reviewer, "/v1/use-requests/"+use.ID+"/approve", map[string]int{"ttl_seconds": 600}, nil)
+	keyFile := filepath.Join(t.TempDir(), "oa.key")
+	if err := os.WriteFile(keyFile, []byte(s.applicant), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "signed")
+	sign := func(want int, inputs ...string) (done, skipped, failed int) {
+		t.Helper()
+		args := append([]string{"sign-ofd", "--target", s.url, "--key-file", keyFile, "--seal", official, "--approval", use.ID,
+			"--pin-file", s.pinFile, "--keyword", "OFD", "--concurrency", "2", "--out", out}, inputs...)
+		code, stdout, stderr := runCLI(args...)
+		if code != want {
+			t.Fatalf("exit %d, want %d\n%s\n%s", code, want, stdout, stderr)
+		}
+		return summary(t, stdout)
+	}
+	notApproved := func(code string) {
+		t.Helper()
+		if done, _, failed := sign(exitFailed, other); done != 0 || failed != 1 {
+			t.Fatalf("a document not approved: %d done, %d failed", done, failed)
+		}
+		if f := readFailures(t, out); len(f) != 1 || f[0].Code != code || f[0].File != other {
+			t.Fatalf("failures.json: %+v, want %s", f, code)
+		}
+	}
+	notApproved("DIGEST_NOT_APPROVED")
+	if done, skipped, failed := sign(exitOK, in); done != 3 || skipped != 0 || failed != 0 {
+		t.Fatalf("under the approval: %d done, %d skipped, %d failed", done, skipped, failed)
+	}
+	for i := range 3 {
+		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("licence-%03d.ofd", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := s.svc.Verifier.VerifyOFD(b, ofd.Limits{})
+		if err != nil || rep.Indication != verifier.TotalPassed || rep.Signatures[0].Seal.ID != official {
+			t.Fatalf("licence %d: %v %+v", i, err, rep)
+		}
+	}
+	notApproved("APPROVAL_USED")
+}
+
+// withComment rewrites the OFD file at path with a ZIP comment (the same package in other
+// bytes) and returns its new bytes.
+func withComment(t *testing.T, path, comment string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	for _, f := range r.File {
+		if err := w.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.SetComment(comment); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
