@@ -292,6 +292,25 @@ func TestSignOFDRefusals(t *testing.T) {
 		})
 	}
 
+	t.Run("what is handed out is verified first", func(t *testing.T) {
+		sigs, err := p.Signatures()
+		if err != nil || len(sigs) != 1 {
+			t.Fatalf("%d signatures: %v", len(sigs), err)
+		}
+		path := "/" + sigs[0].Location
+		if err := checkNewSignature(e.svc.Verifier, signed, path); err != nil {
+			t.Fatalf("a good package: %v", err)
+		}
+		if err := checkNewSignature(e.svc.Verifier, tampered, path); err == nil || !strings.Contains(err.Error(), verifier.TotalFailed) {
+			t.Fatalf("a package whose new signature fails: %v", err)
+		}
+		if err := checkNewSignature(e.svc.Verifier, signed, "/Doc_0/Signs/Sign_9/Signature.xml"); err == nil {
+			t.Fatal("a package without the new signature passed")
+		}
+		if err := checkNewSignature(e.svc.Verifier, []byte("not a package"), path); err == nil {
+			t.Fatal("garbage passed")
+		}
+	})
 	t.Run("forced over a failing signature", func(t *testing.T) {
 		out := signedOFD(t, "forced", e.signOFD(signerKey, with(good, "force", "true"), regPIN, regIDHolder, tampered))
 		rep, err := e.svc.Verifier.VerifyOFD(out, ofd.Limits{})
