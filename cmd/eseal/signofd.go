@@ -188,15 +188,23 @@ func readSecret(name string) (string, error) {
 }
 
 // signJobs lists the documents to sign: each FILE argument, written to DIR/its name, and
-// each .ofd file under a DIR argument, written to DIR/its path under that folder. Two
-// documents written to one output are refused.
+// each .ofd file under a DIR argument, written to DIR/its path under that folder (the output
+// folder itself is not searched). Two documents written to one output, and an output that
+// is its input, are refused.
 func signJobs(paths []string, out string) ([]signJob, error) {
 	var jobs []signJob
 	seen := map[string]string{}
+	outAbs, err := filepath.Abs(out)
+	if err != nil {
+		return nil, err
+	}
 	add := func(in, rel string) error {
 		o := filepath.Join(out, rel)
 		if prev, dup := seen[o]; dup {
 			return fmt.Errorf("%s and %s would both be written to %s", prev, in, o)
+		}
+		if a, err := filepath.Abs(in); err != nil || a == filepath.Join(outAbs, rel) {
+			return fmt.Errorf("%s would be overwritten by its signed copy: choose another --out", in)
 		}
 		seen[o] = in
 		jobs = append(jobs, signJob{in: in, out: o})
@@ -217,6 +225,11 @@ func signJobs(paths []string, out string) ([]signJob, error) {
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
+			}
+			if d.IsDir() {
+				if a, err := filepath.Abs(path); err == nil && a == outAbs {
+					return filepath.SkipDir
+				}
 			}
 			if d.Type().IsRegular() && strings.EqualFold(filepath.Ext(path), ".ofd") {
 				found = append(found, path)

@@ -249,14 +249,15 @@ func (s *signServer) checkSigned(t *testing.T, path string) {
 	}
 }
 
-// TestSignOFDFolderAndResume signs a folder of 50 documents through the appliance (every
-// output verifies, failures.json is empty), then runs again on the same folder: every
-// document is skipped and no output is rewritten. Neither PIN nor identity number nor API
+// TestSignOFDFolderAndResume signs a folder of 50 documents through the appliance into a
+// folder inside it (every output verifies, failures.json is empty), then runs again on the
+// same folder: every document is skipped, no output is rewritten, and the outputs are not
+// taken for documents to sign. Neither PIN nor identity number nor API
 // key is printed.
 func TestSignOFDFolderAndResume(t *testing.T) {
 	s := startSignServer(t)
 	in := licences(t, 50)
-	out := filepath.Join(t.TempDir(), "signed")
+	out := filepath.Join(in, "signed") // inside the folder signed: not searched for documents
 	code, stdout, stderr := runCLI(s.args("--out", out, in)...)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
@@ -382,14 +383,15 @@ func TestSignOFDUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no target", []string{"sign-ofd", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", dir, doc}, "--target is required"},
+		{"no target", []string{"sign-ofd", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", filepath.Join(dir, "out"), doc}, "--target is required"},
 		{"no PIN nor approval", append(base, doc), "--pin-file or --approval"},
 		{"no document", append(base, "--approval", "U1"), "no document"},
-		{"bad target", append([]string{"sign-ofd", "--target", "ftp://x", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", dir}, doc), "not an http or https URL"},
+		{"bad target", append([]string{"sign-ofd", "--target", "ftp://x", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", filepath.Join(dir, "out")}, doc), "not an http or https URL"},
 		{"bad concurrency", append(base, "--approval", "U1", "--concurrency", "0", doc), "--concurrency 0"},
 		{"missing input", append(base, "--approval", "U1", filepath.Join(dir, "none.ofd")), "none.ofd"},
 		{"a PIN file of two lines", append(base, "--pin-file", secret, doc), "must hold one line"},
 		{"two inputs to one output", append(base, "--approval", "U1", doc, doc), "would both be written"},
+		{"an input its own output", []string{"sign-ofd", "--target", "http://127.0.0.1:1", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", dir, doc}, "would be overwritten"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(c.args...)
