@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,22 @@ type signServer struct {
 	keyFile, pinFile, personFile string
 	pin, personID, key           string
 	applicant, reviewer, maker   string
+	// conns counts the connections the server accepted.
+	conns *countingListener
+}
+
+// countingListener counts the connections accepted.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 // makeSeal has a seal of kind k applied for, approved, made with the PIN and issued over
@@ -118,15 +135,17 @@ func startSignServer(t *testing.T) *signServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	s := &signServer{}
+	s.conns = &countingListener{Listener: ln}
+	go srv.Serve(s.conns)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
 		svc.Close()
 	})
-	s := &signServer{url: "http://" + ln.Addr().String(), admin: strings.TrimSpace(string(admin)), svc: svc,
-		pin: signTestPIN, personID: testResidentID("11010519491231002")}
+	s.url, s.admin, s.svc = "http://"+ln.Addr().String(), strings.TrimSpace(string(admin)), svc
+	s.pin, s.personID = signTestPIN, testResidentID("11010519491231002")
 
 	key := func(name string, roles ...registry.Role) string {
 		var k appliance.KeyAnswer
@@ -250,7 +269,8 @@ func (s *signServer) checkSigned(t *testing.T, path string) {
 }
 
 // TestSignOFDFolderAndResume signs a folder of 50 documents through the appliance into a
-// folder inside it (every output verifies, failures.json is empty), then runs again on the
+// folder inside it, over one keep-alive connection per worker and without a progress bar
+// off a terminal (every output verifies, failures.json is empty), then runs again on the
 // same folder: every document is skipped, no output is rewritten, and the outputs are not
 // taken for documents to sign. Neither PIN nor identity number nor API
 // key is printed.
@@ -258,9 +278,17 @@ func TestSignOFDFolderAndResume(t *testing.T) {
 	s := startSignServer(t)
 	in := licences(t, 50)
 	out := filepath.Join(in, "signed") // inside the folder signed: not searched for documents
+	conns := s.conns.n.Load()
 	code, stdout, stderr := runCLI(s.args("--out", out, in)...)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// Four workers over keep-alive connections: a connection each, not one a document.
+	if n := s.conns.n.Load() - conns; n > 4 {
+		t.Fatalf("%d connections for 50 documents on 4 workers", n)
+	}
+	if stderr != "" {
+		t.Fatalf("something on stderr, which is not a terminal: %q", stderr)
 	}
 	if done, skipped, failed := summary(t, stdout); done != 50 || skipped != 0 || failed != 0 {
 		t.Fatalf("first run: %s", stdout)
