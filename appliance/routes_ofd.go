@@ -61,11 +61,11 @@ func readOFDSignRequest(c *Call) (*ofdSignRequest, error) {
 		return &Error{Kind: errs.InvalidInput, Message: fmt.Sprintf(format, args...)}
 	}
 	var unknown []string
-	c.ctx.QueryArgs().VisitAll(func(k, _ []byte) {
+	for k := range c.ctx.QueryArgs().All() {
 		if !slices.Contains(ofdSignParams, string(k)) {
 			unknown = append(unknown, string(k))
 		}
-	})
+	}
 	for _, k := range unknown {
 		switch strings.ToLower(k) {
 		case "pin", "person_id", "person-id", "eseal-pin", "eseal-person-id":
