@@ -86,6 +86,13 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if o.sweep && o.rate > 0 {
 		return fail(exitUsage, "--rate and --sweep do not go together (a sweep runs closed loops)")
 	}
+	if o.sweep {
+		for _, op := range sweepOps(o.ops) {
+			if !validOp(op) {
+				return fail(exitUsage, "--ops: %q is not one of %s", op, strings.Join(bench.Ops, ", "))
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	key, err := readKeyFile(o.keyFile)
@@ -144,20 +151,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 }
 
 func runSweep(ctx context.Context, env *bench.Env, o benchOptions, opts bench.Options, progress io.Writer, stdout, stderr io.Writer) int {
-	cfg := bench.SweepConfig{Duration: o.duration, Warmup: o.warmup, Options: opts, Baseline: true,
+	cfg := bench.SweepConfig{Ops: sweepOps(o.ops), Duration: o.duration, Warmup: o.warmup, Options: opts, Baseline: true,
 		ServerPID: o.pid, Progress: progress, Log: stdout, Documents: map[string][]byte{}}
-	if o.ops != "" {
-		for op := range strings.SplitSeq(o.ops, ",") {
-			op = strings.TrimSpace(op)
-			if !validOp(op) {
-				fmt.Fprintf(stderr, "eseal bench: --ops: %q is not one of %s\n", op, strings.Join(bench.Ops, ", "))
-				return exitUsage
-			}
-			cfg.Ops = append(cfg.Ops, op)
-		}
-	} else {
-		cfg.Ops = bench.Ops
-	}
 	for _, op := range cfg.Ops {
 		if op == bench.OpOFDVerify || op == bench.OpOFDSign {
 			doc, err := readOFD(o.ofdFile, op)
@@ -210,6 +205,18 @@ func writeFileWith(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// sweepOps are the operations --ops names, or all.
+func sweepOps(list string) []string {
+	if list == "" {
+		return bench.Ops
+	}
+	var ops []string
+	for op := range strings.SplitSeq(list, ",") {
+		ops = append(ops, strings.TrimSpace(op))
+	}
+	return ops
 }
 
 func validOp(op string) bool {
