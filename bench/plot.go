@@ -131,6 +131,10 @@ func (s *Sweep) WriteMarkdown(w io.Writer) error {
 		b = fmt.Appendf(b, "| %s | %d | %.1f | %.1f | %s | %.3f |\n", r.Op, r.Baseline.MessageLen,
 			r.Baseline.SignPerSec, r.Baseline.VerifyPerSec, floor, best)
 	}
+	if r := s.HalfPeak; r != nil {
+		b = fmt.Appendf(b, "\nverify at half its peak rate: a fixed arrival rate of %.0f requests/s over %d connections, latency counted from each request's intended start: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; %d answered, errors: %s.\n",
+			r.Rate, r.Concurrency, ms(r.Latency.Percentile(50)), ms(r.Latency.Percentile(90)), ms(r.Latency.Percentile(99)), ms(r.Latency.Percentile(99.9)), r.Ops, r.errorsText())
+	}
 	if s.PeakRSS > 0 {
 		b = fmt.Appendf(b, "\nThe server's resident memory: %.0f MiB at its peak over the whole sweep (VmHWM)", float64(s.PeakRSS)/(1<<20))
 		for i, r := range s.Results {

@@ -50,7 +50,14 @@ type Sweep struct {
 	// PeakRSS its high-water mark at the end (VmHWM); zero when unknown.
 	RSS     []int64
 	PeakRSS int64
+	// HalfPeak is verify at a fixed arrival rate of half its peak throughput (the latency
+	// goal's point); nil when verify was not swept.
+	HalfPeak *Result
 }
+
+// halfPeakConns is the connections of the half-peak run: enough that a stall queues
+// requests instead of leaving them unsent.
+const halfPeakConns = 64
 
 // RunSweep runs every operation at every concurrency against the server env was made on.
 func RunSweep(ctx context.Context, env *Env, cfg SweepConfig) (*Sweep, error) {
@@ -85,6 +92,23 @@ func RunSweep(ctx context.Context, env *Env, cfg SweepConfig) (*Sweep, error) {
 			mine = append(mine, r)
 			if cfg.Log != nil {
 				fmt.Fprintf(cfg.Log, "%-12s c=%-4d %9.1f req/s  p99 %8.2f ms  errors: %s\n", op, c, r.OpsPerSec(), ms(r.Latency.Percentile(99)), r.errorsText())
+			}
+		}
+		if op == OpVerify {
+			peak := 0.0
+			for _, r := range mine {
+				peak = max(peak, r.OpsPerSec())
+			}
+			if peak > 0 {
+				r, err := Run(ctx, w, Config{Concurrency: halfPeakConns, Duration: cfg.Duration, Warmup: cfg.Warmup, Rate: peak / 2, Progress: cfg.Progress})
+				if err != nil {
+					return s, err
+				}
+				s.HalfPeak = r
+				mine = append(mine, r)
+				if cfg.Log != nil {
+					fmt.Fprintf(cfg.Log, "%-12s rate=%.0f/s (half the peak) p99 %8.2f ms  errors: %s\n", op, r.Rate, ms(r.Latency.Percentile(99)), r.errorsText())
+				}
 			}
 		}
 		if cfg.Baseline {

@@ -133,7 +133,7 @@ func TestBenchSweepWritesReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"| verify | 1 |", "| verify | 256 |", "cores:", "Go: go", "at its peak"} {
+	for _, c := range []string{"| verify | 1 |", "| verify | 256 |", "cores:", "Go: go", "at its peak", "verify at half its peak rate"} {
 		if !strings.Contains(string(md), c) {
 			t.Errorf("report lacks %q:\n%s", c, md)
 		}
