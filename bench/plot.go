@@ -67,6 +67,10 @@ func (s *Sweep) WritePlot(w io.Writer) error {
 			pl.p.Legend.Add(op, line, points)
 		}
 	}
+	// A decade of room above the highest point, for the legend.
+	for _, p := range []*plot.Plot{through, p99} {
+		p.Y.Max *= 10
+	}
 	if drawn == 0 {
 		return fmt.Errorf("bench: plot: no point of the sweep answered a request")
 	}

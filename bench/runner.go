@@ -99,7 +99,8 @@ type Result struct {
 	Items    int
 	Duration time.Duration
 	Rate     float64
-	// Ops is the requests answered as expected in the measured time.
+	// Ops is the requests answered as expected in the measured time: those due in it at a
+	// fixed rate, those that finished in it in a closed loop.
 	Ops     int64
 	Latency *Histogram
 	// Errors counts the other requests by code (the API's, or one of the Code constants).
@@ -195,8 +196,19 @@ func Run(ctx context.Context, w *Workload, cfg Config) (*Result, error) {
 					}
 				}
 				code := call()
-				took := time.Since(intended)
-				if intended.Before(from) {
+				finished := time.Now()
+				took := finished.Sub(intended)
+				// At a fixed rate a request counts when it was due in the measured time
+				// (so that the requests a stall delayed are charged); in a closed loop
+				// when it finished in it (so that requests longer than the warm-up count).
+				counted := intended
+				if cfg.Rate == 0 {
+					counted = finished
+					if !finished.Before(end) {
+						return
+					}
+				}
+				if counted.Before(from) {
 					continue
 				}
 				if code != "" {
