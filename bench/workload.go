@@ -23,7 +23,8 @@ type Options struct {
 	// zero means 256.
 	Signatures int
 	// Document is the OFD of ofd-verify and ofd-sign (for ofd-sign, where the stamp goes:
-	// Page from 1, X and Y in millimetres).
+	// Page from 1, X and Y its centre in millimetres from the page's top-left; zero Page
+	// means 1, zero X and Y mean 50 mm).
 	Document []byte
 	Page     int
 	X, Y     float64
@@ -43,6 +44,9 @@ func Prepare(ctx context.Context, e *Env, op string, o Options) (*Workload, erro
 	}
 	if o.Page == 0 {
 		o.Page = 1
+	}
+	if o.X == 0 && o.Y == 0 {
+		o.X, o.Y = 50, 50
 	}
 	if o.Batch < 1 || o.Batch > 10000 {
 		return nil, fmt.Errorf("bench: batch %d: 1 to 10000", o.Batch)
