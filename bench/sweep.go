@@ -149,7 +149,7 @@ func statusField(status []byte, field string) (int64, error) {
 			return 0, fmt.Errorf("bench: /proc status %s: %q is not a size in kB", field, rest)
 		}
 		n, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > 1<<50 {
 			return 0, fmt.Errorf("bench: /proc status %s: %q is not a size in kB", field, rest)
 		}
 		return n << 10, nil
