@@ -16,10 +16,6 @@ import (
 
 // Limits of signing.
 const (
-	// DefaultSignBatchMax is the most items of one sign batch. The registry allows one use
-	// of up to registry.MaxBatchDigests digests; a request of a thousand items stays well
-	// under the default body limit and answers within seconds.
-	DefaultSignBatchMax = 1000
 	// MaxPropertyInfo bounds a signature's property info, in bytes.
 	MaxPropertyInfo = 1024
 	// maxSignChunk bounds the items one worker of a batch signs and records together (one
@@ -35,7 +31,7 @@ func signRoutes() []Route {
 			Summary: "Sign an SM3 digest (or data, hashed here) under a seal with its PIN (and, for an official seal, a use approval): a DER SES_Signature in the seal's version, answered once its use record is durable",
 			Request: signRequest{}, Response: signAnswer{}, Handle: handleSign},
 		{Method: http.MethodPost, Path: "/v1/sign/batch", Roles: signer,
-			Summary: fmt.Sprintf("Sign up to %d digests under one seal, authorised once (PIN, and for an official seal a use approval naming them), signed in parallel, answered item by item", DefaultSignBatchMax),
+			Summary: fmt.Sprintf("Sign up to %d digests under one seal, authorised once (PIN, and for an official seal a use approval naming them), signed in parallel, answered item by item", DefaultBatchMax),
 			Request: signBatchRequest{}, Response: signBatchAnswer{}, Handle: handleSignBatch},
 	}
 }

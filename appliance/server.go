@@ -81,7 +81,9 @@ const (
 	DefaultMaxConcurrent = 1024
 	// DefaultShutdownTimeout is ServerConfig.ShutdownTimeout's default.
 	DefaultShutdownTimeout = 30 * time.Second
-	// DefaultBatchMax is ServerConfig.BatchMax's default.
+	// DefaultBatchMax is ServerConfig.BatchMax's default: the most items of one sign batch.
+	// The registry allows one use of up to registry.MaxBatchDigests digests; a request of a
+	// thousand items stays well under the default body limit and answers within seconds.
 	DefaultBatchMax = 1000
 )
 

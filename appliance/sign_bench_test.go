@@ -16,13 +16,13 @@ import (
 	"github.com/eseal/eseal/ses"
 )
 
-// BenchmarkSignBatch signs batches of DefaultSignBatchMax digests through POST
+// BenchmarkSignBatch signs batches of DefaultBatchMax digests through POST
 // /v1/sign/batch (decoding, authorisation, parallel signing, durable use records, the JSON
 // answer); compare its ns/signature with BenchmarkSignSES, the same signature built directly.
 func BenchmarkSignBatch(b *testing.B) {
 	e := newRegEnv(b)
 	s := e.made(b, registry.Personal, "")
-	items := make([]signBatchItem, DefaultSignBatchMax)
+	items := make([]signBatchItem, DefaultBatchMax)
 	for i := range items {
 		d := sm3.Sum(fmt.Appendf(nil, "licence %d", i))
 		items[i] = signBatchItem{Digest: base64.StdEncoding.EncodeToString(d[:])}

@@ -169,7 +169,7 @@ func TestSignData(t *testing.T) {
 func TestSignBatch1000(t *testing.T) {
 	e := newRegEnv(t)
 	s := e.made(t, registry.Personal, "")
-	const n = DefaultSignBatchMax
+	const n = DefaultBatchMax
 	docs := make([][]byte, n)
 	items := make([]signBatchItem, n)
 	for i := range docs {
@@ -261,7 +261,7 @@ func TestSignBatch(t *testing.T) {
 		}
 		regWant(t, "the approval again", e.do(t, regOA, "POST", "/v1/sign/batch", "", body), errs.ApprovalUsed)
 	})
-	many := make([]signBatchItem, DefaultSignBatchMax+1)
+	many := make([]signBatchItem, DefaultBatchMax+1)
 	for i := range many {
 		many[i] = signBatchItem{Digest: b64(digest(i))}
 	}

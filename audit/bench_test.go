@@ -12,6 +12,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/eseal/eseal/internal/benchratio"
+	"github.com/eseal/eseal/store"
 )
 
 // BenchmarkAuditAppendVsSM2Sign runs, in alternating rounds on all cores, use records
@@ -33,7 +34,7 @@ func BenchmarkAuditAppendVsSM2Sign(b *testing.B) {
 	msg := sm3.New().Sum([]byte("a document digest"))
 	for _, per := range []int{1, 16} {
 		b.Run(fmt.Sprintf("per-call=%d", per), func(b *testing.B) {
-			db, _ := openStore(b, false)
+			db := runningStore(b)
 			lg := openLog(b, db, Options{})
 			var next atomic.Int64
 			benchratio.Interleave(b, 16*goroutines,
@@ -106,7 +107,7 @@ func BenchmarkSyncedBatchVsSM2Sign(b *testing.B) {
 		b.Fatal(err)
 	}
 	msg := sm3.New().Sum([]byte("a document digest"))
-	db, _ := openStore(b, false)
+	db := runningStore(b)
 	v := newView(db)
 	type kv struct{ k, v []byte }
 	recs := make([]kv, 0, 2*b.N)
@@ -144,4 +145,31 @@ func BenchmarkSyncedBatchVsSM2Sign(b *testing.B) {
 			}
 			return nil
 		}})
+}
+
+// runningStore opens a store with synced writes in the state that a running appliance's
+// store is in: its write-ahead log a file that Pebble reused after a flush, not a new one. A
+// sync that grows a new file also writes the file system's metadata, and costs this kind of
+// disk about twice a sync that overwrites blocks the file has (measured with fdatasync after
+// 8 KB writes: 0.88 ms appending, 0.35 ms overwriting). A fresh store pays the first cost
+// until its first memtables flush; a running one pays the second.
+func runningStore(b *testing.B) *store.Pebble {
+	b.Helper()
+	ctx := context.Background()
+	db, _ := openStore(b, false)
+	junk := store.MustSpace(db, "warm")
+	val := make([]byte, 64<<10)
+	for round := range 3 {
+		batch := junk.NewBatch()
+		for i := range 96 { // 6 MiB, more than a memtable
+			_ = batch.Set([]byte(fmt.Sprintf("%d/%d", round, i)), val)
+		}
+		if err := batch.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
 }

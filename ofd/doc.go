@@ -1,5 +1,6 @@
 // Package ofd reads OFD packages (GB/T 33190) and the electronic-seal and
-// digital signatures they carry (GB/T 38540, GM/T 0031, GM/T 0099 carriage).
+// digital signatures they carry (GB/T 38540, GM/T 0031, GM/T 0099 carriage),
+// and adds seal signatures to them (see Writing).
 //
 // It does not parse SES structures: for each signature it hands over the raw
 // bytes of Signature.xml (the signed data, exactly as stored), SignedValue.dat
@@ -111,6 +112,48 @@
 // Package.UnsignedFiles lists the files no signature's matching Reference
 // covers, other than the signature files.
 //
+// # Writing
+//
+// Package.PrepareSignature adds a seal signature in two steps, so that the
+// key can sign elsewhere (a server, a device): it writes the new
+// Doc_N/Signs/Sign_M/Signature.xml, final from then on, whose SM3 digest
+// (Draft.Digest) and path (Draft.Path) are the SES dataHash and propertyInfo;
+// Draft.Finish takes the DER SES_Signature made over them, checks that it is,
+// and returns the new package:
+//
+//	p, err := ofd.Open(data, ofd.Limits{})
+//	d, err := p.PrepareSignature(ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 150, Y: 200},
+//		Width: 40, Height: 40, Time: now, Seal: seal.Raw})
+//	sig, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: seal, SignerCert: cert,
+//		DataHash: d.Digest(), PropertyInfo: d.Path(), Time: now}, key)
+//	out, err := d.Finish(sig)
+//
+// The signature protects every file of the package (SM3 References) except
+// the lists of signatures, Signatures.xml, which a later signature must
+// extend; SignOptions.ProtectSignatures protects this document's list too,
+// and the package then refuses further signatures. Signatures.xml is created
+// (OFD.xml gaining its Signatures reference) or extended in place; every
+// other byte of OFD.xml and Signatures.xml stays as it was. Unchanged ZIP
+// entries are copied as stored (the same compressed bytes and CRC); new and
+// changed ones are deflated. The input is never modified.
+//
+// PrepareSignature refuses, without writing anything, a package that an
+// earlier signature would no longer verify in: one whose Signatures.xml an
+// earlier signature protects (WrongState, even with Force), and one whose
+// earlier signatures already fail their References (WrongState, unless
+// SignOptions.Force). The read side's limits apply: a hostile package fails
+// as it would when read.
+//
+// The stamp goes on a page at a position (Placement.Page, X, Y: its centre,
+// in mm from the page's top-left), on a keyword of the page's text
+// (Placement.Keyword: centred on its glyphs, placed from the text objects'
+// Boundary, CTM, Size and TextCode positions), or across pages (Placement.RidingFrom..RidingTo: a cross-page seal,
+// one strip of the picture at the right edge of each page, cut by the
+// StampAnnot's Clip).
+//
 // Every error names the file concerned and wraps one of ErrFormat,
-// ErrNotExist, ErrPath, ErrLimit or ErrUnsupported.
+// ErrNotExist, ErrPath, ErrLimit or ErrUnsupported; the writer adds
+// errs.InvalidInput (a bad placement or signed value), errs.NotFound (an
+// absent keyword) and errs.WrongState (a package that refuses more
+// signatures).
 package ofd

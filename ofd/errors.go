@@ -28,7 +28,7 @@ const (
 type Error struct {
 	File string    // package path (no leading slash), "" when the problem is the package as a whole
 	Msg  string    // what is wrong, in words for a user
-	Kind errs.Kind // one of ErrFormat, ErrNotExist, ErrPath, ErrLimit, ErrUnsupported
+	Kind errs.Kind // one of ErrFormat, ErrNotExist, ErrPath, ErrLimit, ErrUnsupported; when signing also errs.InvalidInput, errs.NotFound, errs.WrongState
 	Err  error     // underlying error, if any (e.g. from archive/zip or encoding/xml)
 }
 

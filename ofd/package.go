@@ -84,11 +84,15 @@ func (l Limits) withDefaults() Limits {
 
 // Package is an opened OFD package. Its methods are safe for concurrent use.
 type Package struct {
-	lim    Limits
-	files  map[string]*zip.File // cleaned path (no leading slash) → entry
-	names  []string             // sorted keys of files
-	before int64                // bytes before the ZIP
-	after  int64                // bytes after the ZIP
+	lim   Limits
+	files map[string]*zip.File // cleaned path (no leading slash) → entry
+	names []string             // sorted keys of files
+	order []string             // keys of files in the ZIP directory's order
+	// rejected lists entry names that no OFD path can reach (".." above the
+	// root, an empty name); the read side ignores them, the writer refuses.
+	rejected []string
+	before   int64 // bytes before the ZIP
+	after    int64 // bytes after the ZIP
 
 	mu      sync.Mutex
 	used    int64                  // decompressed bytes charged against MaxTotalSize
@@ -211,6 +215,7 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 		}
 		name, ok := cleanPath(f.Name)
 		if !ok || name == "" {
+			p.rejected = append(p.rejected, f.Name)
 			continue // cannot be referenced by any valid OFD path
 		}
 		if _, dup := p.files[name]; dup {
@@ -218,6 +223,7 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 		}
 		p.files[name] = f
 		p.names = append(p.names, name)
+		p.order = append(p.order, name)
 	}
 	sort.Strings(p.names)
 	return p, nil

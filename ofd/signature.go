@@ -299,26 +299,8 @@ func (p *Package) readSignature(s *Signature) {
 	if order := childOrder(b, 8); indexOf(order, "SignedValue") >= 0 && indexOf(order, "SignedValue") < indexOf(order, "SignedInfo") {
 		s.Notes = append(s.Notes, loc+" writes <SignedValue> before <SignedInfo>; read in any order")
 	}
-	for _, refs := range si.References {
-		method := strings.TrimSpace(refs.CheckMethod)
-		for _, r := range refs.Reference {
-			s.References = append(s.References, p.checkReference(method, firstNonEmpty(r.FileRef, r.FileRefEl), r.CheckValue))
-		}
-	}
-	if len(s.References) == 0 {
-		s.Warnings = append(s.Warnings, loc+" protects no files (it has no Reference)")
-	}
-
-	for _, a := range si.StampAnnot {
-		sa := StampAnnot{ID: strings.TrimSpace(a.ID), PageRef: strings.TrimSpace(a.PageRef),
-			BoundaryRaw: a.Boundary, Clip: strings.TrimSpace(a.Clip)}
-		sa.Boundary, sa.Problem = parseBox(a.Boundary)
-		if sa.Problem != "" {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("StampAnnot %q in %s: %s", sa.ID, loc, sa.Problem))
-		}
-		s.StampAnnots = append(s.StampAnnots, sa)
-	}
-
+	// The seal is read before the References are checked: a Reference to it
+	// then hashes the bytes read instead of inflating the file a second time.
 	if bl := strings.TrimSpace(si.Seal.BaseLoc); bl != "" {
 		sp, warn, err := p.resolveExisting(loc, bl)
 		if warn != "" {
@@ -338,6 +320,26 @@ func (p *Package) readSignature(s *Signature) {
 				s.Seal = sb
 			}
 		}
+	}
+
+	for _, refs := range si.References {
+		method := strings.TrimSpace(refs.CheckMethod)
+		for _, r := range refs.Reference {
+			s.References = append(s.References, p.checkReference(method, firstNonEmpty(r.FileRef, r.FileRefEl), r.CheckValue))
+		}
+	}
+	if len(s.References) == 0 {
+		s.Warnings = append(s.Warnings, loc+" protects no files (it has no Reference)")
+	}
+
+	for _, a := range si.StampAnnot {
+		sa := StampAnnot{ID: strings.TrimSpace(a.ID), PageRef: strings.TrimSpace(a.PageRef),
+			BoundaryRaw: a.Boundary, Clip: strings.TrimSpace(a.Clip)}
+		sa.Boundary, sa.Problem = parseBox(a.Boundary)
+		if sa.Problem != "" {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("StampAnnot %q in %s: %s", sa.ID, loc, sa.Problem))
+		}
+		s.StampAnnots = append(s.StampAnnots, sa)
 	}
 
 	sv := firstNonEmpty(x.SignedValue, si.SignedValue)

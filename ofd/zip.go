@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -455,8 +456,11 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 		return newErr(ErrLimit, e.name, "checking where the entries end would decompress more than four times the limit for the whole package (possible zip bomb)", nil)
 	}
 	r := bytes.NewReader(comp)
-	fr := flate.NewReader(r)
-	defer fr.Close()
+	fr := inflaters.Get().(io.ReadCloser)
+	defer inflaters.Put(fr)
+	if err := fr.(flate.Resetter).Reset(r, nil); err != nil {
+		return newErr(ErrFormat, e.name, "the entry's data cannot be inflated", err)
+	}
 	n, err := io.Copy(io.Discard, io.LimitReader(fr, int64(e.usize)+1))
 	*budget -= n
 	switch {
@@ -467,6 +471,9 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	}
 	return nil
 }
+
+// inflaters holds flate readers for deflateFills, reset for each entry.
+var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
 // zip64Sizes reads the uncompressed and compressed sizes from the zip64 field
 // of a local header's extra data.

@@ -34,13 +34,17 @@
 // # Use
 //
 // Authorize checks the role, the seal's status and validity, the approval (official seals:
-// single use, expiring, for exactly the digests signed), the holder (position and personal
+// expiring, granted for the digests signed, each digest used once, over one or several
+// signings), the holder (position and personal
 // seals, by the keyed hash of the caller's identity number) and scope (position seals), and
 // the protection PIN (signer.Guard: locked after 5 wrong PINs in a row; only the authority
 // sets it, SetPIN). It returns a Use whose Sign and SignBatch give each signature only after
 // its "sign" audit record (with the SM3 of the signature value) is durable; a bulk signing's
-// records share one synced batch. Those records are what audit.Log.ProveExistence finds, so
-// a signature made here still passes the verifier's time_proof after its seal is revoked.
+// records share one synced batch. SignDocument signs, for an authorised document digest, a
+// digest derived from the document at the registry's time (an OFD's Signature.xml, which
+// names that time); its record names both digests. Those records are what
+// audit.Log.ProveExistence finds, so a signature made here still passes the verifier's
+// time_proof after its seal is revoked.
 // Every refusal is recorded too, with its code.
 //
 // # Archive (art. 15)

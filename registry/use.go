@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -26,8 +27,9 @@ const (
 	UseUsed     = "used"
 )
 
-// UseApproval is the approval of one use of an official seal (art. 16): for the digests of
-// the documents it names, single use, until it expires.
+// UseApproval is the approval of the use of an official seal (art. 16) for the documents
+// whose digests it names, each once, until it expires. Its digests may be used over several
+// signings (Authorize calls), each naming some of them; the approval is UseUsed once all are.
 type UseApproval struct {
 	ID        string    `json:"id"`
 	SealCode  string    `json:"seal_code"`
@@ -39,7 +41,9 @@ type UseApproval struct {
 	Approver  string    `json:"approver,omitempty"`
 	Approved  time.Time `json:"approved,omitzero"`
 	Expires   time.Time `json:"expires,omitzero"`
-	Used      time.Time `json:"used,omitzero"`
+	Used      time.Time `json:"used,omitzero"` // when its last digest was used
+	// UsedDigests are the digests (hex) used so far, in the order of use.
+	UsedDigests []string `json:"used_digests,omitempty"`
 }
 
 // RequestUse asks to use an official seal for the documents whose SM3 digests are given and
@@ -152,8 +156,9 @@ type UseRequest struct {
 	Scope string
 }
 
-// Use is what signing under a seal needs, for the digests it was authorised for. Sign and
-// SignBatch return a signature only after its use record is durable in the audit log. A
+// Use is what signing under a seal needs, for the digests it was authorised for. Sign,
+// SignBatch and SignDocument return a signature only after its use record is durable in the
+// audit log. A
 // caller that builds its signatures itself with Signer (an OFD signer) must call
 // RecordSignature, and hand a signature out only when it returns nil.
 type Use struct {
@@ -176,10 +181,11 @@ type Use struct {
 // Authorize decides whether a may sign under the seal now (art. 16-18) and hands back what
 // signing needs. A seal signs only when issued, neither suspended nor revoked, and within its
 // validity; the caller needs RoleSigner; an official seal signs only under a use approval
-// granted for exactly these digests, which this call uses up; a position seal only by its
-// holder within its scopes; a personal seal only by its holder. The seal's protection PIN is
-// checked (signer.Guard: the key locks after 5 wrong PINs in a row). An approval is used up
-// when Authorize returns, whether or not every digest is then signed.
+// granted for these digests, none of them used before, which this call uses (the approval's
+// other digests remain for later calls); a position seal only by its holder within its
+// scopes; a personal seal only by its holder. The seal's protection PIN is checked
+// (signer.Guard: the key locks after 5 wrong PINs in a row). The digests of an approval are
+// used when Authorize returns, whether or not each is then signed.
 func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use, error) {
 	const op = "authorize"
 	var digest []byte
@@ -280,15 +286,22 @@ func (r *Registry) checkApproval(ctx context.Context, op string, a Actor, code s
 	case u.Requester != a.Name:
 		return nil, refuse(errs.WrongState, op, u.ID, "the approval was granted to another requester")
 	}
+	granted, used := set(u.Digests), set(u.UsedDigests)
 	for i, d := range req.Digests {
-		if !slices.Contains(u.Digests, hex.EncodeToString(d)) {
+		if !granted[hex.EncodeToString(d)] {
 			return nil, refuse(errs.DigestNotApproved, op, u.ID, "digest %d is not one the approval was granted for", i)
+		}
+	}
+	for i, d := range req.Digests {
+		if h := hex.EncodeToString(d); used[h] {
+			return nil, refuse(errs.ApprovalUsed, op, u.ID, "digest %d (%s) was used already under the approval", i, h)
 		}
 	}
 	return u, nil
 }
 
-// useApproval uses the approval up, in one step with its audit record.
+// useApproval uses the request's digests of the approval, in one step with its audit record;
+// the approval is used when every digest is.
 func (r *Registry) useApproval(ctx context.Context, op string, a Actor, req UseRequest, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -296,10 +309,36 @@ func (r *Registry) useApproval(ctx context.Context, op string, a Actor, req UseR
 	if err != nil {
 		return err
 	}
-	u.Status, u.Used = UseUsed, now
+	used := set(u.UsedDigests)
+	n := 0
+	for _, d := range req.Digests {
+		if h := hex.EncodeToString(d); !used[h] {
+			used[h] = true
+			u.UsedDigests = append(u.UsedDigests, h)
+			n++
+		}
+	}
+	left := 0
+	for _, h := range u.Digests {
+		if !used[h] {
+			left++
+		}
+	}
+	if left == 0 {
+		u.Status, u.Used = UseUsed, now
+	}
 	return r.commit(ctx, op, audit.Record{Actor: a.Name, Action: audit.ActionUseApproval, SealCode: req.SealCode,
-		Details: map[string]string{"request": u.ID, "step": "used", "documents": fmt.Sprint(len(req.Digests))}},
+		Details: map[string]string{"request": u.ID, "step": "used", "documents": fmt.Sprint(n), "left": fmt.Sprint(left)}},
 		[]audit.Write{jsonWrite(useKey(u.ID), u)})
+}
+
+// set is the set of the strings in list.
+func set(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
 }
 
 // countedSigner signs at most left times.
@@ -369,6 +408,47 @@ func (u *Use) SignBatch(ctx context.Context, items []SignItem) ([][]byte, error)
 	return sigs, nil
 }
 
+// SignDocument signs, for the authorised digest of a document, a digest derived from the
+// document that only the signing itself can know: an OFD signature signs the SM3 of its
+// Signature.xml, which names the signing time. It takes document (an authorised SM3 digest)
+// off this use, whatever happens next; calls build with the registry's clock, to the second,
+// which is also the signature's time; signs the item's Digest with its PropertyInfo; and
+// returns the DER SES_Signature once its use record is durable. That record names the digest
+// signed, and the document's digest in its details ("document").
+func (u *Use) SignDocument(ctx context.Context, document []byte, build func(now time.Time) (SignItem, error)) ([]byte, error) {
+	const op = "sign"
+	s, err := u.r.Seal(ctx, u.Record.Code)
+	if err != nil {
+		return nil, err
+	}
+	now := u.r.now()
+	if err := u.r.usable(op, s, now); err != nil {
+		return nil, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, s.Code, document, err)
+	}
+	// The signature's time is written in whole seconds (as every SES signing time is), so
+	// Signature.xml and the signature say the same time.
+	now = now.Truncate(time.Second)
+	if !u.take(document) {
+		return nil, refuse(errs.DigestNotApproved, op, s.Code, "the document is not authorised for this use, or signed already")
+	}
+	item, err := build(now)
+	if err != nil {
+		return nil, wrap(op, s.Code, err)
+	}
+	if len(item.Digest) != sm3.Size {
+		return nil, refuse(errs.InvalidInput, op, s.Code, "the digest to sign has %d bytes, an SM3 digest has %d", len(item.Digest), sm3.Size)
+	}
+	sig, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: u.Seal, SignerCert: u.Certificate.Raw,
+		DataHash: item.Digest, PropertyInfo: item.PropertyInfo, Time: now}, u.Signer)
+	if err != nil {
+		return nil, wrap(op, s.Code, err)
+	}
+	if err := u.recordWith(ctx, [][]byte{sig}, map[string]string{"document": hex.EncodeToString(document)}); err != nil {
+		return nil, err
+	}
+	return sig, nil
+}
+
 // take marks digest as signed; false when it is not authorised or signed already.
 func (u *Use) take(digest []byte) bool {
 	u.mu.Lock()
@@ -399,6 +479,11 @@ func (u *Use) RecordSignature(ctx context.Context, sigDER []byte) error {
 }
 
 func (u *Use) record(ctx context.Context, sigs [][]byte) error {
+	return u.recordWith(ctx, sigs, nil)
+}
+
+// recordWith appends the use records of sigs, each with details besides the approval's id.
+func (u *Use) recordWith(ctx context.Context, sigs [][]byte, details map[string]string) error {
 	recs := make([]audit.Record, len(sigs))
 	for i, der := range sigs {
 		sig, err := ses.ParseSignature(der)
@@ -408,8 +493,14 @@ func (u *Use) record(ctx context.Context, sigs [][]byte) error {
 		v := sm3.Sum(sig.Value)
 		recs[i] = audit.Record{Actor: u.actor, Action: audit.ActionSign, SealCode: u.Record.Code,
 			Digest: sig.TBS.DataHash, SignatureSM3: v[:], Outcome: audit.OutcomeOK}
-		if u.approval != "" {
-			recs[i].Details = map[string]string{"approval": u.approval}
+		if u.approval != "" || len(details) > 0 {
+			recs[i].Details = maps.Clone(details)
+			if recs[i].Details == nil {
+				recs[i].Details = map[string]string{}
+			}
+			if u.approval != "" {
+				recs[i].Details["approval"] = u.approval
+			}
 		}
 	}
 	if _, err := u.r.cfg.State.AppendAll(ctx, recs); err != nil {

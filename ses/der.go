@@ -39,7 +39,17 @@ type element struct {
 
 // readElements splits the content of a constructed value into its children.
 func readElements(content []byte, what string) ([]element, error) {
-	var out []element
+	// Count first, so that the children take one allocation of the right size: this runs
+	// for every constructed value of every signature verified.
+	n := 0
+	for rest := content; len(rest) > 0; n++ {
+		_, r, err := readTLV(rest)
+		if err != nil {
+			break
+		}
+		rest = r
+	}
+	out := make([]element, 0, n)
 	for len(content) > 0 {
 		e, rest, err := readTLV(content)
 		if err != nil {

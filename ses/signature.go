@@ -1,6 +1,7 @@
 package ses
 
 import (
+	"bytes"
 	"encoding/asn1"
 	"fmt"
 	"strings"
@@ -18,6 +19,8 @@ type Signature struct {
 	Value     []byte   // the signer's signature, as stored in the BIT STRING
 	TimeStamp []byte   // v4 [0] timeStamp token, nil when absent
 	Notes     []string // every deviation from the standard that was read leniently, in words
+
+	reuse func(sealDER []byte) *Seal // while parsing: see ParseSignatureReusing
 }
 
 // TBSSign is TBS_Sign.
@@ -39,6 +42,16 @@ type TBSSign struct {
 // ParseSignature parses a DER SES_Signature, v1 or v4/v5, told apart by shape.
 // Bytes after the signature are reported in Notes, not rejected.
 func ParseSignature(data []byte) (*Signature, error) {
+	return ParseSignatureReusing(data, nil)
+}
+
+// ParseSignatureReusing parses like ParseSignature, but asks reuse (when not nil) for the
+// seal embedded in TBS_Sign, with the bytes of its SESeal element: a verifier that sees
+// thousands of signatures under one seal hands back the seal it parsed before instead of
+// parsing tens of kilobytes again. The seal handed back is used only when its Raw equals
+// those bytes exactly (else the bytes are parsed as usual), so a wrong answer costs a parse,
+// never a different seal. A reused seal is shared: nobody may change it.
+func ParseSignatureReusing(data []byte, reuse func(sealDER []byte) *Seal) (*Signature, error) {
 	e, rest, err := readOne(data, "signature")
 	if err != nil {
 		return nil, &FormatError{Msg: err.Error()}
@@ -47,7 +60,8 @@ func ParseSignature(data []byte) (*Signature, error) {
 	if err != nil {
 		return nil, &FormatError{Msg: err.Error()}
 	}
-	s := &Signature{Raw: e.full}
+	s := &Signature{Raw: e.full, reuse: reuse}
+	defer func() { s.reuse = nil }()
 	switch len(kids) {
 	case 2:
 		err = s.parseV1(kids)
@@ -197,8 +211,15 @@ func (s *Signature) parseTBSCommon(tbs []element) error {
 	if s.TBS.Version, err = tbs[0].integer("TBS_Sign version"); err != nil {
 		return &FormatError{Msg: err.Error()}
 	}
-	if s.TBS.Seal, err = parseSealElement(tbs[1]); err != nil {
-		return formatErr("embedded seal: %v", err)
+	if s.reuse != nil && tbs[1].tag == tagSequence {
+		if seal := s.reuse(tbs[1].full); seal != nil && bytes.Equal(seal.Raw, tbs[1].full) {
+			s.TBS.Seal = seal
+		}
+	}
+	if s.TBS.Seal == nil {
+		if s.TBS.Seal, err = parseSealElement(tbs[1]); err != nil {
+			return formatErr("embedded seal: %v", err)
+		}
 	}
 	var octet bool
 	var unused int

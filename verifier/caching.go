@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"encoding/binary"
+	"errors"
 	"hash/maphash"
 	"maps"
 	"sync"
@@ -153,11 +154,27 @@ func (v *Verifier) load(c Cache, ns string, key [32]byte, load func() (any, int6
 // maxCachedObject bounds what is cached: a larger certificate or seal is not worth its room.
 const maxCachedObject = 1 << 20
 
-// sealCheck is a cached maker-signature check.
+// sealCheck is a cached maker-signature check, with the seal parsed from raw, which later
+// signatures carrying the same seal reuse instead of parsing it again.
 type sealCheck struct {
 	raw   []byte
 	check ses.SigCheck
+	seal  *ses.Seal // nil when raw did not parse on its own
 }
+
+// sealKey is the cache key of a seal's bytes: their length and their last sealTail bytes,
+// which hold the maker's signature value (the last element of a v4 SESeal, and of a v1
+// seal's signInfo). Hashing tens of bytes instead of tens of kilobytes; the key only finds
+// the entry, and the comparison of every byte decides whether it answers (two seals ending
+// alike are a miss).
+func (v *Verifier) sealKey(raw []byte) [32]byte {
+	return v.keys.key(keySeal, uint64(len(raw)), raw[len(raw)-min(len(raw), sealTail):])
+}
+
+const sealTail = 96
+
+// errNotCached is what a lookup that must not compute answers a cache miss with.
+var errNotCached = errors.New("verifier: not cached")
 
 // sealSignature checks a seal's maker signature under the maker certificate held in the seal;
 // the outcome depends only on the seal's bytes.
@@ -166,17 +183,35 @@ func (v *Verifier) sealSignature(seal *ses.Seal, maker *smx509.Certificate) ses.
 	if v.caches.Seals == nil || len(seal.Raw) > maxCachedObject {
 		return check()
 	}
-	// Keyed by the maker's signature value, tens of bytes, instead of the whole seal, tens of
-	// kilobytes: the key only finds the entry, and the comparison of every byte of the seal
-	// below decides whether it answers (two seals with one signature value are a miss).
-	x, err := v.load(v.caches.Seals, nsSeals, v.keys.key(keySeal, uint64(len(seal.Raw)), seal.SignValue), func() (any, int64, time.Time, error) {
+	x, err := v.load(v.caches.Seals, nsSeals, v.sealKey(seal.Raw), func() (any, int64, time.Time, error) {
 		raw := bytes.Clone(seal.Raw)
-		return &sealCheck{raw, check()}, int64(len(raw)) + sealCost, time.Time{}, nil
+		sc := &sealCheck{raw: raw, check: check()}
+		if p, err := ses.ParseSeal(raw); err == nil && bytes.Equal(p.Raw, raw) {
+			sc.seal = p
+		}
+		return sc, int64(len(raw))*2 + sealCost, time.Time{}, nil
 	})
 	if sc, ok := x.(*sealCheck); ok && err == nil && bytes.Equal(sc.raw, seal.Raw) {
 		return sc.check
 	}
 	return check()
+}
+
+// parsedSeal is the reuse function of ses.ParseSignatureReusing: the seal parsed when the
+// maker signature of these bytes was checked and cached, or nil. It never parses or checks
+// anything itself (a miss is left to the parser), and ses uses the answer only when its bytes
+// equal raw.
+func (v *Verifier) parsedSeal(raw []byte) *ses.Seal {
+	if v.caches.Seals == nil || len(raw) > maxCachedObject {
+		return nil
+	}
+	x, err := v.load(v.caches.Seals, nsSeals, v.sealKey(raw), func() (any, int64, time.Time, error) {
+		return nil, 0, time.Time{}, errNotCached
+	})
+	if sc, ok := x.(*sealCheck); ok && err == nil {
+		return sc.seal
+	}
+	return nil
 }
 
 // chainEntry is a cached path building: the paths found, good for any time within every

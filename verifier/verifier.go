@@ -135,7 +135,7 @@ func (v *Verifier) VerifySignature(der, data []byte) SignatureReport {
 func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureReport, *checks, *ses.Signature) {
 	c := v.newChecks(names...)
 	r := SignatureReport{Type: "Seal"}
-	sig, err := ses.ParseSignature(der)
+	sig, err := ses.ParseSignatureReusing(der, v.parsedSeal)
 	if err != nil {
 		c.fail(CheckFormat, FormatFailure, "not a readable seal signature: "+err.Error())
 		for _, n := range names[1:] {

@@ -219,6 +219,36 @@ func TestSealMemoDoesNotLeak(t *testing.T) {
 	})
 }
 
+// A seal whose maker signature was checked is parsed once: later signatures carrying the
+// same bytes reuse it, and a seal of other bytes is not answered with it.
+func TestSealParsedOnce(t *testing.T) {
+	p := newPKI(t)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	seal := p.seal(t, start, start.AddDate(2, 0, 0))
+	signed := start.AddDate(0, 6, 0)
+	opts := p.trust(signed)
+	opts.Caches = newCaches(t, 8<<20)
+	v := New(opts)
+	if v.parsedSeal(seal.Raw) != nil {
+		t.Fatal("a seal never seen is answered")
+	}
+	if r := v.VerifySignature(p.sign(t, seal, nil, signed), nil); status(r.Checks, CheckSealSignature) != Passed {
+		t.Fatal(r.Checks)
+	}
+	got := v.parsedSeal(seal.Raw)
+	if got == nil || !bytes.Equal(got.Raw, seal.Raw) {
+		t.Fatal("the checked seal is not kept parsed")
+	}
+	sig, err := ses.ParseSignatureReusing(p.sign(t, seal, nil, signed), v.parsedSeal)
+	if err != nil || sig.TBS.Seal != got {
+		t.Fatalf("a second signature under the seal parses it again (%v)", err)
+	}
+	other := p.seal(t, start, start.AddDate(1, 0, 0))
+	if s := v.parsedSeal(other.Raw); s != nil && bytes.Equal(s.Raw, other.Raw) {
+		t.Fatal("another seal is answered before it was checked")
+	}
+}
+
 // lyingCache is a fake Cache: it returns the last value stored for any key, as a cache whose
 // keys all collide would.
 type lyingCache struct {

@@ -62,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdImpressions(args[1:], stdout, stderr)
 	case "outbox":
 		return cmdOutbox(args[1:], stdout, stderr)
+	case "sign-ofd":
+		return cmdSignOFD(args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -99,6 +101,8 @@ func usage(w io.Writer) {
   `+outboxExportSynopsis+`
   `+outboxAckSynopsis+`
       export the filing and sync records not yet delivered, then mark them delivered
+  `+signOFDSynopsis+`
+      sign OFD documents through the appliance, in parallel (exit 1 when any failed)
 
 eseal COMMAND --help lists the flags of a command.
 exit status of verify: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED, 3 otherwise, 2 usage or I/O error
