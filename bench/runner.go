@@ -137,6 +137,9 @@ type Workload struct {
 	TBSLen int
 	// Document is the OFD an ofd operation sends.
 	Document []byte
+	// Protected, for ofd-sign, are the package files the new signature protects (its
+	// references), as the server signed the document once.
+	Protected []string
 	// NewCall returns worker id's call; a call is used by one goroutine only.
 	NewCall func(id int) func() string
 }

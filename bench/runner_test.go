@@ -53,14 +53,25 @@ func TestRunEveryOpAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, op := range []string{bench.OpSign, bench.OpSignBatch, bench.OpVerify, bench.OpVerifyBatch, bench.OpOFDVerify} {
+	unsigned, err := os.ReadFile(filepath.Join(vectors, "ofdrw/ofdrw-sign/src/test/resources/helloworld.ofd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range bench.Ops {
 		t.Run(op, func(t *testing.T) {
-			w, err := bench.Prepare(ctx, env, op, bench.Options{Batch: 20, Signatures: 40, Document: signed})
+			doc := signed
+			if op == bench.OpOFDSign {
+				doc = unsigned
+			}
+			w, err := bench.Prepare(ctx, env, op, bench.Options{Batch: 20, Signatures: 40, Document: doc})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if w.TBSLen <= 0 {
 				t.Fatalf("TBS_Sign size %d", w.TBSLen)
+			}
+			if op == bench.OpOFDSign && len(w.Protected) == 0 {
+				t.Fatal("ofd-sign: the files the signature protects are unknown")
 			}
 			r, err := bench.Run(ctx, w, bench.Config{Concurrency: 2, Duration: time.Second, Warmup: 100 * time.Millisecond})
 			if err != nil {
@@ -79,12 +90,13 @@ func TestRunEveryOpAgainstServer(t *testing.T) {
 			if m["op"] != op || m["ops"].(float64) != float64(r.Ops) || m["p99_ms"].(float64) <= 0 {
 				t.Fatalf("JSON %v", m)
 			}
-			if op == bench.OpVerify || op == bench.OpSignBatch {
+			if op == bench.OpVerify || op == bench.OpSignBatch || op == bench.OpOFDSign {
 				r.Baseline, err = bench.MeasureBaseline(ctx, w, 200*time.Millisecond)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.Baseline.SignPerSec <= 0 || r.Baseline.VerifyPerSec <= 0 || r.Ratio() <= 0 {
+				if r.Baseline.SignPerSec <= 0 || r.Baseline.VerifyPerSec <= 0 || r.Ratio() <= 0 ||
+					(op == bench.OpOFDSign) != (r.Baseline.FloorPerSec > 0) {
 					t.Fatalf("baseline %+v, ratio %v", r.Baseline, r.Ratio())
 				}
 				m := jsonKeys(t, r)
@@ -238,14 +250,21 @@ func TestBaselinePositive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	floor, err := bench.OFDSignFloor(ctx, doc, 4000, 100*time.Millisecond, 2)
+	floor, err := bench.OFDSignFloor(ctx, doc, nil, 4000, 100*time.Millisecond, 2)
 	if err != nil || floor <= 0 {
 		t.Fatalf("floor %v/s, %v", floor, err)
+	}
+	floor, err = bench.OFDSignFloor(ctx, doc, []string{"/OFD.xml", "Doc_0/Document.xml"}, 4000, 100*time.Millisecond, 2)
+	if err != nil || floor <= 0 {
+		t.Fatalf("floor of named files %v/s, %v", floor, err)
+	}
+	if _, err := bench.OFDSignFloor(ctx, doc, []string{"Doc_0/none.xml"}, 4000, 10*time.Millisecond, 1); err == nil {
+		t.Error("the floor of a file the document lacks")
 	}
 	if _, _, err := bench.RawSM2(ctx, 0, time.Millisecond, 1); err == nil {
 		t.Error("raw SM2 over an empty message")
 	}
-	if _, err := bench.OFDSignFloor(ctx, []byte("not an OFD"), 4000, 10*time.Millisecond, 1); err == nil {
+	if _, err := bench.OFDSignFloor(ctx, []byte("not an OFD"), nil, 4000, 10*time.Millisecond, 1); err == nil {
 		t.Error("the floor of a document that is not an OFD")
 	}
 }

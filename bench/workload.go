@@ -28,6 +28,9 @@ type Options struct {
 	Document []byte
 	Page     int
 	X, Y     float64
+	// Force signs a document whose existing signatures do not pass on this server (the
+	// vectors' signatures, made under other roots).
+	Force bool
 }
 
 // DefaultBatch is the items of a batch request when Options.Batch is zero.
@@ -277,35 +280,42 @@ func (e *Env) verifyBatchWorkload(ctx context.Context, n, batch int) (*Workload,
 	}}, nil
 }
 
-// ofdTBSLen reads the signatures of an OFD document: how many, and the size of the
-// TBS_Sign of the one at index i (the last when i is -1).
-func ofdTBSLen(doc []byte, i int) (count, size int, err error) {
+// ofdSignatures reads the signatures of an OFD document: how many, and of the one at index
+// i (the last when i is -1) the size of its TBS_Sign and the package files its references
+// protect.
+func ofdSignatures(doc []byte, i int) (count, size int, protected []string, err error) {
 	p, err := ofd.Open(doc, ofd.Limits{})
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench: the OFD document: %w", err)
+		return 0, 0, nil, fmt.Errorf("bench: the OFD document: %w", err)
 	}
 	sigs, err := p.Signatures()
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench: the OFD document's signatures: %w", err)
+		return 0, 0, nil, fmt.Errorf("bench: the OFD document's signatures: %w", err)
 	}
 	if len(sigs) == 0 {
-		return 0, 0, nil
+		return 0, 0, nil, nil
 	}
 	if i < 0 || i >= len(sigs) {
 		i = len(sigs) - 1
 	}
-	if sigs[i].SignedValue == nil {
-		return len(sigs), 0, fmt.Errorf("bench: the OFD document's signature %s has no value", sigs[i].Location)
+	s := sigs[i]
+	if s.SignedValue == nil {
+		return len(sigs), 0, nil, fmt.Errorf("bench: the OFD document's signature %s has no value", s.Location)
 	}
-	size, err = tbsLen(sigs[i].SignedValue)
-	return len(sigs), size, err
+	for _, r := range s.References {
+		if r.Path != "" {
+			protected = append(protected, r.Path)
+		}
+	}
+	size, err = tbsLen(s.SignedValue)
+	return len(sigs), size, protected, err
 }
 
 func (e *Env) ofdVerifyWorkload(ctx context.Context, doc []byte) (*Workload, error) {
 	if len(doc) == 0 {
 		return nil, errors.New("bench: ofd-verify needs an OFD document")
 	}
-	count, size, err := ofdTBSLen(doc, 0)
+	count, size, _, err := ofdSignatures(doc, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +344,7 @@ func (e *Env) ofdSignWorkload(ctx context.Context, o Options) (*Workload, error)
 	if len(o.Document) == 0 {
 		return nil, errors.New("bench: ofd-sign needs an OFD document")
 	}
-	before, _, err := ofdTBSLen(o.Document, -1)
+	before, _, _, err := ofdSignatures(o.Document, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -343,6 +353,9 @@ func (e *Env) ofdSignWorkload(ctx context.Context, o Options) (*Workload, error)
 	q.Set("page", strconv.Itoa(o.Page))
 	q.Set("x", strconv.FormatFloat(o.X, 'f', -1, 64))
 	q.Set("y", strconv.FormatFloat(o.Y, 'f', -1, 64))
+	if o.Force {
+		q.Set("force", "true")
+	}
 	path := "/v1/ofd/sign?" + q.Encode()
 	header := []string{"Authorization", "Bearer " + e.signer, "Content-Type", "application/ofd",
 		"Eseal-Pin", e.PIN, "Eseal-Person-Id", e.PersonID}
@@ -351,14 +364,14 @@ func (e *Env) ofdSignWorkload(ctx context.Context, o Options) (*Workload, error)
 	if code := do(e.d, http.MethodPost, path, header, o.Document, &answer, http.StatusOK); code != "" {
 		return nil, fmt.Errorf("bench: ofd-sign: the first request failed: %s (%s)", answerError(answer), code)
 	}
-	after, size, err := ofdTBSLen(answer, -1)
+	after, size, protected, err := ofdSignatures(answer, -1)
 	if err != nil {
 		return nil, fmt.Errorf("bench: ofd-sign: the signed document: %w", err)
 	}
 	if after != before+1 {
 		return nil, fmt.Errorf("bench: ofd-sign: the signed document has %d signatures, %d before", after, before)
 	}
-	return &Workload{Batch: 1, Items: 1, TBSLen: size, Document: o.Document, NewCall: func(int) func() string {
+	return &Workload{Batch: 1, Items: 1, TBSLen: size, Document: o.Document, Protected: protected, NewCall: func(int) func() string {
 		var answer []byte
 		return func() string {
 			if code := do(e.d, http.MethodPost, path, header, o.Document, &answer, http.StatusOK); code != "" {

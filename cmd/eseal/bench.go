@@ -20,7 +20,7 @@ import (
 )
 
 const benchSynopsis = "eseal bench [--target URL] --op OP [--concurrency N] [--duration D] [--warmup W] [--batch B]\n" +
-	"         [--rate R] [--key-file F] [--ofd FILE] [--baseline] [--json]\n" +
+	"         [--rate R] [--key-file F] [--ofd FILE [--page N --x MM --y MM] [--force]] [--baseline] [--json]\n" +
 	"       eseal bench --sweep [--target URL] [--duration D] [--warmup W] [--pid PID] [--out DIR] [--ops LIST]"
 
 // The documents the ofd operations send when --ofd is not given (run from the repository):
@@ -39,7 +39,7 @@ type benchOptions struct {
 	concurrency, batch, pid                int
 	duration, warmup                       time.Duration
 	rate                                   float64
-	baseline, json, sweep                  bool
+	baseline, json, sweep, force           bool
 	page                                   int
 	x, y                                   float64
 }
@@ -60,6 +60,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.page, "page", 1, "ofd-sign: the page to stamp, from 1")
 	fs.Float64Var(&o.x, "x", 50, "ofd-sign: the stamp's centre, millimetres from the page's left edge")
 	fs.Float64Var(&o.y, "y", 50, "ofd-sign: the stamp's centre, millimetres from the page's top edge")
+	fs.BoolVar(&o.force, "force", false, "ofd-sign: sign although the document's existing signatures do not pass on this server")
 	fs.BoolVar(&o.baseline, "baseline", false, "also measure the raw SM2 primitives on every core for the same duration, and print the ratio")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of the table")
 	fs.BoolVar(&o.sweep, "sweep", false, "run every operation at concurrency "+levelsText()+" and write report.md and throughput.png")
@@ -116,7 +117,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		progress = f
 	}
-	opts := bench.Options{Batch: o.batch, Page: o.page, X: o.x, Y: o.y}
+	opts := bench.Options{Batch: o.batch, Page: o.page, X: o.x, Y: o.y, Force: o.force}
 	if o.sweep {
 		return runSweep(ctx, env, o, opts, progress, stdout, stderr)
 	}
