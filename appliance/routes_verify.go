@@ -106,7 +106,8 @@ func verifierFor(c *Call, name string) (*verifier.Verifier, error) {
 
 func handleVerify(c *Call) error {
 	var req VerifyRequest
-	if err := c.Decode(&req); err != nil {
+	if err := decodeFlat(c, &req, flatField{"signature", &req.Signature}, flatField{"data", &req.Data},
+		flatField{"trust_set", &req.TrustSet}); err != nil {
 		return err
 	}
 	sig, data, err := signatureAndData("", req.Signature, req.Data)
