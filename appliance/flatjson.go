@@ -31,27 +31,33 @@ func decodeFlat(c *Call, v any, fields ...flatField) error {
 // parseFlat fills fields from b and reports whether b was a flat object of plain strings
 // with only those names, each at most once; false leaves the fields in any state.
 func parseFlat(b []byte, fields []flatField) bool {
-	i := skipSpace(b, 0)
+	end, ok := parseFlatAt(b, skipSpace(b, 0), fields)
+	return ok && len(bytes.TrimSpace(b[end:])) == 0
+}
+
+// parseFlatAt reads a flat object of plain strings at b[i] into fields and returns the
+// index after it.
+func parseFlatAt(b []byte, i int, fields []flatField) (int, bool) {
 	if i >= len(b) || b[i] != '{' {
-		return false
+		return 0, false
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return len(bytes.TrimSpace(b[i+1:])) == 0
+		return i + 1, true
 	}
 	var seen uint64
 	for {
 		name, j, ok := plainString(b, i)
 		if !ok {
-			return false
+			return 0, false
 		}
 		i = skipSpace(b, j)
 		if i >= len(b) || b[i] != ':' {
-			return false
+			return 0, false
 		}
 		val, j, ok := plainString(b, skipSpace(b, i+1))
 		if !ok {
-			return false
+			return 0, false
 		}
 		k := -1
 		for n, f := range fields {
@@ -61,11 +67,92 @@ func parseFlat(b []byte, fields []flatField) bool {
 			}
 		}
 		if k < 0 || k >= 64 || seen&(1<<k) != 0 {
-			return false
+			return 0, false
 		}
 		seen |= 1 << k
 		*fields[k].dst = string(val)
 		i = skipSpace(b, j)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// parseVerifyBatch reads the body of /v1/verify/batch when it is {"items": [flat objects of
+// plain strings], "trust_set": "..."} (either member optional, each once), the shape
+// clients send; false means encoding/json is to decide.
+func parseVerifyBatch(b []byte, req *VerifyBatchRequest) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return len(bytes.TrimSpace(b[i+1:])) == 0
+	}
+	var items, set bool
+	for {
+		name, j, ok := plainString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipSpace(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		switch string(name) {
+		case "trust_set":
+			val, j, ok := plainString(b, i)
+			if !ok || set {
+				return false
+			}
+			set, req.TrustSet, i = true, string(val), j
+		case "items":
+			if items || i >= len(b) || b[i] != '[' {
+				return false
+			}
+			items = true
+			i = skipSpace(b, i+1)
+			if i < len(b) && b[i] == ']' {
+				req.Items = []VerifyBatchItem{}
+				i++
+				break
+			}
+			// A signature takes some hundreds of bytes at least: size the list once.
+			req.Items = make([]VerifyBatchItem, 0, min(bytes.Count(b[i:], []byte(`"signature"`)), 1<<16))
+			for {
+				var it VerifyBatchItem
+				j, ok := parseFlatAt(b, i, []flatField{{"signature", &it.Signature}, {"data", &it.Data}})
+				if !ok {
+					return false
+				}
+				req.Items = append(req.Items, it)
+				i = skipSpace(b, j)
+				if i >= len(b) {
+					return false
+				}
+				if b[i] == ']' {
+					i++
+					break
+				}
+				if b[i] != ',' {
+					return false
+				}
+				i = skipSpace(b, i+1)
+			}
+		default:
+			return false
+		}
+		i = skipSpace(b, i)
 		if i >= len(b) {
 			return false
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 )
 
@@ -75,6 +76,58 @@ func FuzzParseFlat(f *testing.F) {
 			t.Fatalf("parsed %+v, but encoding/json refuses: %v", r, err)
 		}
 		if want != r {
+			t.Fatalf("parsed %+v, encoding/json %+v", r, want)
+		}
+	})
+}
+
+func TestParseVerifyBatch(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"items":[{"signature":"MIIB","data":"aGk="},{"signature":"MIIC"}],"trust_set":"hainan"}`, true},
+		{` { "trust_set" : "a" , "items" : [ ] } `, true},
+		{`{"items":[]}`, true},
+		{`{}`, true},
+		{`{"items":[{"signature":"MIIB"},]}`, false},
+		{`{"items":[{"signature":"MIIB","other":"x"}]}`, false},
+		{`{"items":null}`, false},
+		{`{"items":[{"signature":"MIIB"}],"items":[]}`, false},
+		{`{"items":[{"signature":"M\/IB"}]}`, false},
+		{`{"items":[{"signature":"MIIB"}]`, false},
+		{`{"items":[{"signature":"MIIB"}]} x`, false},
+	} {
+		var r VerifyBatchRequest
+		ok := parseVerifyBatch([]byte(c.body), &r)
+		if ok != c.ok {
+			t.Errorf("%s: parsed %v, want %v", c.body, ok, c.ok)
+			continue
+		}
+		if ok {
+			var want VerifyBatchRequest
+			if err := strictDecode([]byte(c.body), &want); err != nil || !reflect.DeepEqual(want, r) {
+				t.Errorf("%s: %+v, encoding/json %+v (%v)", c.body, r, want, err)
+			}
+		}
+	}
+}
+
+// What the batch parser accepts, encoding/json accepts with the same values.
+func FuzzParseVerifyBatch(f *testing.F) {
+	for _, s := range []string{`{"items":[{"signature":"MIIB","data":"aGk="}],"trust_set":"x"}`, `{"items":[]}`, `{}`, `{"items":[{},{"data":"中"}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r VerifyBatchRequest
+		if !parseVerifyBatch(b, &r) {
+			return
+		}
+		var want VerifyBatchRequest
+		if err := strictDecode(b, &want); err != nil {
+			t.Fatalf("parsed %+v, but encoding/json refuses: %v", r, err)
+		}
+		if !reflect.DeepEqual(want, r) {
 			t.Fatalf("parsed %+v, encoding/json %+v", r, want)
 		}
 	})

@@ -136,8 +136,11 @@ func handleVerify(c *Call) error {
 
 func handleVerifyBatch(c *Call) error {
 	var req VerifyBatchRequest
-	if err := c.Decode(&req); err != nil {
-		return err
+	if !parseVerifyBatch(c.ctx.PostBody(), &req) {
+		req = VerifyBatchRequest{}
+		if err := c.Decode(&req); err != nil {
+			return err
+		}
 	}
 	switch n := len(req.Items); {
 	case n == 0:
