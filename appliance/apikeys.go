@@ -15,6 +15,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/eseal/eseal/errs"
+	"github.com/eseal/eseal/internal/genmemo"
 	"github.com/eseal/eseal/registry"
 	"github.com/eseal/eseal/store"
 )
@@ -41,7 +42,13 @@ const maxKeyName = 128
 type APIKeys struct {
 	kv  store.KV
 	now func() time.Time
+	// known remembers the keys found by Authenticate (by the hash of their secret); every
+	// write (a key made or revoked) moves it on, so a revocation refuses the next request.
+	known *genmemo.Table[keyRecord]
 }
+
+// knownKeys is how many API keys Authenticate remembers.
+const knownKeys = 256
 
 // APIKey describes a key, without its secret.
 type APIKey struct {
@@ -60,7 +67,8 @@ type keyRecord struct {
 // NewAPIKeys returns the API keys kept in kv (usually the store itself; they take the
 // space "apikey").
 func NewAPIKeys(kv store.KV) *APIKeys {
-	return &APIKeys{kv: store.MustSpace(kv, "apikey"), now: func() time.Time { return time.Now().UTC() }}
+	return &APIKeys{kv: store.MustSpace(kv, "apikey"), now: func() time.Time { return time.Now().UTC() },
+		known: genmemo.New[keyRecord](knownKeys)}
 }
 
 func hashSecret(secret string) []byte {
@@ -134,7 +142,9 @@ func (k *APIKeys) Create(ctx context.Context, name string, roles []registry.Role
 			return "", fmt.Errorf("appliance: API key %s: %w", name, op)
 		}
 	}
-	if err := b.Commit(ctx); err != nil {
+	err = b.Commit(ctx)
+	k.known.Bump()
+	if err != nil {
 		if errors.Is(err, errs.Conflict) {
 			return "", &Error{Kind: errs.KeyExists, Message: fmt.Sprintf("an API key named %q exists already", name)}
 		}
@@ -153,6 +163,10 @@ func (k *APIKeys) Authenticate(ctx context.Context, secret string) (registry.Act
 		return registry.Actor{}, errNoKey
 	}
 	h := hashSecret(secret)
+	if rec, ok := k.known.Get(string(h)); ok && subtle.ConstantTimeCompare(rec.Hash, h) == 1 {
+		return rec.actor(), nil
+	}
+	gen := k.known.Gen()
 	val, err := k.kv.Get(ctx, hashKey(h))
 	if errors.Is(err, errs.NotFound) {
 		return registry.Actor{}, errNoKey
@@ -167,6 +181,7 @@ func (k *APIKeys) Authenticate(ctx context.Context, secret string) (registry.Act
 	if subtle.ConstantTimeCompare(rec.Hash, h) != 1 {
 		return registry.Actor{}, errNoKey
 	}
+	k.known.Put(string(h), gen, rec)
 	return rec.actor(), nil
 }
 
@@ -253,7 +268,9 @@ func (k *APIKeys) Revoke(ctx context.Context, name string) error {
 			return fmt.Errorf("appliance: revoke API key %s: %w", name, op)
 		}
 	}
-	if err := b.Commit(ctx); err != nil {
+	err = b.Commit(ctx)
+	k.known.Bump()
+	if err != nil {
 		return fmt.Errorf("appliance: revoke API key %s: %w", name, err)
 	}
 	return nil

@@ -87,6 +87,11 @@ func TestAPIKeys(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].Name != "auditor-1" || list[1].Name != "oa-system" || list[1].Created.IsZero() {
 		t.Fatalf("list: %+v %v", list, err)
 	}
+	for range 2 { // the second is answered from what Authenticate remembers
+		if a, err := k.Authenticate(ctx, secret); err != nil || a.Name != "oa-system" {
+			t.Fatalf("before the revocation: %+v %v", a, err)
+		}
+	}
 	if err := k.Revoke(ctx, "oa-system"); err != nil {
 		t.Fatal(err)
 	}
