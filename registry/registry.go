@@ -77,8 +77,10 @@ type Registry struct {
 	cfg Config
 	// mu serialises the read-check-commit of lifecycle steps.
 	mu sync.Mutex
-	// statuses remembers SealStatus's answers; every commit moves it on.
+	// statuses remembers SealStatus's answers and inUse the seals signing reads; every
+	// commit moves both on.
 	statuses *genmemo.Table[sealStatus]
+	inUse    *genmemo.Table[*inUse]
 }
 
 // New checks cfg and returns a Registry over it.
@@ -110,7 +112,7 @@ func New(cfg Config) (*Registry, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.IDKey = append([]byte(nil), cfg.IDKey...)
-	return &Registry{cfg: cfg, statuses: genmemo.New[sealStatus](sealStatusMemo)}, nil
+	return &Registry{cfg: cfg, statuses: genmemo.New[sealStatus](sealStatusMemo), inUse: genmemo.New[*inUse](sealsInUse)}, nil
 }
 
 func configErr(msg string) error {
@@ -277,7 +279,9 @@ func (r *Registry) commit(ctx context.Context, op string, rec audit.Record, writ
 		rec.Outcome = audit.OutcomeOK
 	}
 	_, err := r.cfg.State.Commit(ctx, rec, writes)
-	r.statuses.Bump() // a status written (or maybe written) is seen by the next SealStatus
+	// What was written (or maybe written) is read again by the next SealStatus and signing.
+	r.statuses.Bump()
+	r.inUse.Bump()
 	if err != nil {
 		return wrap(op, rec.SealCode, err)
 	}

@@ -162,6 +162,9 @@ type UseRequest struct {
 // caller that builds its signatures itself with Signer (an OFD signer) must call
 // RecordSignature, and hand a signature out only when it returns nil.
 type Use struct {
+	// Seal, Record and Certificate are shared with every other use of the seal until the
+	// registry commits again: read them, never change them.
+	//
 	// Seal is the parsed seal (its .esl).
 	Seal *ses.Seal
 	// Record is the seal's registry record.
@@ -207,10 +210,11 @@ func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use
 	if err := checkDigests(op, req.Digests); err != nil {
 		return nil, err
 	}
-	s, err := r.Seal(ctx, req.SealCode)
+	x, err := r.sealInUse(ctx, op, req.SealCode)
 	if err != nil {
 		return nil, err
 	}
+	s := x.rec
 	now := r.now()
 	if err := r.usable(op, s, now); err != nil {
 		return deny(err)
@@ -234,14 +238,7 @@ func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use
 	if err := r.cfg.Guard.Verify(ctx, s.KeyLabel, req.PIN); err != nil {
 		return deny(wrap(op, s.Code, err))
 	}
-	seal, err := ses.ParseSeal(s.ESL)
-	if err != nil {
-		return nil, &Error{Kind: errs.Corrupt, Op: op, Subject: s.Code, Msg: "stored seal unreadable", Err: err}
-	}
-	cert, err := smx509.ParseCertificate(s.Certificate)
-	if err != nil {
-		return nil, &Error{Kind: errs.Corrupt, Op: op, Subject: s.Code, Msg: "stored certificate unreadable", Err: err}
-	}
+	seal, cert := x.seal, x.cert
 	key, err := r.cfg.Keys.Signer(ctx, s.KeyLabel)
 	if err != nil {
 		return nil, wrap(op, s.Code, err)
@@ -382,10 +379,11 @@ func (u *Use) Sign(ctx context.Context, item SignItem) ([]byte, error) {
 // are durable (appended together, in one synced batch).
 func (u *Use) SignBatch(ctx context.Context, items []SignItem) ([][]byte, error) {
 	const op = "sign"
-	s, err := u.r.Seal(ctx, u.Record.Code)
+	x, err := u.r.sealInUse(ctx, op, u.Record.Code)
 	if err != nil {
 		return nil, err
 	}
+	s := x.rec
 	now := u.r.now()
 	if err := u.r.usable(op, s, now); err != nil {
 		return nil, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, s.Code, nil, err)
@@ -417,10 +415,11 @@ func (u *Use) SignBatch(ctx context.Context, items []SignItem) ([][]byte, error)
 // signed, and the document's digest in its details ("document").
 func (u *Use) SignDocument(ctx context.Context, document []byte, build func(now time.Time) (SignItem, error)) ([]byte, error) {
 	const op = "sign"
-	s, err := u.r.Seal(ctx, u.Record.Code)
+	x, err := u.r.sealInUse(ctx, op, u.Record.Code)
 	if err != nil {
 		return nil, err
 	}
+	s := x.rec
 	now := u.r.now()
 	if err := u.r.usable(op, s, now); err != nil {
 		return nil, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, s.Code, document, err)
@@ -507,4 +506,40 @@ func (u *Use) recordWith(ctx context.Context, sigs [][]byte, details map[string]
 		return wrap("sign", u.Record.Code, err)
 	}
 	return nil
+}
+
+// inUse is a seal as signing reads it: its record, parsed seal and signer certificate,
+// shared read-only by every signing under the seal until the registry commits again.
+type inUse struct {
+	rec  *SealRecord
+	seal *ses.Seal
+	cert *smx509.Certificate
+}
+
+// sealsInUse is how many seals' records signing keeps parsed.
+const sealsInUse = 512
+
+// sealInUse is the seal of code as signing needs it, read and parsed once per commit of the
+// registry instead of once per signature (the record holds the seal and its picture: tens of
+// kilobytes of JSON). Nobody may change what it returns.
+func (r *Registry) sealInUse(ctx context.Context, op, code string) (*inUse, error) {
+	if x, ok := r.inUse.Get(code); ok {
+		return x, nil
+	}
+	gen := r.inUse.Gen()
+	s, err := r.Seal(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	seal, err := ses.ParseSeal(s.ESL)
+	if err != nil {
+		return nil, &Error{Kind: errs.Corrupt, Op: op, Subject: s.Code, Msg: "stored seal unreadable", Err: err}
+	}
+	cert, err := smx509.ParseCertificate(s.Certificate)
+	if err != nil {
+		return nil, &Error{Kind: errs.Corrupt, Op: op, Subject: s.Code, Msg: "stored certificate unreadable", Err: err}
+	}
+	x := &inUse{rec: s, seal: seal, cert: cert}
+	r.inUse.Put(code, gen, x)
+	return x, nil
 }
