@@ -15,6 +15,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/eseal/eseal/internal/genmemo"
 	"github.com/eseal/eseal/store"
 )
 
@@ -62,7 +63,13 @@ type Guard struct {
 	mac   []byte // per-process key for the verified-PIN cache
 	locks sync.Map
 	cache sync.Map // label -> cacheEntry
+	// records remembers the PIN records read, until this Guard writes any: a Guard must
+	// be the only writer of its keyspace in its process (the store is one process's).
+	records *genmemo.Table[pinRecord]
 }
+
+// pinRecordsKept is how many PIN records a Guard remembers.
+const pinRecordsKept = 1024
 
 var _ PINStore = (*Guard)(nil)
 
@@ -87,7 +94,8 @@ const kdfName = "pbkdf2-hmac-sm3"
 // NewGuard returns a Guard over kv (give it its own keyspace, e.g.
 // store.MustSpace(db, "pin")).
 func NewGuard(kv store.KV, opts GuardOptions) (*Guard, error) {
-	g := &Guard{kv: kv, iter: opts.Iterations, max: opts.MaxTries, ttl: opts.CacheTTL, log: opts.Logger, now: opts.Now}
+	g := &Guard{kv: kv, iter: opts.Iterations, max: opts.MaxTries, ttl: opts.CacheTTL, log: opts.Logger, now: opts.Now,
+		records: genmemo.New[pinRecord](pinRecordsKept)}
 	if g.iter == 0 {
 		g.iter = DefaultPINIterations
 	}
@@ -132,6 +140,10 @@ func checkPIN(op, label string, pin []byte) error {
 }
 
 func (g *Guard) load(ctx context.Context, op, label string) (*pinRecord, error) {
+	if r, ok := g.records.Get(label); ok {
+		return &r, nil // a copy: callers may change it
+	}
+	gen := g.records.Gen()
 	b, err := g.kv.Get(ctx, []byte(label))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, Errorf(ErrNoPIN, op, label, nil, "no protection password set")
@@ -139,7 +151,12 @@ func (g *Guard) load(ctx context.Context, op, label string) (*pinRecord, error) 
 	if err != nil {
 		return nil, Errorf(ErrUnavailable, op, label, err, "reading PIN record")
 	}
-	return decodeRecord(op, label, b)
+	r, err := decodeRecord(op, label, b)
+	if err != nil {
+		return nil, err
+	}
+	g.records.Put(label, gen, *r)
+	return r, nil
 }
 
 func decodeRecord(op, label string, b []byte) (*pinRecord, error) {
@@ -155,7 +172,9 @@ func (g *Guard) save(ctx context.Context, op, label string, r *pinRecord) error 
 	if err != nil {
 		return Errorf(ErrCorrupt, op, label, err, "encoding PIN record")
 	}
-	if err := g.kv.Set(ctx, []byte(label), b); err != nil {
+	err = g.kv.Set(ctx, []byte(label), b)
+	g.records.Bump()
+	if err != nil {
 		return Errorf(ErrUnavailable, op, label, err, "writing PIN record")
 	}
 	return nil
@@ -258,6 +277,7 @@ func (g *Guard) update(ctx context.Context, op, label string, fn func(r *pinReco
 		}
 		return b, nil
 	})
+	g.records.Bump()
 	if err == nil || errors.Is(err, errUnchanged) {
 		return nil
 	}
@@ -347,7 +367,9 @@ func (g *Guard) Status(ctx context.Context, label string) (PINStatus, error) {
 func (g *Guard) Remove(ctx context.Context, label string) error {
 	defer g.lock(label)()
 	g.cache.Delete(label)
-	if err := g.kv.Delete(ctx, []byte(label)); err != nil {
+	err := g.kv.Delete(ctx, []byte(label))
+	g.records.Bump()
+	if err != nil {
 		return Errorf(ErrUnavailable, "pin.Remove", label, err, "deleting PIN record")
 	}
 	return nil
