@@ -379,14 +379,9 @@ func (u *Use) Sign(ctx context.Context, item SignItem) ([]byte, error) {
 // are durable (appended together, in one synced batch).
 func (u *Use) SignBatch(ctx context.Context, items []SignItem) ([][]byte, error) {
 	const op = "sign"
-	x, err := u.r.sealInUse(ctx, op, u.Record.Code)
+	s, now, err := u.usableNow(ctx, op, nil)
 	if err != nil {
 		return nil, err
-	}
-	s := x.rec
-	now := u.r.now()
-	if err := u.r.usable(op, s, now); err != nil {
-		return nil, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, s.Code, nil, err)
 	}
 	sigs := make([][]byte, len(items))
 	for i, it := range items {
@@ -415,14 +410,9 @@ func (u *Use) SignBatch(ctx context.Context, items []SignItem) ([][]byte, error)
 // signed, and the document's digest in its details ("document").
 func (u *Use) SignDocument(ctx context.Context, document []byte, build func(now time.Time) (SignItem, error)) ([]byte, error) {
 	const op = "sign"
-	x, err := u.r.sealInUse(ctx, op, u.Record.Code)
+	s, now, err := u.usableNow(ctx, op, document)
 	if err != nil {
 		return nil, err
-	}
-	s := x.rec
-	now := u.r.now()
-	if err := u.r.usable(op, s, now); err != nil {
-		return nil, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, s.Code, document, err)
 	}
 	// The signature's time is written in whole seconds (as every SES signing time is), so
 	// Signature.xml and the signature say the same time.
@@ -446,6 +436,21 @@ func (u *Use) SignDocument(ctx context.Context, document []byte, build func(now 
 		return nil, err
 	}
 	return sig, nil
+}
+
+// usableNow checks, as the registry says now, that the seal may still sign (it may have
+// been suspended or revoked since Authorize), and returns its record and the time; a
+// refusal is recorded in the audit log with digest.
+func (u *Use) usableNow(ctx context.Context, op string, digest []byte) (*SealRecord, time.Time, error) {
+	x, err := u.r.sealInUse(ctx, op, u.Record.Code)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	now := u.r.now()
+	if err := u.r.usable(op, x.rec, now); err != nil {
+		return nil, time.Time{}, u.r.refusal(ctx, Actor{Name: u.actor}, audit.ActionSign, x.rec.Code, digest, err)
+	}
+	return x.rec, now, nil
 }
 
 // take marks digest as signed; false when it is not authorised or signed already.
