@@ -86,6 +86,7 @@ func (l Limits) withDefaults() Limits {
 type Package struct {
 	lim   Limits
 	files map[string]*zip.File // cleaned path (no leading slash) → entry
+	raw   map[string][]byte    // cleaned path → its compressed bytes, as stored
 	names []string             // sorted keys of files
 	order []string             // keys of files in the ZIP directory's order
 	// rejected lists entry names that no OFD path can reach (".." above the
@@ -197,19 +198,20 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 	if len(zr.File) > lim.MaxEntries {
 		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
 	}
-	lead, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
+	layout, lead, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
 	if err != nil {
 		return nil, err
 	}
 	p := &Package{
 		lim:     lim,
 		files:   make(map[string]*zip.File, len(zr.File)),
+		raw:     make(map[string][]byte, len(zr.File)),
 		before:  base + lead,
 		after:   int64(len(data) - end),
 		cache:   make(map[string][]byte),
 		digests: make(map[string]digestEntry),
 	}
-	for _, f := range zr.File {
+	for i, f := range zr.File {
 		if strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, `\`) {
 			continue // directory
 		}
@@ -222,6 +224,8 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 			return nil, newErr(ErrFormat, name, "the package contains this file twice; a package with duplicate names is ambiguous and cannot be trusted", nil)
 		}
 		p.files[name] = f
+		e := layout[i]
+		p.raw[name] = span[e.data : e.data+e.csize : e.data+e.csize]
 		p.names = append(p.names, name)
 		p.order = append(p.order, name)
 	}

@@ -89,6 +89,7 @@ func locateDirectory(span []byte, at int) (directory, bool) {
 type entryLayout struct {
 	name         string // raw name, as in the central directory
 	header       uint64 // offset of the local header inside span
+	data         uint64 // offset of its (compressed) data inside span
 	end          uint64 // offset just past its data and data descriptor
 	flags        uint16
 	method       uint16
@@ -102,29 +103,33 @@ type entryLayout struct {
 // its end record follow each other with nothing unaccounted for between them.
 // Open checks the bytes around the ZIP with checkSurrounding.
 //
-// It returns how many bytes lie between the start of the archive, as its
-// offsets count, and its first entry: a prefix (such as a self-extractor's)
-// whose producer adjusted the offsets to it. They hold no ZIP record, or the
-// archive is refused.
-func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) (int64, error) {
+// It returns the layout of each entry, in the order of files, and how many
+// bytes lie between the start of the archive, as its offsets count, and its
+// first entry: a prefix (such as a self-extractor's) whose producer adjusted
+// the offsets to it. They hold no ZIP record, or the archive is refused.
+func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) ([]entryLayout, int64, error) {
 	span := data[:end]
 	dir, ok := locateDirectory(span, eocd)
 	if !ok {
-		return 0, ambiguous("", "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)")
+		return nil, 0, ambiguous("", "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)")
 	}
 	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
 		if i := findRecord(span[eocd+eocdLen:], sig); i >= 0 {
-			return 0, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
+			return nil, 0, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
 		}
 	}
 	if err := checkNames(files); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	entries, err := readDirectory(span, dir, files)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	return checkEntries(span, dir, entries, &budget)
+	lead, err := checkEntries(span, dir, entries, &budget)
+	if err != nil {
+		return nil, 0, err
+	}
+	return entries, lead, nil
 }
 
 // findRecord returns the index of the first ZIP record signature sig in b, or -1.
@@ -351,6 +356,7 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 		if e.csize > n-data {
 			return 0, ambiguous(quoteName(e.name), "the entry's data runs past the end of the data")
 		}
+		e.data = data
 		e.end = data + e.csize
 		if e.flags&flagDescriptor != 0 {
 			if err := deflateFills(span[data:e.end], e, budget); err != nil {
