@@ -100,6 +100,11 @@ type Package struct {
 	cache   map[string][]byte      // internal reads
 	digests map[string]digestEntry // SM3 of files, by path
 
+	ofd struct { // OFD.xml, read once (see ofdXMLOnce)
+		once sync.Once
+		x    *ofdXML
+		err  error
+	}
 	cov    coverageCache              // see Coverage
 	parsed map[string]parsedSignature // Signature.xml readings, by path
 	refs   int                        // References charged against MaxAllReferences

@@ -97,7 +97,7 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	bodies, err := p.docBodies()
+	bodies, err := p.bodies()
 	if err != nil {
 		return nil, err
 	}
