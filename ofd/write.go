@@ -358,11 +358,15 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeNew writes a new or changed file, deflated (the DER files in stored
-// blocks: see writeStoredBlocks).
+// smallXML is the size under which a new XML file is written in stored blocks: deflating
+// it would save a few hundred bytes at the cost of building Huffman tables for it.
+const smallXML = 1024
+
+// writeNew writes a new or changed file, deflated (the DER files and small XML files in
+// stored blocks: see writeStoredBlocks).
 func (d *Draft) writeNew(w *zip.Writer, name string, b []byte) error {
 	var err error
-	if name == d.valuePath || name == d.sealPath {
+	if name == d.valuePath || name == d.sealPath || len(b) < smallXML {
 		err = writeStoredDeflate(w, name, b, d.time)
 	} else {
 		var fw io.Writer
