@@ -1,15 +1,21 @@
 package ofd
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/flate"
 	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/emmansun/gmsm/sm3"
 )
 
 // The stored-block stream is byte for byte what compress/flate writes at NoCompression,
@@ -83,5 +89,97 @@ func TestRawEntriesMatchArchiveZip(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no entry of any vector was compared")
+	}
+}
+
+// The digests Open keeps of the entries it inflates to check the layout are the SM3 of
+// their contents, and taking one charges the file to MaxTotalSize as reading it would.
+func TestInflatedDigestsMatchContents(t *testing.T) {
+	n := 0
+	err := filepath.WalkDir(vectorsDir(t), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.EqualFold(filepath.Ext(path), ".ofd") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		p, err := Open(data, Limits{})
+		if err != nil {
+			return nil
+		}
+		q, _ := Open(data, Limits{})
+		for name, sum := range p.inflated {
+			b, err := q.ReadFile(name)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", path, name, err)
+			}
+			want := sm3.Sum(b)
+			used := p.used
+			got, err := p.SM3(name)
+			if err != nil || !bytes.Equal(got, want[:]) || !bytes.Equal(sum, want[:]) {
+				t.Errorf("%s: %s: the kept digest is not the SM3 of the contents (%v)", path, name, err)
+			}
+			if p.used-used != int64(len(b)) {
+				t.Errorf("%s: %s: taking the digest charged %d bytes, not the file's %d", path, name, p.used-used, len(b))
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no vector has an entry with a data descriptor")
+	}
+}
+
+// An entry with a data descriptor whose CRC does not match its contents keeps no digest:
+// SM3 reports the checksum error as before, and a tight MaxTotalSize still refuses it.
+func TestInflatedDigestChecks(t *testing.T) {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	content := bytes.Repeat([]byte("<Page>checksum</Page>"), 50)
+	for _, name := range []string{"OFD.xml", "Doc_0/Page.xml"} {
+		fw, err := w.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(content)
+	}
+	w.Close()
+	good := buf.Bytes()
+
+	p, err := Open(good, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.inflated) != 2 {
+		t.Fatalf("%d digests kept, want 2 (both entries have data descriptors)", len(p.inflated))
+	}
+	small, err := Open(good, Limits{MaxTotalSize: int64(len(content)) + 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.SM3("OFD.xml"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.SM3("Doc_0/Page.xml"); !errors.Is(err, ErrLimit) {
+		t.Fatalf("the second digest over MaxTotalSize: %v, want ErrLimit", err)
+	}
+
+	var crc [4]byte
+	binary.LittleEndian.PutUint32(crc[:], crc32.ChecksumIEEE(content))
+	bad := bytes.ReplaceAll(bytes.Clone(good), crc[:], []byte{1, 2, 3, 4})
+	p, err = Open(bad, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.inflated) != 0 {
+		t.Fatalf("digests kept for entries whose CRC does not match: %v", p.inflated)
+	}
+	if _, err := p.SM3("OFD.xml"); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("SM3 of an entry with a wrong CRC: %v", err)
 	}
 }

@@ -87,8 +87,11 @@ type Package struct {
 	lim   Limits
 	files map[string]*zip.File // cleaned path (no leading slash) → entry
 	raw   map[string][]byte    // cleaned path → its compressed bytes, as stored
-	names []string             // sorted keys of files
-	order []string             // keys of files in the ZIP directory's order
+	// inflated holds the SM3 of the files Open inflated to check the layout
+	// (see deflateFills), by cleaned path.
+	inflated map[string][]byte
+	names    []string // sorted keys of files
+	order    []string // keys of files in the ZIP directory's order
 	// rejected lists entry names that no OFD path can reach (".." above the
 	// root, an empty name); the read side ignores them, the writer refuses.
 	rejected []string
@@ -231,6 +234,12 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 		p.files[name] = f
 		e := layout[i]
 		p.raw[name] = span[e.data : e.data+e.csize : e.data+e.csize]
+		if e.sum != nil {
+			if p.inflated == nil {
+				p.inflated = make(map[string][]byte)
+			}
+			p.inflated[name] = e.sum
+		}
 		p.names = append(p.names, name)
 		p.order = append(p.order, name)
 	}
@@ -408,9 +417,9 @@ func (p *Package) read(n string) ([]byte, error) {
 	return b, nil
 }
 
-// open checks an entry against the limits, charges its declared size to the
-// total budget and returns a reader bounded by that size.
-func (p *Package) open(n string) (io.ReadCloser, int64, error) {
+// charge checks an entry against the limits and charges its declared size to
+// the total budget.
+func (p *Package) charge(n string) (*zip.File, int64, error) {
 	f, ok := p.files[n]
 	if !ok {
 		return nil, 0, newErr(ErrNotExist, n, "the file is missing from the package", nil)
@@ -429,6 +438,16 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 	}
 	p.used += int64(size)
 	p.mu.Unlock()
+	return f, int64(size), nil
+}
+
+// open checks an entry against the limits, charges its declared size to the
+// total budget and returns a reader bounded by that size.
+func (p *Package) open(n string) (io.ReadCloser, int64, error) {
+	f, size, err := p.charge(n)
+	if err != nil {
+		return nil, 0, err
+	}
 	rc, err := f.Open()
 	if err != nil {
 		if errors.Is(err, zip.ErrAlgorithm) {
@@ -436,7 +455,7 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 		}
 		return nil, 0, newErr(ErrFormat, n, "the file cannot be read from the ZIP archive", err)
 	}
-	return rc, int64(size), nil
+	return rc, size, nil
 }
 
 func (p *Package) readEntry(n string) ([]byte, error) {
@@ -493,10 +512,18 @@ func (p *Package) sm3Of(n string) ([]byte, error) {
 	p.mu.Unlock()
 	var sum []byte
 	var err error
-	if cached {
+	switch {
+	case cached && p.inflated[n] != nil:
+		sum = p.inflated[n] // read already, and charged then
+	case cached:
 		s := sm3.Sum(b)
 		sum = s[:]
-	} else {
+	case p.inflated[n] != nil:
+		// Open inflated it already: the digest costs what reading it would.
+		if _, _, err = p.charge(n); err == nil {
+			sum = p.inflated[n]
+		}
+	default:
 		sum, err = p.streamSM3(n)
 	}
 	p.mu.Lock()
