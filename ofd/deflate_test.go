@@ -183,3 +183,48 @@ func TestInflatedDigestChecks(t *testing.T) {
 		t.Fatalf("SM3 of an entry with a wrong CRC: %v", err)
 	}
 }
+
+// ReadFile reads a file into a buffer of its declared size and still finds a wrong CRC, a
+// file longer than declared and one shorter.
+func TestReadFileChecksSizeAndCRC(t *testing.T) {
+	content := bytes.Repeat([]byte("<OFD>size</OFD>"), 40)
+	var comp bytes.Buffer
+	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
+	fw.Write(content)
+	fw.Close()
+	pkg := func(crc uint32, usize int) []byte {
+		var buf bytes.Buffer
+		w := zip.NewWriter(&buf)
+		raw, err := w.CreateRaw(&zip.FileHeader{Name: "OFD.xml", Method: zip.Deflate, CRC32: crc,
+			CompressedSize64: uint64(comp.Len()), UncompressedSize64: uint64(usize)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw.Write(comp.Bytes())
+		w.Close()
+		return buf.Bytes()
+	}
+	good := crc32.ChecksumIEEE(content)
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		fault string // "" when the read succeeds
+	}{
+		{"as declared", pkg(good, len(content)), ""},
+		{"wrong CRC", pkg(good+1, len(content)), "checksum"},
+		{"longer than declared", pkg(good, len(content)-1), "different size"},
+		{"shorter than declared", pkg(good, len(content)+1), "truncated"},
+	} {
+		p, err := Open(tc.data, Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		b, err := p.ReadFile("OFD.xml")
+		switch {
+		case tc.fault == "" && (err != nil || !bytes.Equal(b, content)):
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.fault != "" && (!errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tc.fault)):
+			t.Errorf("%s: %v, want ErrFormat saying %q", tc.name, err, tc.fault)
+		}
+	}
+}

@@ -464,8 +464,24 @@ func (p *Package) readEntry(n string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
+	if size <= 1<<20 {
+		// A buffer of the declared size, filled, then one read more that must
+		// find the end (archive/zip checks the CRC there).
+		b := make([]byte, size)
+		if _, err := io.ReadFull(rc, b); err != nil {
+			return nil, p.readErr(n, err)
+		}
+		var one [1]byte
+		switch m, err := io.ReadFull(rc, one[:]); {
+		case m > 0:
+			return nil, newErr(ErrFormat, n, "the file decompresses to more bytes than the ZIP directory declares (possible zip bomb)", nil)
+		case err != io.EOF:
+			return nil, p.readErr(n, err)
+		}
+		return b, nil
+	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(size, 1<<20)) + 1)
+	buf.Grow(1<<20 + 1)
 	// archive/zip fails once more than the declared size is produced; the
 	// LimitReader is a second guard against the declared size lying.
 	if _, err := buf.ReadFrom(io.LimitReader(rc, size+1)); err != nil {
