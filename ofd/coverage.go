@@ -49,16 +49,6 @@ type Coverage struct {
 // OK reports whether the signature covers what a reader displays.
 func (c Coverage) OK() bool { return c.Problem == "" }
 
-// xmlOFDBodies is OFD.xml, read for coverage: every DocRoot of each DocBody is
-// kept, so that a DocBody naming two documents is seen as ambiguous.
-type xmlOFDBodies struct {
-	DocBody []struct {
-		XMLName    xml.Name
-		DocRoot    []string `xml:"DocRoot"`
-		Signatures []string `xml:"Signatures"`
-	} `xml:"DocBody"`
-}
-
 // xmlDocument is Document.xml, read for its pages.
 type xmlDocument struct {
 	Pages []struct {
@@ -76,34 +66,142 @@ type docBody struct {
 	lists   []string // resolved Signatures.xml paths, as Signatures finds them
 }
 
-// docBodies reads OFD.xml's DocBody elements, resolving each DocRoot and each
-// Signatures path the way Signatures does.
-func (p *Package) docBodies() ([]docBody, error) {
-	b, err := p.read("OFD.xml")
-	if err != nil {
-		return nil, err
-	}
+// ofdBody is one DocBody element of OFD.xml (a child of <OFD>), as read:
+// the text of each DocRoot and Signatures child, in order.
+type ofdBody struct {
+	name       xml.Name // namespace-resolved
+	docRoots   []string
+	signatures []string
+}
+
+// ofdXML is what the package's readers take from OFD.xml.
+type ofdXML struct {
+	root   xml.StartElement
+	bodies []ofdBody
+	stray  string // see strayMessage; "" when there is none
+}
+
+// ofdXMLOnce reads OFD.xml once per package: Signatures, Coverage and
+// PrepareSignature share the reading.
+func (p *Package) ofdXMLOnce() (*ofdXML, error) {
+	p.ofd.once.Do(func() {
+		b, err := p.read("OFD.xml")
+		if err != nil {
+			p.ofd.err = err
+			return
+		}
+		p.ofd.x, p.ofd.err = parseOFDXML(b)
+	})
+	return p.ofd.x, p.ofd.err
+}
+
+// parseOFDXML reads OFD.xml in one pass: each DocBody child of <OFD> with the
+// text of its DocRoot and Signatures children (an element's own character
+// data, as encoding/xml unmarshals it into a string), and the first DocBody
+// or DocRoot out of place anywhere in the file, the root closed or not (see
+// strayMessage).
+func parseOFDXML(b []byte) (*ofdXML, error) {
 	d := newDecoder(b)
 	root, err := rootElement(d, "OFD.xml", "OFD")
 	if err != nil {
 		return nil, err
 	}
-	var x xmlOFDBodies
-	if err := d.DecodeElement(&x, &root); err != nil {
-		return nil, xmlErr("OFD.xml", err)
+	x := &ofdXML{root: root}
+	path := []string{root.Name.Local}
+	var text []byte
+	var field *[]string // the DocRoot or Signatures list whose element is open
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, xmlErr("OFD.xml", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if x.stray == "" {
+				x.stray = strayMessage(path, t.Name.Local)
+			}
+			switch {
+			case len(path) == 1 && t.Name.Local == "DocBody":
+				x.bodies = append(x.bodies, ofdBody{name: t.Name})
+			case len(path) == 2 && field == nil && path[1] == "DocBody" && t.Name.Local == "DocRoot":
+				field, text = &x.bodies[len(x.bodies)-1].docRoots, text[:0]
+			case len(path) == 2 && field == nil && path[1] == "DocBody" && t.Name.Local == "Signatures":
+				field, text = &x.bodies[len(x.bodies)-1].signatures, text[:0]
+			}
+			path = append(path, t.Name.Local)
+		case xml.CharData:
+			if field != nil && len(path) == 3 {
+				text = append(text, t...)
+			}
+		case xml.EndElement:
+			if field != nil && len(path) == 3 {
+				*field = append(*field, string(text))
+				field = nil
+			}
+			path = path[:len(path)-1]
+		}
+		if len(path) == 0 {
+			break // the root closed
+		}
 	}
-	out := make([]docBody, 0, len(x.DocBody))
-	for i, body := range x.DocBody {
+	// Readers that search the whole file also take what follows the root.
+	for x.stray == "" {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			x.stray = strayMessage(path, t.Name.Local)
+			path = append(path, t.Name.Local)
+		case xml.EndElement:
+			if len(path) > 0 {
+				path = path[:len(path)-1]
+			}
+		}
+	}
+	return x, nil
+}
+
+// strayMessage names a DocBody that is not a child of <OFD>, or a DocRoot that is not a
+// child of such a DocBody: readers that search the whole tree for these elements take it,
+// and would show another document than the one OFD.xml's structure names. path holds
+// the local names of the element's ancestors; the result is "" when it is in place.
+func strayMessage(path []string, local string) string {
+	switch {
+	case local == "DocBody" && len(path) != 1:
+		return fmt.Sprintf("OFD.xml holds a DocBody inside <%s>, not directly in <OFD>: readers that search the whole file may show its document", strings.Join(path, "/"))
+	case local == "DocRoot" && (len(path) != 2 || path[1] != "DocBody"):
+		return fmt.Sprintf("OFD.xml holds a DocRoot inside <%s>, not directly in a DocBody: readers that search the whole file may show its document", strings.Join(path, "/"))
+	}
+	return ""
+}
+
+// bodies returns docBodies, read once per package.
+func (p *Package) bodies() ([]docBody, error) {
+	p.cov.once.Do(func() { p.cov.bodies, p.cov.bodiesErr = p.docBodies() })
+	return p.cov.bodies, p.cov.bodiesErr
+}
+
+// docBodies reads OFD.xml's DocBody elements, resolving each DocRoot and each
+// Signatures path the way Signatures does.
+func (p *Package) docBodies() ([]docBody, error) {
+	x, err := p.ofdXMLOnce()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]docBody, 0, len(x.bodies))
+	for i, body := range x.bodies {
 		var db docBody
-		if body.XMLName.Space != root.Name.Space {
+		if body.name.Space != x.root.Name.Space {
 			// Readers that match by namespace skip this DocBody, others do
 			// not: they would not agree on which document comes first.
-			db.problem = fmt.Sprintf("DocBody %d of OFD.xml is in the namespace %q, not in that of <OFD> (%q): readers differ on whether it counts", i+1, body.XMLName.Space, root.Name.Space)
+			db.problem = fmt.Sprintf("DocBody %d of OFD.xml is in the namespace %q, not in that of <OFD> (%q): readers differ on whether it counts", i+1, body.name.Space, x.root.Name.Space)
 			out = append(out, db)
 			continue
 		}
 		var roots []string
-		for _, r := range body.DocRoot {
+		for _, r := range body.docRoots {
 			if r = strings.TrimSpace(r); r != "" {
 				roots = append(roots, r)
 			}
@@ -124,7 +222,7 @@ func (p *Package) docBodies() ([]docBody, error) {
 		default:
 			db.problem = fmt.Sprintf("DocBody %d of OFD.xml names %d DocRoots (%q and %q): readers may show either", i+1, len(roots), roots[0], roots[1])
 		}
-		for _, ref := range body.Signatures {
+		for _, ref := range body.signatures {
 			ref = strings.TrimSpace(ref)
 			if ref == "" {
 				continue
@@ -144,48 +242,18 @@ func (p *Package) docBodies() ([]docBody, error) {
 		}
 		out = append(out, db)
 	}
-	if stray := strayDocElement(b); stray != "" && len(out) > 0 && out[0].problem == "" {
+	if x.stray != "" && len(out) > 0 && out[0].problem == "" {
 		out[0].docRoot = ""
-		out[0].problem = stray
+		out[0].problem = x.stray
 	}
 	return out, nil
-}
-
-// strayDocElement names a DocBody that is not a child of <OFD>, or a DocRoot that is not a
-// child of such a DocBody: readers that search the whole tree for these elements take it,
-// and would show another document than the one OFD.xml's structure names. It returns ""
-// when there is none (or when the XML does not read, which docBodies reports).
-func strayDocElement(b []byte) string {
-	d := newDecoder(b)
-	var path []string
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return ""
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch n := t.Name.Local; {
-			case n == "DocBody" && len(path) != 1:
-				return fmt.Sprintf("OFD.xml holds a DocBody inside <%s>, not directly in <OFD>: readers that search the whole file may show its document", strings.Join(path, "/"))
-			case n == "DocRoot" && (len(path) != 2 || path[1] != "DocBody"):
-				return fmt.Sprintf("OFD.xml holds a DocRoot inside <%s>, not directly in a DocBody: readers that search the whole file may show its document", strings.Join(path, "/"))
-			}
-			path = append(path, t.Name.Local)
-		case xml.EndElement:
-			if len(path) > 0 {
-				path = path[:len(path)-1]
-			}
-		}
-	}
 }
 
 // Coverage reports whether s protects the document a reader displays. s must
 // come from this package's Signatures.
 func (p *Package) Coverage(s *Signature) Coverage {
 	var c Coverage
-	p.cov.once.Do(func() { p.cov.bodies, p.cov.bodiesErr = p.docBodies() })
-	bodies, err := p.cov.bodies, p.cov.bodiesErr
+	bodies, err := p.bodies()
 	if err != nil {
 		c.Problem = "OFD.xml cannot be read: " + errMsg(err)
 		return c

@@ -2,22 +2,50 @@ package ofd
 
 import (
 	"archive/zip"
-	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 )
 
-// The writer deflates the few files it writes at flate.BestSpeed: they are small XML files
-// and a DER signature, where higher levels gain a few bytes at many times the cost (a
-// writer at a higher level clears half a megabyte of tables for each file).
+// The writer deflates the few XML files it writes at flate.BestSpeed: they are small,
+// and higher levels gain a few bytes at many times the cost.
+
+// A flate.Writer holds about 650 KB of tables whatever its level, so writers are
+// reused. A sync.Pool alone loses them at every garbage collection, which a
+// signing server runs often; a few are kept in a free list that collection
+// does not empty, the rest in the pool.
+
+// idleDeflaters holds BestSpeed writers between uses.
+var idleDeflaters = make(chan *flate.Writer, min(runtime.GOMAXPROCS(0), 8))
 
 var flateWriters = sync.Pool{New: func() any {
 	w, _ := flate.NewWriter(io.Discard, flate.BestSpeed) // never fails for a valid level
 	return w
 }}
+
+func getDeflater(out io.Writer) *flate.Writer {
+	var w *flate.Writer
+	select {
+	case w = <-idleDeflaters:
+	default:
+		w = flateWriters.Get().(*flate.Writer)
+	}
+	w.Reset(out)
+	return w
+}
+
+func putDeflater(w *flate.Writer) {
+	w.Reset(io.Discard) // drop the reference to the output
+	select {
+	case idleDeflaters <- w:
+	default:
+		flateWriters.Put(w)
+	}
+}
 
 // pooledDeflater is a flate writer that returns to the pool once closed.
 type pooledDeflater struct {
@@ -41,54 +69,63 @@ func (p *pooledDeflater) Close() error {
 		return nil
 	}
 	err := p.w.Close()
-	flateWriters.Put(p.w)
+	putDeflater(p.w)
 	p.w = nil
 	return err
 }
 
 // fastDeflate is a zip.Compressor deflating at BestSpeed with pooled writers.
 func fastDeflate(out io.Writer) (io.WriteCloser, error) {
-	w := flateWriters.Get().(*flate.Writer)
-	w.Reset(out)
-	return &pooledDeflater{w: w}, nil
+	return &pooledDeflater{w: getDeflater(out)}, nil
 }
 
 var _ zip.Compressor = fastDeflate
 
 // The DER files the writer adds (SignedValue.dat, Seal.esl) hold signatures,
 // certificates and compressed pictures, which deflate cannot shrink: they are
-// written as deflate streams of stored blocks, which costs no Huffman coding.
+// written as deflate streams of stored blocks (RFC 1951 §3.2.4), which costs
+// no Huffman coding and no compressor. The stream is the one compress/flate
+// writes at NoCompression: blocks of at most 65535 bytes, none final, then an
+// empty final block.
 
-var storeWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(io.Discard, flate.NoCompression) // never fails for a valid level
-	return w
-}}
+// maxStoredBlock is the most bytes a stored block holds.
+const maxStoredBlock = 65535
 
-// storedDeflate returns b as a deflate stream of stored blocks.
-func storedDeflate(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(len(b) + len(b)/16000*5 + 16)
-	w := storeWriters.Get().(*flate.Writer)
-	defer storeWriters.Put(w)
-	w.Reset(&out)
-	if _, err := w.Write(b); err != nil {
-		return nil, err
+// storedDeflateSize is the length of the stored-block stream of n bytes.
+func storedDeflateSize(n int) int {
+	return n + 5*((n+maxStoredBlock-1)/maxStoredBlock) + 5
+}
+
+// writeStoredBlocks writes b to w as a deflate stream of stored blocks.
+func writeStoredBlocks(w io.Writer, b []byte) error {
+	var hdr [5]byte
+	for {
+		n := min(len(b), maxStoredBlock)
+		if n > 0 {
+			hdr[0] = 0 // BFINAL 0, BTYPE 00 (stored), then padding to the byte
+		} else {
+			hdr[0] = 1 // the empty final block
+		}
+		binary.LittleEndian.PutUint16(hdr[1:], uint16(n))
+		binary.LittleEndian.PutUint16(hdr[3:], ^uint16(n))
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
 }
 
 // writeStoredDeflate writes b as an entry deflated in stored blocks, modified at t.
 func writeStoredDeflate(w *zip.Writer, name string, b []byte, t time.Time) error {
-	c, err := storedDeflate(b)
-	if err != nil {
-		return err
-	}
 	fh := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: t,
 		CreatorVersion: 20, ReaderVersion: 20,
-		CRC32: crc32.ChecksumIEEE(b), CompressedSize64: uint64(len(c)), UncompressedSize64: uint64(len(b))}
+		CRC32: crc32.ChecksumIEEE(b), CompressedSize64: uint64(storedDeflateSize(len(b))), UncompressedSize64: uint64(len(b))}
 	fh.ModifiedDate, fh.ModifiedTime = msDOSTime(t)
 	for i := 0; i < len(name); i++ {
 		if name[i] >= 0x80 {
@@ -100,8 +137,7 @@ func writeStoredDeflate(w *zip.Writer, name string, b []byte, t time.Time) error
 	if err != nil {
 		return err
 	}
-	_, err = fw.Write(c)
-	return err
+	return writeStoredBlocks(fw, b)
 }
 
 // msDOSTime is t as an MS-DOS date and time (2-second resolution, from 1980).

@@ -86,8 +86,12 @@ func (l Limits) withDefaults() Limits {
 type Package struct {
 	lim   Limits
 	files map[string]*zip.File // cleaned path (no leading slash) → entry
-	names []string             // sorted keys of files
-	order []string             // keys of files in the ZIP directory's order
+	raw   map[string][]byte    // cleaned path → its compressed bytes, as stored
+	// inflated holds the SM3 of the files Open inflated to check the layout
+	// (see deflateFills), by cleaned path.
+	inflated map[string][]byte
+	names    []string // sorted keys of files
+	order    []string // keys of files in the ZIP directory's order
 	// rejected lists entry names that no OFD path can reach (".." above the
 	// root, an empty name); the read side ignores them, the writer refuses.
 	rejected []string
@@ -99,6 +103,11 @@ type Package struct {
 	cache   map[string][]byte      // internal reads
 	digests map[string]digestEntry // SM3 of files, by path
 
+	ofd struct { // OFD.xml, read once (see ofdXMLOnce)
+		once sync.Once
+		x    *ofdXML
+		err  error
+	}
 	cov    coverageCache              // see Coverage
 	parsed map[string]parsedSignature // Signature.xml readings, by path
 	refs   int                        // References charged against MaxAllReferences
@@ -197,19 +206,20 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 	if len(zr.File) > lim.MaxEntries {
 		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
 	}
-	lead, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
+	layout, lead, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
 	if err != nil {
 		return nil, err
 	}
 	p := &Package{
 		lim:     lim,
 		files:   make(map[string]*zip.File, len(zr.File)),
+		raw:     make(map[string][]byte, len(zr.File)),
 		before:  base + lead,
 		after:   int64(len(data) - end),
 		cache:   make(map[string][]byte),
 		digests: make(map[string]digestEntry),
 	}
-	for _, f := range zr.File {
+	for i, f := range zr.File {
 		if strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, `\`) {
 			continue // directory
 		}
@@ -222,6 +232,14 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 			return nil, newErr(ErrFormat, name, "the package contains this file twice; a package with duplicate names is ambiguous and cannot be trusted", nil)
 		}
 		p.files[name] = f
+		e := layout[i]
+		p.raw[name] = span[e.data : e.data+e.csize : e.data+e.csize]
+		if e.sum != nil {
+			if p.inflated == nil {
+				p.inflated = make(map[string][]byte)
+			}
+			p.inflated[name] = e.sum
+		}
 		p.names = append(p.names, name)
 		p.order = append(p.order, name)
 	}
@@ -399,9 +417,9 @@ func (p *Package) read(n string) ([]byte, error) {
 	return b, nil
 }
 
-// open checks an entry against the limits, charges its declared size to the
-// total budget and returns a reader bounded by that size.
-func (p *Package) open(n string) (io.ReadCloser, int64, error) {
+// charge checks an entry against the limits and charges its declared size to
+// the total budget.
+func (p *Package) charge(n string) (*zip.File, int64, error) {
 	f, ok := p.files[n]
 	if !ok {
 		return nil, 0, newErr(ErrNotExist, n, "the file is missing from the package", nil)
@@ -420,6 +438,16 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 	}
 	p.used += int64(size)
 	p.mu.Unlock()
+	return f, int64(size), nil
+}
+
+// open checks an entry against the limits, charges its declared size to the
+// total budget and returns a reader bounded by that size.
+func (p *Package) open(n string) (io.ReadCloser, int64, error) {
+	f, size, err := p.charge(n)
+	if err != nil {
+		return nil, 0, err
+	}
 	rc, err := f.Open()
 	if err != nil {
 		if errors.Is(err, zip.ErrAlgorithm) {
@@ -427,7 +455,7 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 		}
 		return nil, 0, newErr(ErrFormat, n, "the file cannot be read from the ZIP archive", err)
 	}
-	return rc, int64(size), nil
+	return rc, size, nil
 }
 
 func (p *Package) readEntry(n string) ([]byte, error) {
@@ -436,8 +464,24 @@ func (p *Package) readEntry(n string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
+	if size <= 1<<20 {
+		// A buffer of the declared size, filled, then one read more that must
+		// find the end (archive/zip checks the CRC there).
+		b := make([]byte, size)
+		if _, err := io.ReadFull(rc, b); err != nil {
+			return nil, p.readErr(n, err)
+		}
+		var one [1]byte
+		switch m, err := io.ReadFull(rc, one[:]); {
+		case m > 0:
+			return nil, newErr(ErrFormat, n, "the file decompresses to more bytes than the ZIP directory declares (possible zip bomb)", nil)
+		case err != io.EOF:
+			return nil, p.readErr(n, err)
+		}
+		return b, nil
+	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(size, 1<<20)) + 1)
+	buf.Grow(1<<20 + 1)
 	// archive/zip fails once more than the declared size is produced; the
 	// LimitReader is a second guard against the declared size lying.
 	if _, err := buf.ReadFrom(io.LimitReader(rc, size+1)); err != nil {
@@ -484,10 +528,18 @@ func (p *Package) sm3Of(n string) ([]byte, error) {
 	p.mu.Unlock()
 	var sum []byte
 	var err error
-	if cached {
+	switch {
+	case cached && p.inflated[n] != nil:
+		sum = p.inflated[n] // read already, and charged then
+	case cached:
 		s := sm3.Sum(b)
 		sum = s[:]
-	} else {
+	case p.inflated[n] != nil:
+		// Open inflated it already: the digest costs what reading it would.
+		if _, _, err = p.charge(n); err == nil {
+			sum = p.inflated[n]
+		}
+	default:
 		sum, err = p.streamSM3(n)
 	}
 	p.mu.Lock()

@@ -87,35 +87,30 @@ type StampAnnot struct {
 // that file's path in ListPath and Location carries the error, so that a
 // document claiming signatures is never mistaken for an unsigned one.
 func (p *Package) Signatures() ([]*Signature, error) {
-	ofdXML, err := p.read("OFD.xml")
+	doc, err := p.ofdXMLOnce()
 	if err != nil {
 		if errors.Is(err, ErrNotExist) {
 			return nil, newErr(ErrNotExist, "OFD.xml", "the file is missing, so this is not an OFD package", nil)
 		}
 		return nil, err
 	}
-	d := newDecoder(ofdXML)
-	root, err := rootElement(d, "OFD.xml", "OFD")
-	if err != nil {
-		return nil, err
-	}
-	var doc xmlOFD
-	if err := d.DecodeElement(&doc, &root); err != nil {
-		return nil, xmlErr("OFD.xml", err)
-	}
 
 	var out []*Signature
 	seen := map[string]bool{}
-	for _, body := range doc.DocBody {
-		for _, ref := range body.Signatures {
+	for _, body := range doc.bodies {
+		docRoot := "" // the last DocRoot, as Signatures has always taken it
+		if len(body.docRoots) > 0 {
+			docRoot = body.docRoots[len(body.docRoots)-1]
+		}
+		for _, ref := range body.signatures {
 			ref = strings.TrimSpace(ref)
 			if ref == "" {
 				continue
 			}
 			list, warn, err := p.resolveExisting("OFD.xml", ref)
-			if err == nil && !p.Has(list) && body.DocRoot != "" {
+			if err == nil && !p.Has(list) && docRoot != "" {
 				// Tolerate a path written relative to the document folder.
-				if dr, err2 := resolve("OFD.xml", body.DocRoot); err2 == nil {
+				if dr, err2 := resolve("OFD.xml", docRoot); err2 == nil {
 					if alt, err3 := resolve(dr, ref); err3 == nil && p.Has(alt) {
 						list, warn = alt, fmt.Sprintf("OFD.xml names %q relative to the document folder; it was found at %s", ref, alt)
 					}
@@ -270,13 +265,13 @@ func (p *Package) readSignature(s *Signature) {
 	s.XML = b
 
 	d := newDecoder(b)
-	root, err := rootElement(d, loc, "Signature")
-	if err != nil {
+	if _, err := rootElement(d, loc, "Signature"); err != nil {
 		s.Err = err
 		return
 	}
 	var x xmlSignature
-	if err := d.DecodeElement(&x, &root); err != nil {
+	order, err := decodeSignatureXML(d, &x)
+	if err != nil {
 		s.Err = xmlErr(loc, err)
 		return
 	}
@@ -296,7 +291,7 @@ func (p *Package) readSignature(s *Signature) {
 			break
 		}
 	}
-	if order := childOrder(b, 8); indexOf(order, "SignedValue") >= 0 && indexOf(order, "SignedValue") < indexOf(order, "SignedInfo") {
+	if indexOf(order, "SignedValue") >= 0 && indexOf(order, "SignedValue") < indexOf(order, "SignedInfo") {
 		s.Notes = append(s.Notes, loc+" writes <SignedValue> before <SignedInfo>; read in any order")
 	}
 	// The seal is read before the References are checked: a Reference to it

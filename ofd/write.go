@@ -97,7 +97,7 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	bodies, err := p.docBodies()
+	bodies, err := p.bodies()
 	if err != nil {
 		return nil, err
 	}
@@ -317,15 +317,22 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	}
 
 	p := d.p
-	var size int64
+	// Room for every entry (a new file deflates to at most a few bytes more
+	// than its size), its headers and the directory.
+	size := int64(len(signedValue)) + 200
 	for _, n := range p.order {
-		size += int64(p.files[n].CompressedSize64) + 100
+		size += int64(len(p.raw[n])) + 2*int64(len(n)) + 200
+	}
+	for _, n := range d.added {
+		size += int64(storedDeflateSize(len(d.changed[n]))) + 2*int64(len(n)) + 200
+	}
+	for _, b := range d.changed {
+		size += int64(storedDeflateSize(len(b)))
 	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(size, 64<<20)) + len(d.xml) + len(signedValue) + 4096)
+	buf.Grow(int(min(size, 64<<20)) + 4096)
 	w := zip.NewWriter(&buf)
 	w.RegisterCompressor(zip.Deflate, fastDeflate)
-	copyBuf := make([]byte, 32<<10)
 	for _, n := range p.order {
 		if b, ok := d.changed[n]; ok {
 			if err := d.writeNew(w, n, b); err != nil {
@@ -333,7 +340,7 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 			}
 			continue
 		}
-		if err := copyRaw(w, n, p.files[n], copyBuf); err != nil {
+		if err := copyRaw(w, n, p.files[n], p.raw[n]); err != nil {
 			return nil, err
 		}
 	}
@@ -351,11 +358,15 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeNew writes a new or changed file, deflated (the DER files in stored
-// blocks: see storedDeflate).
+// smallXML is the size under which a new XML file is written in stored blocks: deflating
+// it would save a few hundred bytes at the cost of building Huffman tables for it.
+const smallXML = 1024
+
+// writeNew writes a new or changed file, deflated (the DER files and small XML files in
+// stored blocks: see writeStoredBlocks).
 func (d *Draft) writeNew(w *zip.Writer, name string, b []byte) error {
 	var err error
-	if name == d.valuePath || name == d.sealPath {
+	if name == d.valuePath || name == d.sealPath || len(b) < smallXML {
 		err = writeStoredDeflate(w, name, b, d.time)
 	} else {
 		var fw io.Writer
@@ -370,24 +381,16 @@ func (d *Draft) writeNew(w *zip.Writer, name string, b []byte) error {
 	return nil
 }
 
-// copyRaw copies an unchanged entry: the same compressed bytes and CRC.
-func copyRaw(w *zip.Writer, name string, f *zip.File, buf []byte) error {
+// copyRaw copies an unchanged entry: the same compressed bytes (raw) and CRC.
+func copyRaw(w *zip.Writer, name string, f *zip.File, raw []byte) error {
 	fh := f.FileHeader
 	if n, ok := cleanPath(fh.Name); !ok || n != name {
 		fh.Name = name
 	}
 	fh.Extra = dropZip64Extra(fh.Extra)
-	r, err := f.OpenRaw()
-	if err != nil {
-		return newErr(ErrFormat, name, "the file cannot be read from the ZIP archive", err)
-	}
 	fw, err := w.CreateRaw(&fh)
 	if err == nil {
-		var n int64
-		n, err = io.CopyBuffer(fw, r, buf)
-		if err == nil && uint64(n) != fh.CompressedSize64 {
-			err = fmt.Errorf("%d compressed bytes copied, %d declared", n, fh.CompressedSize64)
-		}
+		_, err = fw.Write(raw)
 	}
 	if err != nil {
 		return newErr(ErrFormat, name, "the file could not be copied into the new package", err)

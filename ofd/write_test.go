@@ -299,3 +299,58 @@ func TestSignSecondDocument(t *testing.T) {
 	_, _, err = p.sign(t, out, 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 100, Y: 100}, Force: true})
 	wantErr(t, err, errs.WrongState, "OFD.xml", "Doc_1/Signs/Sign_0/Signature.xml")
 }
+
+// New and changed files are deflate entries: XML under 1 KiB and the DER files as stored
+// blocks (their exact size), larger XML compressed; unchanged entries keep their bytes.
+func TestNewEntriesDeflated(t *testing.T) {
+	p := testPKI(t)
+	in := rezip(t, licence())
+	out, _ := p.mustSign(t, in, 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 150, Y: 200}, Seal: p.seals[0].Raw})
+	zin, err := zip.NewReader(bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := map[string]*zip.File{}
+	for _, f := range zin.File {
+		old[f.Name] = f
+	}
+	zout, err := zip.NewReader(bytes.NewReader(out), int64(len(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func(n uint64) uint64 { return n + 5*((n+65534)/65535) + 5 }
+	seen := map[string]bool{}
+	compressed := 0
+	for _, f := range zout.File {
+		if o, ok := old[f.Name]; ok && f.Name != "OFD.xml" {
+			if f.CRC32 != o.CRC32 || f.CompressedSize64 != o.CompressedSize64 || f.Method != o.Method {
+				t.Errorf("%s was not copied as it was", f.Name)
+			}
+			continue
+		}
+		seen[f.Name] = true
+		if f.Method != zip.Deflate {
+			t.Errorf("%s: method %d, want deflate", f.Name, f.Method)
+		}
+		small := strings.HasSuffix(f.Name, ".xml") && f.UncompressedSize64 < 1024
+		der := strings.HasSuffix(f.Name, ".dat") || strings.HasSuffix(f.Name, ".esl")
+		switch {
+		case small || der:
+			if f.CompressedSize64 != stored(f.UncompressedSize64) {
+				t.Errorf("%s: %d bytes compressed from %d, not in stored blocks", f.Name, f.CompressedSize64, f.UncompressedSize64)
+			}
+		case f.CompressedSize64 >= f.UncompressedSize64:
+			t.Errorf("%s: %d bytes compressed from %d, not compressed", f.Name, f.CompressedSize64, f.UncompressedSize64)
+		default:
+			compressed++
+		}
+	}
+	if compressed == 0 {
+		t.Error("no new XML file was large enough to be compressed (Signature.xml should be)")
+	}
+	for _, n := range []string{"OFD.xml", "Doc_0/Signs/Signatures.xml", "Doc_0/Signs/Sign_0/Signature.xml", "Doc_0/Signs/Sign_0/SignedValue.dat", "Doc_0/Signs/Sign_0/Seal.esl"} {
+		if !seen[n] {
+			t.Errorf("%s is not among the new or changed entries", n)
+		}
+	}
+}

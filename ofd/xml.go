@@ -56,14 +56,6 @@ func rootElement(d *xml.Decoder, file, want string) (xml.StartElement, error) {
 	}
 }
 
-// xmlOFD is OFD.xml (only what is needed).
-type xmlOFD struct {
-	DocBody []struct {
-		DocRoot    string   `xml:"DocRoot"`
-		Signatures []string `xml:"Signatures"`
-	} `xml:"DocBody"`
-}
-
 // xmlSigEntry is one <Signature> entry of Signatures.xml.
 type xmlSigEntry struct {
 	ID         string `xml:"ID,attr"`
@@ -122,31 +114,36 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// childOrder returns the local names of the root element's children, in document order, at
-// most max of them; nil when the XML does not read.
-func childOrder(b []byte, max int) []string {
-	d := newDecoder(b)
-	var out []string
-	depth := 0
-	for len(out) < max {
+// decodeSignatureXML decodes the children of Signature.xml's root element (already
+// read from d) into x, as d.DecodeElement(x, root) does, and returns the local names of
+// the first eight children, in document order.
+func decodeSignatureXML(d *xml.Decoder, x *xmlSignature) ([]string, error) {
+	var order []string
+	for {
 		tok, err := d.Token()
 		if err != nil {
-			return out
+			return nil, err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if depth == 1 {
-				out = append(out, t.Name.Local)
+			if len(order) < 8 {
+				order = append(order, t.Name.Local)
 			}
-			depth++
+			switch t.Name.Local {
+			case "SignedInfo":
+				err = d.DecodeElement(&x.SignedInfo, &t)
+			case "SignedValue":
+				err = d.DecodeElement(&x.SignedValue, &t)
+			default:
+				err = d.Skip()
+			}
+			if err != nil {
+				return nil, err
+			}
 		case xml.EndElement:
-			depth--
-			if depth == 0 {
-				return out
-			}
+			return order, nil
 		}
 	}
-	return out
 }
 
 func indexOf(list []string, s string) int {

@@ -6,6 +6,8 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"net/url"
 	"sort"
@@ -14,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/emmansun/gmsm/sm3"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/unicode/norm"
 )
@@ -87,9 +90,13 @@ func locateDirectory(span []byte, at int) (directory, bool) {
 
 // entryLayout is one central-directory record and where its local entry lies.
 type entryLayout struct {
-	name         string // raw name, as in the central directory
-	header       uint64 // offset of the local header inside span
-	end          uint64 // offset just past its data and data descriptor
+	name   string // raw name, as in the central directory
+	header uint64 // offset of the local header inside span
+	data   uint64 // offset of its (compressed) data inside span
+	end    uint64 // offset just past its data and data descriptor
+	// sum is the SM3 of the entry's contents when deflateFills inflated them
+	// and they matched the directory's size and CRC; nil otherwise.
+	sum          []byte
 	flags        uint16
 	method       uint16
 	crc          uint32
@@ -102,29 +109,33 @@ type entryLayout struct {
 // its end record follow each other with nothing unaccounted for between them.
 // Open checks the bytes around the ZIP with checkSurrounding.
 //
-// It returns how many bytes lie between the start of the archive, as its
-// offsets count, and its first entry: a prefix (such as a self-extractor's)
-// whose producer adjusted the offsets to it. They hold no ZIP record, or the
-// archive is refused.
-func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) (int64, error) {
+// It returns the layout of each entry, in the order of files, and how many
+// bytes lie between the start of the archive, as its offsets count, and its
+// first entry: a prefix (such as a self-extractor's) whose producer adjusted
+// the offsets to it. They hold no ZIP record, or the archive is refused.
+func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) ([]entryLayout, int64, error) {
 	span := data[:end]
 	dir, ok := locateDirectory(span, eocd)
 	if !ok {
-		return 0, ambiguous("", "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)")
+		return nil, 0, ambiguous("", "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)")
 	}
 	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
 		if i := findRecord(span[eocd+eocdLen:], sig); i >= 0 {
-			return 0, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
+			return nil, 0, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
 		}
 	}
 	if err := checkNames(files); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	entries, err := readDirectory(span, dir, files)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	return checkEntries(span, dir, entries, &budget)
+	lead, err := checkEntries(span, dir, entries, &budget)
+	if err != nil {
+		return nil, 0, err
+	}
+	return entries, lead, nil
 }
 
 // findRecord returns the index of the first ZIP record signature sig in b, or -1.
@@ -351,6 +362,7 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 		if e.csize > n-data {
 			return 0, ambiguous(quoteName(e.name), "the entry's data runs past the end of the data")
 		}
+		e.data = data
 		e.end = data + e.csize
 		if e.flags&flagDescriptor != 0 {
 			if err := deflateFills(span[data:e.end], e, budget); err != nil {
@@ -450,7 +462,9 @@ func checkSurrounding(before, after []byte) error {
 // its data (where a streaming reader finds its end) ends exactly where the
 // central directory says the data ends: bytes past the stream's end could
 // hold a local entry that only streaming readers see. The bytes decompressed
-// are charged to budget.
+// are charged to budget. Since every file is hashed when a package is verified
+// or signed, it keeps their SM3 digest in e.sum (when their size and CRC match
+// the directory's, as archive/zip checks) so that they are not inflated twice.
 func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	if e.usize > uint64(*budget) {
 		return newErr(ErrLimit, e.name, "checking where the entries end would decompress more than four times the limit for the whole package (possible zip bomb)", nil)
@@ -461,7 +475,10 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	if err := fr.(flate.Resetter).Reset(r, nil); err != nil {
 		return newErr(ErrFormat, e.name, "the entry's data cannot be inflated", err)
 	}
-	n, err := io.Copy(io.Discard, io.LimitReader(fr, int64(e.usize)+1))
+	h := sumWriter{sm3: sm3.New(), crc: crc32.NewIEEE()}
+	buf := copyBuffers.Get().(*[32 << 10]byte)
+	n, err := io.CopyBuffer(h, io.LimitReader(fr, int64(e.usize)+1), buf[:])
+	copyBuffers.Put(buf)
 	*budget -= n
 	switch {
 	case err != nil || uint64(n) != e.usize:
@@ -469,11 +486,28 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	case r.Len() != 0:
 		return ambiguous(quoteName(e.name), fmt.Sprintf("%d bytes after the entry's deflate stream, inside its data, belong to nothing: a reader streaming the package would read them as what follows", r.Len()))
 	}
+	if e.crc == 0 || h.crc.Sum32() == e.crc {
+		e.sum = h.sm3.Sum(nil)
+	}
 	return nil
+}
+
+// sumWriter feeds an SM3 and a CRC-32 with what is written to it.
+type sumWriter struct {
+	sm3 hash.Hash
+	crc hash.Hash32
+}
+
+func (w sumWriter) Write(b []byte) (int, error) {
+	w.sm3.Write(b)
+	return w.crc.Write(b)
 }
 
 // inflaters holds flate readers for deflateFills, reset for each entry.
 var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
+// copyBuffers holds deflateFills' copy buffers.
+var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 
 // zip64Sizes reads the uncompressed and compressed sizes from the zip64 field
 // of a local header's extra data.
