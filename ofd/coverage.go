@@ -327,9 +327,8 @@ func (p *Package) Coverage(s *Signature) Coverage {
 	return c
 }
 
-// documentFiles returns Document.xml and the files of every page it lists,
-// sorted and without duplicates.
-func (p *Package) documentFiles(doc string) ([]string, error) {
+// readDocument parses the Document.xml at doc.
+func (p *Package) readDocument(doc string) (*xmlDocument, error) {
 	b, err := p.read(doc)
 	if err != nil {
 		return nil, err
@@ -342,6 +341,16 @@ func (p *Package) documentFiles(doc string) ([]string, error) {
 	var x xmlDocument
 	if err := d.DecodeElement(&x, &root); err != nil {
 		return nil, xmlErr(doc, err)
+	}
+	return &x, nil
+}
+
+// documentFiles returns Document.xml and the files of every page it lists,
+// sorted and without duplicates.
+func (p *Package) documentFiles(doc string) ([]string, error) {
+	x, err := p.readDocument(doc)
+	if err != nil {
+		return nil, err
 	}
 	set := map[string]bool{doc: true}
 	pages := 0

@@ -476,18 +476,9 @@ type pageInfo struct {
 
 // docPages lists the pages of the document doc in order.
 func (p *Package) docPages(doc string) ([]pageInfo, error) {
-	b, err := p.read(doc)
+	x, err := p.readDocument(doc)
 	if err != nil {
 		return nil, err
-	}
-	d := newDecoder(b)
-	root, err := rootElement(d, doc, "Document")
-	if err != nil {
-		return nil, err
-	}
-	var x xmlDocument
-	if err := d.DecodeElement(&x, &root); err != nil {
-		return nil, xmlErr(doc, err)
 	}
 	var out []pageInfo
 	for _, ps := range x.Pages {
