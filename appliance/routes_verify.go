@@ -106,7 +106,8 @@ func verifierFor(c *Call, name string) (*verifier.Verifier, error) {
 
 func handleVerify(c *Call) error {
 	var req VerifyRequest
-	if err := c.Decode(&req); err != nil {
+	if err := decodeFlat(c, &req, flatField{"signature", &req.Signature}, flatField{"data", &req.Data},
+		flatField{"trust_set", &req.TrustSet}); err != nil {
 		return err
 	}
 	sig, data, err := signatureAndData("", req.Signature, req.Data)
@@ -135,8 +136,11 @@ func handleVerify(c *Call) error {
 
 func handleVerifyBatch(c *Call) error {
 	var req VerifyBatchRequest
-	if err := c.Decode(&req); err != nil {
-		return err
+	if !parseVerifyBatch(c.ctx.PostBody(), &req) {
+		req = VerifyBatchRequest{}
+		if err := c.Decode(&req); err != nil {
+			return err
+		}
 	}
 	switch n := len(req.Items); {
 	case n == 0:

@@ -17,6 +17,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/eseal/eseal/internal/genmemo"
 	"github.com/eseal/eseal/signer"
 	"github.com/eseal/eseal/store"
 )
@@ -38,6 +39,8 @@ type CA struct {
 	closed bool
 	crlDER []byte
 	crl    *smx509.RevocationList
+
+	statuses *genmemo.Table[caStatus] // Status's answers; moved on by every write
 }
 
 // Open opens the CA kept in opts.Store. On the first start of a new data
@@ -59,6 +62,8 @@ func Open(ctx context.Context, opts Options) (*CA, error) {
 		keys: opts.Keys,
 		now:  opts.Clock,
 		log:  opts.Logger.With("component", "pki"),
+
+		statuses: genmemo.New[caStatus](statusMemoSize),
 	}
 	if len(opts.TrustAnchors) > 0 {
 		ca.anchors = smx509.NewCertPool()

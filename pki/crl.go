@@ -157,6 +157,7 @@ func (ca *CA) reissueCRL(ctx context.Context, op string, now time.Time, serial *
 	if err == nil {
 		err = b.Commit(ctx)
 	}
+	ca.statuses.Bump() // a revocation (or a failed write of one) is seen by the next Status
 	if err != nil {
 		return errorf(ErrUnavailable, op, "", err, "writing CRL %s", num)
 	}

@@ -208,6 +208,7 @@ func (ca *CA) record(ctx context.Context, op string, serial *big.Int, rec certRe
 			err = b.Commit(ctx)
 		}
 		b.Close()
+		ca.statuses.Bump()
 		if err == nil {
 			return seq, nil
 		}

@@ -15,7 +15,8 @@ import (
 // while it is not revoked), in effect from the moment Revoke returns, before any CRL is
 // fetched. A serial the CA never issued, or one it issued for other bytes, is not an error:
 // issued is false. It reads the CA's records by serial and parses no certificate, for
-// callers that ask on every verification.
+// callers that ask on every verification, and remembers its answers about issued
+// certificates until the CA writes again (an issue or a revocation).
 func (ca *CA) Status(ctx context.Context, serial *big.Int, der []byte) (issued bool, rev *Revocation, err error) {
 	const op = "pki.Status"
 	if err := ca.checkOpenLocked(op); err != nil {
@@ -24,6 +25,32 @@ func (ca *CA) Status(ctx context.Context, serial *big.Int, der []byte) (issued b
 	if serial == nil || serial.Sign() <= 0 || len(der) == 0 {
 		return false, nil, nil
 	}
+	key := serial.Text(16)
+	if m, ok := ca.statuses.Get(key); ok && bytes.Equal(m.der, der) {
+		return m.issued, m.rev, nil
+	}
+	gen := ca.statuses.Gen()
+	issued, rev, err = ca.readStatus(ctx, serial, der)
+	if err == nil && issued {
+		ca.statuses.Put(key, gen, caStatus{der: bytes.Clone(der), issued: issued, rev: rev})
+	}
+	return issued, rev, err
+}
+
+// caStatus is a remembered answer of Status: what the records said of der.
+type caStatus struct {
+	der    []byte
+	issued bool
+	rev    *Revocation
+}
+
+// statusMemoSize is how many certificates' answers Status keeps (one slot each, about a
+// kilobyte with the certificate).
+const statusMemoSize = 1024
+
+// readStatus is Status read from the store.
+func (ca *CA) readStatus(ctx context.Context, serial *big.Int, der []byte) (issued bool, rev *Revocation, err error) {
+	const op = "pki.Status"
 	v, err := ca.kv.Get(ctx, certKey(serial))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil, nil

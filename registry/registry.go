@@ -17,6 +17,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/errs"
+	"github.com/eseal/eseal/internal/genmemo"
 	"github.com/eseal/eseal/pki"
 	"github.com/eseal/eseal/sealimg"
 	"github.com/eseal/eseal/signer"
@@ -76,6 +77,8 @@ type Registry struct {
 	cfg Config
 	// mu serialises the read-check-commit of lifecycle steps.
 	mu sync.Mutex
+	// statuses remembers SealStatus's answers; every commit moves it on.
+	statuses *genmemo.Table[sealStatus]
 }
 
 // New checks cfg and returns a Registry over it.
@@ -107,7 +110,7 @@ func New(cfg Config) (*Registry, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.IDKey = append([]byte(nil), cfg.IDKey...)
-	return &Registry{cfg: cfg}, nil
+	return &Registry{cfg: cfg, statuses: genmemo.New[sealStatus](sealStatusMemo)}, nil
 }
 
 func configErr(msg string) error {
@@ -273,7 +276,9 @@ func (r *Registry) commit(ctx context.Context, op string, rec audit.Record, writ
 	if rec.Outcome == "" {
 		rec.Outcome = audit.OutcomeOK
 	}
-	if _, err := r.cfg.State.Commit(ctx, rec, writes); err != nil {
+	_, err := r.cfg.State.Commit(ctx, rec, writes)
+	r.statuses.Bump() // a status written (or maybe written) is seen by the next SealStatus
+	if err != nil {
 		return wrap(op, rec.SealCode, err)
 	}
 	r.cfg.Logger.Info("registry", "op", op, "actor", rec.Actor, "seal", rec.SealCode, "outcome", rec.Outcome)

@@ -37,6 +37,10 @@ func (r *Registry) SealStatus(ctx context.Context, esID string, der []byte) (ver
 	if !validCode(esID) || len(der) == 0 {
 		return verifier.Status{}, nil
 	}
+	if m, ok := r.statuses.Get(esID); ok && bytes.Equal(m.esl, der) {
+		return m.status, nil
+	}
+	gen := r.statuses.Gen()
 	s, err := r.readStatus(ctx, op, esID)
 	if errors.Is(err, errs.NotFound) {
 		return verifier.Status{}, nil
@@ -54,8 +58,21 @@ func (r *Registry) SealStatus(ctx context.Context, esID string, der []byte) (ver
 	if err != nil {
 		return verifier.Status{}, &Error{Kind: errs.Corrupt, Op: op, Subject: esID, Msg: "stored status history unreadable", Err: err}
 	}
+	r.statuses.Put(esID, gen, sealStatus{esl: s.ESL, status: st})
 	return st, nil
 }
+
+// sealStatus is a remembered answer of SealStatus: the registry's word on the seal esl.
+// Every commit of the registry moves the memo's generation on, so a change of status is
+// answered on the next call.
+type sealStatus struct {
+	esl    []byte
+	status verifier.Status
+}
+
+// sealStatusMemo is how many seals' answers SealStatus keeps (one slot each, a seal's .esl
+// and its status spans: some kilobytes).
+const sealStatusMemo = 512
 
 // statusRecord is what SealStatus reads of a seal.
 type statusRecord struct {

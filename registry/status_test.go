@@ -370,6 +370,42 @@ func TestSealStatusPointReads(t *testing.T) {
 	}
 }
 
+// TestSealStatusRemembered: a seal's status is read once and then remembered, and a change
+// of status through the registry is answered on the very next call.
+func TestSealStatusRemembered(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, true)
+	s := e.made(t, Personal, "")
+	cs := &countingState{State: NewState(e.db, e.log)}
+	r := e.over(t, cs)
+	for i := range 3 {
+		before := cs.gets.Load()
+		st, err := r.SealStatus(ctx, s.Code, s.ESL)
+		if err != nil || !st.Known || !st.Revoked.IsZero() {
+			t.Fatalf("call %d: %+v %v", i, st, err)
+		}
+		want := int64(0) // remembered
+		if i == 0 {
+			want = 1
+		}
+		if n := cs.gets.Load() - before; n != want {
+			t.Fatalf("call %d: %d reads, want %d", i, n, want)
+		}
+	}
+	// Another seal's bytes under the code are not answered from what is remembered.
+	if st, err := r.SealStatus(ctx, s.Code, append(bytes.Clone(s.ESL), 0)); err != nil || st.Known {
+		t.Fatalf("other bytes: %+v %v", st, err)
+	}
+	e.clock.Add(time.Hour)
+	if err := r.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "lost"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.SealStatus(ctx, s.Code, s.ESL)
+	if err != nil || st.Revoked.IsZero() {
+		t.Fatalf("after the revocation: %+v %v", st, err)
+	}
+}
+
 // statusByRecord is the status of the seal as its whole record gives it, without its entry.
 func (e *env) statusByRecord(t testing.TB, code string, der []byte) verifier.Status {
 	t.Helper()

@@ -25,7 +25,7 @@ import (
 	"golang.org/x/term"
 )
 
-const signOFDSynopsis = "eseal sign-ofd --target URL --key-file F --seal CODE (--pin-file F | --approval ID) [--pin-file F]\n" +
+const signOFDSynopsis = "eseal sign-ofd --target URL --key-file F --seal CODE --pin-file F [--approval ID]\n" +
 	"         [--person-id-file F] [--scope S] [--page N --x MM --y MM | --keyword TEXT [--page N] | --riding FROM-TO]\n" +
 	"         [--protect-signatures] [--force] [--concurrency N] [--timeout D] --out DIR FILE|DIR..."
 
@@ -112,8 +112,10 @@ func cmdSignOFD(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--key-file is required")
 	case *seal == "":
 		return usageErr("--seal is required")
-	case *pinFile == "" && *approval == "":
-		return usageErr("--pin-file or --approval is required")
+	case *pinFile == "":
+		// Every seal signs only with its protection PIN; an official seal also needs a
+		// use approval granted for the documents (--approval).
+		return usageErr("--pin-file is required (and, for an official seal, --approval)")
 	case *out == "":
 		return usageErr("--out is required")
 	case len(paths) == 0:

@@ -397,6 +397,10 @@ func TestSignOFDUsage(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("135790\nsecond line\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	pin := filepath.Join(dir, "pin1")
+	if err := os.WriteFile(pin, []byte("135790\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	key := filepath.Join(dir, "key")
 	if err := os.WriteFile(key, []byte("esk_secret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -411,15 +415,15 @@ func TestSignOFDUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no target", []string{"sign-ofd", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", filepath.Join(dir, "out"), doc}, "--target is required"},
-		{"no PIN nor approval", append(base, doc), "--pin-file or --approval"},
-		{"no document", append(base, "--approval", "U1"), "no document"},
-		{"bad target", append([]string{"sign-ofd", "--target", "ftp://x", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", filepath.Join(dir, "out")}, doc), "not an http or https URL"},
-		{"bad concurrency", append(base, "--approval", "U1", "--concurrency", "0", doc), "--concurrency 0"},
-		{"missing input", append(base, "--approval", "U1", filepath.Join(dir, "none.ofd")), "none.ofd"},
+		{"no target", []string{"sign-ofd", "--key-file", key, "--seal", "x", "--pin-file", pin, "--out", filepath.Join(dir, "out"), doc}, "--target is required"},
+		{"no PIN", append(base, doc), "--pin-file is required"},
+		{"no document", append(base, "--pin-file", pin), "no document"},
+		{"bad target", append([]string{"sign-ofd", "--target", "ftp://x", "--key-file", key, "--seal", "x", "--pin-file", pin, "--out", filepath.Join(dir, "out")}, doc), "not an http or https URL"},
+		{"bad concurrency", append(base, "--pin-file", pin, "--concurrency", "0", doc), "--concurrency 0"},
+		{"missing input", append(base, "--pin-file", pin, filepath.Join(dir, "none.ofd")), "none.ofd"},
 		{"a PIN file of two lines", append(base, "--pin-file", secret, doc), "must hold one line"},
-		{"two inputs to one output", append(base, "--approval", "U1", doc, doc), "would both be written"},
-		{"an input its own output", []string{"sign-ofd", "--target", "http://127.0.0.1:1", "--key-file", key, "--seal", "x", "--approval", "U1", "--out", dir, doc}, "would be overwritten"},
+		{"two inputs to one output", append(base, "--pin-file", pin, doc, doc), "would both be written"},
+		{"an input its own output", []string{"sign-ofd", "--target", "http://127.0.0.1:1", "--key-file", key, "--seal", "x", "--pin-file", pin, "--out", dir, doc}, "would be overwritten"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(c.args...)
