@@ -176,7 +176,7 @@ func OFDSignFloor(ctx context.Context, doc []byte, protected []string, tbsLen in
 			}
 			h.Sum(nil)
 		}
-		_, err = sm2.SignASN1(rand.Reader, key, msg, sm2.DefaultSM2SignerOpts)
+		_, err := sm2.SignASN1(rand.Reader, key, msg, sm2.DefaultSM2SignerOpts)
 		return err
 	}
 	if err := once(); err != nil {

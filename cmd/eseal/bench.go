@@ -21,7 +21,7 @@ import (
 
 const benchSynopsis = "eseal bench [--target URL] --op OP [--concurrency N] [--duration D] [--warmup W] [--batch B]\n" +
 	"         [--rate R] [--key-file F] [--ofd FILE [--page N --x MM --y MM] [--force]] [--baseline] [--json]\n" +
-	"       eseal bench --sweep [--target URL] [--duration D] [--warmup W] [--pid PID] [--out DIR] [--ops LIST]"
+	"  eseal bench --sweep [--target URL] [--duration D] [--warmup W] [--pid PID] [--out DIR] [--ops LIST]"
 
 // The documents the ofd operations send when --ofd is not given (run from the repository):
 // a signed vector for ofd-verify, the unsigned one for ofd-sign.

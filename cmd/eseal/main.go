@@ -103,6 +103,8 @@ func usage(w io.Writer) {
       export the filing and sync records not yet delivered, then mark them delivered
   `+signOFDSynopsis+`
       sign OFD documents through the appliance, in parallel (exit 1 when any failed)
+  `+benchSynopsis+`
+      load-test a running appliance against the raw SM2 primitives, or sweep every operation
 
 eseal COMMAND --help lists the flags of a command.
 exit status of verify: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED, 3 otherwise, 2 usage or I/O error
