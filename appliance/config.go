@@ -29,6 +29,7 @@ package appliance
 //	ESEAL_REVOCATION_ALLOW_HTTPS
 //	ESEAL_VERIFICATION_ANONYMOUS ESEAL_VERIFICATION_WORKERS ESEAL_VERIFICATION_QUEUE
 //	ESEAL_LOG_LEVEL ESEAL_LOG_FORMAT
+//	ESEAL_ADMIN_LISTEN
 //
 // verification.trust_sets, a map, has no variable. Secrets never sit in the configuration:
 // the variables named by keys.softkey.kek_env and keys.pkcs11.pin_env (ESEAL_KEYS_PIN in
@@ -72,6 +73,7 @@ type Config struct {
 	Revocation   RevocationConfig   `yaml:"revocation"`
 	Verification VerificationConfig `yaml:"verification"`
 	Log          LogConfig          `yaml:"log"`
+	Admin        AdminConfig        `yaml:"admin"`
 }
 
 // DataConfig says where the state lives.
@@ -638,6 +640,7 @@ func (c *Config) Validate() error {
 		func() error { return validateServer(&c.Server) },
 		c.Data.Validate, c.Keys.Validate, func() error { return c.CA.validate(c.Server) },
 		c.Registry.Validate, c.Caches.Validate, c.Revocation.Validate, c.Verification.Validate, c.Log.Validate,
+		c.Admin.Validate,
 	} {
 		if err := check(); err != nil {
 			return err

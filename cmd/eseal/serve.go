@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/eseal/eseal/appliance"
 )
@@ -119,6 +120,19 @@ func serve(ctx context.Context, cfg *appliance.Config, stdout io.Writer) (err er
 		return fmt.Errorf("listen: %w", err)
 	}
 	fmt.Fprintf(stdout, "eseal serve: listening on %s, data in %s\n", ln.Addr(), cfg.Data.Dir)
+	admin, adminAddr, err := appliance.ListenAdmin(cfg.Admin, svc.Log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if admin != nil {
+		fmt.Fprintf(stdout, "eseal serve: profiles on http://%s/debug/pprof/ (admin listener)\n", adminAddr)
+		defer func() {
+			actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = admin.Shutdown(actx)
+		}()
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
