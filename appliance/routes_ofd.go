@@ -171,7 +171,7 @@ func handleSignOFD(c *Call) error {
 	if err != nil {
 		return fmt.Errorf("the OFD document cannot be signed: %w", err)
 	}
-	if err := checkExisting(v, body, req.force); err != nil {
+	if err := checkExisting(v, pkg, req.force); err != nil {
 		return err
 	}
 	document := sm3.Sum(body)
@@ -239,8 +239,8 @@ func setSize(o *ofd.SignOptions, seal *ses.Seal) {
 
 // checkExisting verifies the signatures the document has; unless force, one that does not
 // pass refuses the document (WRONG_STATE), named with its verdict.
-func checkExisting(v *verifier.Verifier, body []byte, force bool) error {
-	rep, err := v.VerifyOFD(body, ofd.Limits{})
+func checkExisting(v *verifier.Verifier, pkg *ofd.Package, force bool) error {
+	rep, err := v.VerifyOFDPackage(pkg)
 	if err != nil {
 		return fmt.Errorf("the OFD document cannot be signed: %w", err)
 	}
@@ -264,19 +264,19 @@ func checkExisting(v *verifier.Verifier, body []byte, force bool) error {
 // checkNewSignature verifies the signature at path (its Signature.xml) in the signed package:
 // what the server hands out must pass.
 func checkNewSignature(v *verifier.Verifier, out []byte, path string) error {
-	rep, err := v.VerifyOFD(out, ofd.Limits{})
+	pkg, err := ofd.Open(out, ofd.Limits{})
 	if err != nil {
 		return fmt.Errorf("the signed package does not read back: %w", err)
 	}
 	loc := strings.TrimPrefix(path, "/")
-	for _, s := range rep.Signatures {
-		if s.Location != loc {
-			continue
-		}
-		if s.Indication != verifier.TotalPassed {
-			return fmt.Errorf("the new signature %s does not verify in the signed package: %s/%s", loc, s.Indication, s.SubIndication)
-		}
-		return nil
+	s, found, err := v.VerifyOFDSignatureAt(pkg, loc)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the signed package does not read back: %w", err)
+	case !found:
+		return fmt.Errorf("the signed package has no signature at %s", loc)
+	case s.Indication != verifier.TotalPassed:
+		return fmt.Errorf("the new signature %s does not verify in the signed package: %s/%s", loc, s.Indication, s.SubIndication)
 	}
-	return fmt.Errorf("the signed package has no signature at %s", loc)
+	return nil
 }

@@ -20,6 +20,29 @@ func (v *Verifier) VerifyOFD(data []byte, lim ofd.Limits) (*Report, error) {
 	if err != nil {
 		return openFailure(err)
 	}
+	return v.VerifyOFDPackage(pkg)
+}
+
+// VerifyOFDSignatureAt verifies the one signature of pkg whose Signature.xml is at location
+// (a package path, as SignatureReport.Location gives it), as VerifyOFD would report it, and
+// not the others: a signer checking the signature it has just added. found is false when
+// the package lists no signature there.
+func (v *Verifier) VerifyOFDSignatureAt(pkg *ofd.Package, location string) (r SignatureReport, found bool, err error) {
+	sigs, err := pkg.Signatures()
+	if err != nil {
+		return SignatureReport{}, false, err
+	}
+	for _, s := range sigs {
+		if s.Location == location {
+			return v.verifyOFDSignature(pkg, s), true, nil
+		}
+	}
+	return SignatureReport{}, false, nil
+}
+
+// VerifyOFDPackage is VerifyOFD over a package already opened (by a caller that goes on to
+// use it: the package keeps the digests computed here).
+func (v *Verifier) VerifyOFDPackage(pkg *ofd.Package) (*Report, error) {
 	sigs, err := pkg.Signatures()
 	if err != nil {
 		return openFailure(err)

@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +119,57 @@ func TestOFDEndToEnd(t *testing.T) {
 		t.Errorf("missing part not named: %q", d)
 	}
 
+}
+
+// VerifyOFDSignatureAt answers for one signature exactly what VerifyOFD reports of it, and
+// nothing for a location the package does not list.
+func TestVerifyOFDSignatureAt(t *testing.T) {
+	readFile := func(t *testing.T, name string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	pemBlock := func(t *testing.T, name string) []byte {
+		t.Helper()
+		b, _ := pem.Decode(readFile(t, name))
+		if b == nil {
+			t.Fatalf("%s: no PEM block", name)
+		}
+		return b.Bytes
+	}
+	root, err := smx509.ParseCertificate(pemBlock(t, "../testdata/ofd/root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maker, err := smx509.ParseCertificate(pemBlock(t, "../testdata/ofd/maker.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl := readFile(t, "../testdata/ofd/crl.der")
+	list, err := smx509.ParseRevocationList(crl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := New(Options{Roots: []*smx509.Certificate{root}, Makers: []*smx509.Certificate{maker}, CRLs: []*smx509.RevocationList{list}})
+	data := readFile(t, "../testdata/ofd/licence-signed.ofd")
+	all, err := v.VerifyOFD(data, ofd.Limits{})
+	if err != nil || len(all.Signatures) != 2 {
+		t.Fatalf("%v, %+v", err, all)
+	}
+	pkg, err := ofd.Open(data, ofd.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range all.Signatures {
+		got, found, err := v.VerifyOFDSignatureAt(pkg, want.Location)
+		if err != nil || !found || got.Indication != TotalPassed || got.Indication != want.Indication || len(got.Checks) != len(want.Checks) {
+			t.Fatalf("%s: %v %v %s (VerifyOFD: %s)", want.Location, err, found, got.Indication, want.Indication)
+		}
+	}
+	if _, found, err := v.VerifyOFDSignatureAt(pkg, "Doc_0/Signs/Sign_9/Signature.xml"); found || err != nil {
+		t.Fatalf("an absent location: %v %v", found, err)
+	}
 }
