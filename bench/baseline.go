@@ -159,7 +159,10 @@ func OFDSignFloor(ctx context.Context, doc []byte, protected []string, tbsLen in
 		return 0, fmt.Errorf("bench: SM2 key: %w", err)
 	}
 	msg := make([]byte, tbsLen)
+	bufs := sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 	once := func() error {
+		buf := bufs.Get().(*[]byte) // one copy buffer a worker, not one a file
+		defer bufs.Put(buf)
 		for _, f := range files {
 			if f.UncompressedSize64 > ofd.DefaultMaxEntrySize {
 				return fmt.Errorf("%s: larger than %d bytes", f.Name, ofd.DefaultMaxEntrySize)
@@ -169,7 +172,7 @@ func OFDSignFloor(ctx context.Context, doc []byte, protected []string, tbsLen in
 				return fmt.Errorf("%s: %w", f.Name, err)
 			}
 			h := sm3.New()
-			_, err = io.Copy(h, io.LimitReader(rc, ofd.DefaultMaxEntrySize+1))
+			_, err = io.CopyBuffer(h, io.LimitReader(rc, ofd.DefaultMaxEntrySize+1), *buf)
 			rc.Close()
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.Name, err)
