@@ -126,6 +126,9 @@ func writeStoredDeflate(w *zip.Writer, name string, b []byte, t time.Time) error
 	fh := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: t,
 		CreatorVersion: 20, ReaderVersion: 20,
 		CRC32: crc32.ChecksumIEEE(b), CompressedSize64: uint64(storedDeflateSize(len(b))), UncompressedSize64: uint64(len(b))}
+	// CreateRaw writes the MS-DOS time fields as given; only CreateHeader fills them from
+	// Modified.
+	//lint:ignore SA1019 the deprecated fields are the ones CreateRaw writes
 	fh.ModifiedDate, fh.ModifiedTime = msDOSTime(t)
 	for i := 0; i < len(name); i++ {
 		if name[i] >= 0x80 {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"path"
 	"testing"
@@ -132,6 +131,6 @@ func floorInputs(tb testing.TB, signed []byte, d *ofd.Draft) ([]string, int) {
 		}
 		return out, len(v.TBS.Raw)
 	}
-	tb.Fatal(fmt.Sprintf("the new signature %s is not listed", d.Path()))
+	tb.Fatalf("the new signature %s is not listed", d.Path())
 	return nil, 0
 }
