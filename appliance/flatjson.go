@@ -32,7 +32,7 @@ func decodeFlat(c *Call, v any, fields ...flatField) error {
 // with only those names, each at most once; false leaves the fields in any state.
 func parseFlat(b []byte, fields []flatField) bool {
 	end, ok := parseFlatAt(b, skipSpace(b, 0), fields)
-	return ok && len(bytes.TrimSpace(b[end:])) == 0
+	return ok && skipSpace(b, end) == len(b)
 }
 
 // parseFlatAt reads a flat object of plain strings at b[i] into fields and returns the
@@ -96,7 +96,7 @@ func parseVerifyBatch(b []byte, req *VerifyBatchRequest) bool {
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return len(bytes.TrimSpace(b[i+1:])) == 0
+		return skipSpace(b, i+1) == len(b)
 	}
 	var items, set bool
 	for {
@@ -160,7 +160,7 @@ func parseVerifyBatch(b []byte, req *VerifyBatchRequest) bool {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
-			return len(bytes.TrimSpace(b[i+1:])) == 0
+			return skipSpace(b, i+1) == len(b)
 		default:
 			return false
 		}

@@ -132,3 +132,17 @@ func FuzzParseVerifyBatch(f *testing.F) {
 		}
 	})
 }
+
+// JSON whitespace is space, tab, CR and LF only: a Unicode space after the object (U+0085,
+// which bytes.TrimSpace would drop) is encoding/json's to refuse.
+func TestParseFlatUnicodeSpace(t *testing.T) {
+	for _, b := range []string{"{}\u0085", "{\"signature\":\"MIIB\"}\u00a0", "{\"items\":[]}\u2028"} {
+		if _, ok := flatVerify([]byte(b)); ok {
+			t.Errorf("%q read by the flat parser", b)
+		}
+		var r VerifyBatchRequest
+		if parseVerifyBatch([]byte(b), &r) {
+			t.Errorf("%q read by the batch parser", b)
+		}
+	}
+}
