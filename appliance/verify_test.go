@@ -100,7 +100,10 @@ func newVerifyEnv(t testing.TB) *verifyEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := verifier.New(verifier.Options{TrustSets: sets, CRLs: []*smx509.RevocationList{crl}})
+	// A fixed clock: reports that name the time of verification ("at ... the seal expired")
+	// are compared with reports made a moment later.
+	now := time.Now().UTC().Truncate(time.Second)
+	v := verifier.New(verifier.Options{TrustSets: sets, CRLs: []*smx509.RevocationList{crl}, Now: func() time.Time { return now }})
 	pool := verifier.NewPool(v, verifier.PoolOptions{Workers: 2, Queue: 64})
 	e.svc = &Services{DB: db, Keys: keys, CA: ca, Audit: lg, Verifier: v, Pool: pool, Trust: sets, Log: verifyQuiet}
 	t.Cleanup(func() {
