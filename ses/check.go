@@ -60,10 +60,21 @@ func (s *Signature) CheckValue(pub *ecdsa.PublicKey) SigCheck {
 	if !ok {
 		return SigCheck{Detail: fmt.Sprintf("signature algorithm %s is not SM3withSM2 (%s)", s.SignAlg, OIDSM3WithSM2)}
 	}
-	v, ok, err := VerifySM2(pub, s.TBS.Raw, s.Value)
+	v, err := DecodeSM2Value(s.Value)
 	if err != nil {
 		return SigCheck{Detail: "signature value: " + err.Error()}
 	}
+	var e []byte
+	if s.TBS.Seal != nil && s.TBS.sealAt >= 0 {
+		e, err = sealDigest(s.TBS.Seal, pub, s.TBS.Raw, s.TBS.sealAt)
+	} else {
+		e, err = SM2Digest(pub, s.TBS.Raw)
+	}
+	if err != nil {
+		return SigCheck{Detail: "signature value: " + err.Error()}
+	}
+	der := v.DER()
+	ok = sm2.VerifyASN1(pub, e, der)
 	c := SigCheck{OK: ok, Encoding: v.Encoding}
 	note := join(v.Note(), algNote)
 	if ok {
@@ -71,7 +82,7 @@ func (s *Signature) CheckValue(pub *ecdsa.PublicKey) SigCheck {
 		return c
 	}
 	c.Detail = join("signature does not verify over TBS_Sign with the signer's certificate", note)
-	if len(s.TBS.DataHash) == 32 && sm2.VerifyASN1(pub, s.TBS.DataHash, v.DER()) {
+	if len(s.TBS.DataHash) == 32 && sm2.VerifyASN1(pub, s.TBS.DataHash, der) {
 		c.Detail += "; it verifies only as a bare SM2 signature of e = dataHash (no Z, no TBS_Sign), a non-standard legacy convention that is not accepted"
 	}
 	return c

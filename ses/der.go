@@ -438,3 +438,13 @@ func isIA5(s string) bool {
 	}
 	return true
 }
+
+// offsetIn returns where inner, a part of outer's backing array, begins in outer; -1 when it
+// is not a part of outer.
+func offsetIn(outer, inner []byte) int {
+	off := cap(outer) - cap(inner)
+	if len(inner) == 0 || off < 0 || off+len(inner) > len(outer) || &outer[off] != &inner[0] {
+		return -1
+	}
+	return off
+}

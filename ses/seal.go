@@ -27,6 +27,10 @@ type Seal struct {
 	// certTLV and algTLV are the original encodings of the maker certificate and the
 	// algorithm, from which the v1 message is assembled (see messages).
 	certTLV, algTLV []byte
+
+	// digests are the SM3 states of signatures made under the seal, after the seal's bytes
+	// (see sealDigest); shared by every signature that reuses the parsed seal.
+	digests *digestMemo
 }
 
 // SealInfo is SES_SealInfo.
@@ -114,7 +118,7 @@ func ParseSeal(data []byte) (*Seal, error) {
 }
 
 func parseSealElement(e element) (*Seal, error) {
-	s := &Seal{}
+	s := &Seal{digests: new(digestMemo)}
 	if e.tag == tagOctetString { // non-standard v1: SESeal wrapped in an OCTET STRING
 		inner, rest, err := readOne(e.content, "seal")
 		if err != nil || len(rest) != 0 {

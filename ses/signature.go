@@ -37,6 +37,10 @@ type TBSSign struct {
 	// UnknownCritical lists the TBS_Sign extensions marked critical. The standard defines
 	// none, so none is understood: as in X.509, a verifier must not accept the signature.
 	UnknownCritical []asn1.ObjectIdentifier
+
+	// sealAt is where Seal.Raw's bytes lie in Raw (they were parsed from there, or equal
+	// them); -1 when unknown.
+	sealAt int
 }
 
 // ParseSignature parses a DER SES_Signature, v1 or v4/v5, told apart by shape.
@@ -220,6 +224,13 @@ func (s *Signature) parseTBSCommon(tbs []element) error {
 		if s.TBS.Seal, err = parseSealElement(tbs[1]); err != nil {
 			return formatErr("embedded seal: %v", err)
 		}
+	}
+	s.TBS.sealAt = offsetIn(s.TBS.Raw, tbs[1].full)
+	if s.TBS.sealAt >= 0 && tbs[1].tag == tagOctetString { // the seal inside its wrapper
+		s.TBS.sealAt += len(tbs[1].full) - len(tbs[1].content)
+	}
+	if at := s.TBS.sealAt; at < 0 || at+len(s.TBS.Seal.Raw) > len(s.TBS.Raw) {
+		s.TBS.sealAt = -1
 	}
 	var octet bool
 	var unused int
