@@ -347,6 +347,12 @@ type countedSigner struct {
 
 func (c *countedSigner) Public() crypto.PublicKey { return c.key.Public() }
 
+// SignsDigest forwards the key's answer (ses.DigestSigner).
+func (c *countedSigner) SignsDigest() bool {
+	d, ok := c.key.(ses.DigestSigner)
+	return ok && d.SignsDigest()
+}
+
 func (c *countedSigner) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	c.mu.Lock()
 	if c.left <= 0 {

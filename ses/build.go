@@ -293,7 +293,7 @@ func Sign(rand io.Reader, r *SignRequest, signer crypto.Signer) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
-	sig, err := SignSM2(rand, signer, tbs)
+	sig, err := signTBS(rand, signer, r.Seal, tbs)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}

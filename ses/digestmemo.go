@@ -2,9 +2,11 @@ package ses
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"encoding"
 	"hash"
+	"io"
 	"sync/atomic"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -98,4 +100,61 @@ func sealDigest(seal *Seal, pub *ecdsa.PublicKey, msg []byte, sealAt int) ([]byt
 
 func marshalState(h hash.Hash) ([]byte, error) {
 	return h.(encoding.BinaryMarshaler).MarshalBinary()
+}
+
+// DigestSigner is an SM2 crypto.Signer that also signs a digest e = SM3(Z‖M) handed to it
+// (opts other than gmsm's message-signing option), as gmsm's *sm2.PrivateKey does, and says
+// whether it does (a token that hashes the message inside does not). Sign hands such a
+// signer e, continued from the seal's remembered SM3 state, instead of the whole TBS_Sign.
+// Wrappers forward it.
+type DigestSigner interface {
+	crypto.Signer
+	SignsDigest() bool
+}
+
+// signsDigest tells whether signer signs a digest it is handed.
+func signsDigest(signer crypto.Signer) bool {
+	switch s := signer.(type) {
+	case *sm2.PrivateKey:
+		return true
+	case DigestSigner:
+		return s.SignsDigest()
+	}
+	return false
+}
+
+// signTBS signs tbs, a TBS_Sign that holds seal's Raw right after its version, with SM3 and
+// the default ID: through the seal's remembered state when signer takes a digest, else by
+// handing signer the message (SignSM2).
+func signTBS(rand io.Reader, signer crypto.Signer, seal *Seal, tbs []byte) ([]byte, error) {
+	at := sealOffsetInTBS(tbs)
+	pub, ok := signer.Public().(*ecdsa.PublicKey)
+	if !ok || at < 0 || at+len(seal.Raw) > len(tbs) || !signsDigest(signer) {
+		return SignSM2(rand, signer, tbs)
+	}
+	e, err := sealDigest(seal, pub, tbs, at)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := signer.Sign(rand, e, crypto.Hash(0))
+	if err != nil {
+		return nil, err
+	}
+	return strictDER(sig)
+}
+
+// sealOffsetInTBS returns where the seal begins in a TBS_Sign that Sign built: after the
+// SEQUENCE's header and the version INTEGER; -1 when tbs is not laid out so.
+func sealOffsetInTBS(tbs []byte) int {
+	if len(tbs) < 2 || tbs[0] != 0x30 {
+		return -1
+	}
+	hdr := 2
+	if tbs[1]&0x80 != 0 {
+		hdr += int(tbs[1] & 0x7f)
+	}
+	if len(tbs) < hdr+2 || tbs[hdr] != 0x02 || tbs[hdr+1]&0x80 != 0 {
+		return -1
+	}
+	return hdr + 2 + int(tbs[hdr+1])
 }

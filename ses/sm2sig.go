@@ -183,6 +183,11 @@ func SignSM2(rand io.Reader, signer crypto.Signer, msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return strictDER(sig)
+}
+
+// strictDER returns a signer's SM2 signature as strict DER (a device may answer raw r||s).
+func strictDER(sig []byte) ([]byte, error) {
 	v, err := DecodeSM2Value(sig)
 	if err != nil {
 		return nil, fmt.Errorf("signer returned an unusable signature: %w", err)

@@ -35,6 +35,10 @@ func (k *Key) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte
 	return k.SignContext(context.Background(), rnd, digest, opts)
 }
 
+// SignsDigest tells ses.Sign whether the key signs a digest e = SM3(Z‖M) it is handed: an
+// SM2 key whose profile hands the token e, not one whose token hashes the message itself.
+func (k *Key) SignsDigest() bool { return k.s.prof.Algorithm == signer.SM2 && !k.s.prof.HashInside }
+
 // SignMessage implements crypto.MessageSigner for SM2 keys: msg is the
 // message; e = SM3(Z‖msg) with the UID in opts, or the default UID.
 func (k *Key) SignMessage(rnd io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {

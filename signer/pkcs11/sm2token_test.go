@@ -4,6 +4,7 @@ package pkcs11
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"errors"
@@ -67,7 +68,14 @@ func TestSM2Token(t *testing.T) {
 			} else if err != nil || !sm2.VerifyASN1(pub, e2, sig) {
 				t.Fatalf("precomputed e: %v", err)
 			}
+			// ses.Sign hands e only to a key that says it signs digests.
+			if d, ok := sg.(interface{ SignsDigest() bool }); !ok || d.SignsDigest() == s.prof.HashInside {
+				t.Fatalf("SignsDigest is not the opposite of the profile's hash_inside (%v)", s.prof.HashInside)
+			}
 			if !s.prof.HashInside {
+				if sig, err := sg.Sign(rand.Reader, e2, crypto.Hash(0)); err != nil || !sm2.VerifyASN1(pub, e2, sig) {
+					t.Fatalf("precomputed e with crypto.Hash(0): %v", err)
+				}
 				if _, err := sg.Sign(rand.Reader, msg, nil); !errors.Is(err, signer.ErrInvalidInput) {
 					t.Fatalf("message without SM2 opts: %v", err)
 				}

@@ -398,6 +398,9 @@ func (k *Key) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte
 	return k.priv.Sign(rnd, digest, opts)
 }
 
+// SignsDigest tells ses.Sign that the key signs a digest e = SM3(Z‖M) it is handed.
+func (k *Key) SignsDigest() bool { return true }
+
 // SignContext implements signer.ContextSigner (software signing never
 // waits; ctx is checked once).
 func (k *Key) SignContext(ctx context.Context, rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
