@@ -36,6 +36,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -244,19 +246,25 @@ static int unhex(unsigned char *dst, size_t max, const char *s, CK_ULONG *n)
 	return 1;
 }
 
-/* Persist a token key as DIR/key-<n>.pem: "label <hex>\nid <hex>\nktype <n>\n" + PEM. */
+/* Persist a token key as DIR/key-<pid>-<n>.pem: "label <hex>\nid <hex>\nktype <n>\n" + PEM.
+ * The file is created exclusively: the counter starts again whenever the module is loaded
+ * anew in the same process, and must never overwrite a key persisted before. */
 static void persist(int prv)
 {
 	static unsigned long seq;
 	obj_t *o = &objs[prv];
 	if (!tok_dir[0]) return;
 	char path[800], lh[600], ih[300];
-	snprintf(o->file, sizeof o->file, "key-%ld-%lu.pem", (long)getpid(), ++seq);
-	snprintf(path, sizeof path, "%s/%s", tok_dir, o->file);
-	mode_t old = umask(077);
-	FILE *f = fopen(path, "w");
-	umask(old);
+	int fd = -1;
+	for (int tries = 0; tries < 1000000 && fd < 0; tries++) {
+		snprintf(o->file, sizeof o->file, "key-%ld-%lu.pem", (long)getpid(), ++seq);
+		snprintf(path, sizeof path, "%s/%s", tok_dir, o->file);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd < 0 && errno != EEXIST) break;
+	}
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
+		if (fd >= 0) close(fd);
 		o->file[0] = 0;
 		return;
 	}

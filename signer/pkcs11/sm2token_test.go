@@ -306,3 +306,39 @@ func TestSM2TokenReopen(t *testing.T) {
 		t.Fatal("List misses the key")
 	}
 }
+
+// TestSM2TokenKeysSurviveReload: keys made in two loads of the module, one after the other
+// in one process, are both there in a third. (The test token once numbered the files of its
+// token keys from 1 again in each load, and the second load overwrote the first's key.)
+func TestSM2TokenKeysSurviveReload(t *testing.T) {
+	e := sm2Token(t)
+	ctx := context.Background()
+	cfg := Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin), Profile: "sansec", Sessions: 2}
+	keys := map[string]crypto.PublicKey{}
+	for i := range 2 {
+		s, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		label := uniqueLabel(fmt.Sprintf("sm2-reload-%d", i))
+		ki, err := s.Generate(ctx, label, signer.SM2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[label] = ki.Public
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openStore(t, e, "sansec", 2)
+	for label, pub := range keys {
+		defer s.Delete(ctx, label)
+		sg, err := s.Signer(ctx, label)
+		if err != nil {
+			t.Fatalf("%s after two loads: %v", label, err)
+		}
+		if !sg.Public().(*ecdsa.PublicKey).Equal(pub) {
+			t.Fatalf("%s: another key under the label after two loads", label)
+		}
+	}
+}
