@@ -143,10 +143,13 @@ func (r *Registry) makeSeal(ctx context.Context, op, actor string, app *AppRecor
 	if err := r.picture(ctx, op, app, s); err != nil {
 		return nil, err
 	}
-	s.KeyLabel = keyLabelOf(s.Code)
-	if _, err := r.cfg.Keys.Generate(ctx, s.KeyLabel, signer.SM2); err != nil && !errors.Is(err, errs.KeyExists) {
-		// A key left by a making that failed before its commit (the code is the same
-		// only for a physical seal's code) is taken over: nothing else can have used it.
+	label, err := newKeyLabel(s.Code)
+	if err != nil {
+		return nil, &Error{Kind: errs.Unavailable, Op: op, Subject: s.Code, Msg: "no key label", Err: err}
+	}
+	s.KeyLabel = label
+	if _, err := r.cfg.Keys.Generate(ctx, s.KeyLabel, signer.SM2); err != nil {
+		// KeyExists included: a key this registry did not make is never taken over.
 		return nil, wrap(op, s.Code, err)
 	}
 	holder := pki.Holder{Organisation: app.Unit.Name, CreditCode: app.Unit.CreditCode}

@@ -3,10 +3,12 @@ package registry
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -225,7 +227,20 @@ func sealKey(code string) string    { return Prefix + "seal/" + code }
 func useKey(id string) string       { return Prefix + "use/" + id }
 func blobKey(sum string) string     { return Prefix + "blob/" + sum }
 func counterKey(name string) string { return Prefix + "seq/" + name }
-func keyLabelOf(code string) string { return "seal-" + code }
+
+// newKeyLabel is the label of a new key for the seal code: the code and 8 random hex digits.
+// The random part keeps a key store shared with another installation, or kept from an
+// earlier one (a PKCS#11 token outlives a data directory, and codes start again from the
+// same sequence), from ever handing this registry a key it did not make: an existing label
+// is refused, never taken over. A making that fails after Generate leaves an unused key
+// behind (listed by the key store, harmless).
+func newKeyLabel(code string) (string, error) {
+	var b [4]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		return "", fmt.Errorf("random key label: %w", err)
+	}
+	return "seal-" + code + "-" + hex.EncodeToString(b[:]), nil
+}
 func jsonWrite(key string, v any) audit.Write {
 	b, err := json.Marshal(v)
 	if err != nil {
