@@ -42,10 +42,19 @@ type digestState struct {
 	pre   []byte // msg[:sealAt], the bytes before the seal (a copy)
 	cut   int    // bytes of msg the state has read: Z plus them fill whole blocks
 	state []byte // the marshalled SM3 state
+	// The seal's length and last bytes (its maker's signature), checked again on every use:
+	// a memo is only ever shared by seals of the same bytes, and this keeps it so.
+	sealLen int
+	tail    []byte
 }
 
-func (d *digestState) matches(pub *ecdsa.PublicKey, msg []byte, sealAt int) bool {
-	return len(d.pre) == sealAt && len(msg) >= d.cut && samePublicKey(d.pub, pub) && bytes.Equal(d.pre, msg[:sealAt])
+// stateTail is how many of the seal's last bytes a state keeps.
+const stateTail = 32
+
+func (d *digestState) matches(seal *Seal, pub *ecdsa.PublicKey, msg []byte, sealAt int) bool {
+	return len(d.pre) == sealAt && len(msg) >= d.cut && d.sealLen == len(seal.Raw) &&
+		bytes.Equal(d.tail, seal.Raw[len(seal.Raw)-len(d.tail):]) &&
+		samePublicKey(d.pub, pub) && bytes.Equal(d.pre, msg[:sealAt])
 }
 
 // samePublicKey compares two public keys without allocating.
@@ -67,7 +76,7 @@ func sealDigest(seal *Seal, pub *ecdsa.PublicKey, msg []byte, sealAt int) ([]byt
 	}
 	for i := range m.slots {
 		d := m.slots[i].Load()
-		if d == nil || !d.matches(pub, msg, sealAt) {
+		if d == nil || !d.matches(seal, pub, msg, sealAt) {
 			continue
 		}
 		h := sm3.New()
@@ -91,7 +100,8 @@ func sealDigest(seal *Seal, pub *ecdsa.PublicKey, msg []byte, sealAt int) ([]byt
 	}
 	h.Write(msg[:cut])
 	if state, err := marshalState(h); err == nil {
-		d := &digestState{pub: pub, pre: bytes.Clone(msg[:sealAt]), cut: cut, state: state}
+		d := &digestState{pub: pub, pre: bytes.Clone(msg[:sealAt]), cut: cut, state: state,
+			sealLen: len(seal.Raw), tail: bytes.Clone(seal.Raw[len(seal.Raw)-min(stateTail, len(seal.Raw)):])}
 		m.slots[m.next.Add(1)%digestMemoSlots].Store(d)
 	}
 	h.Write(msg[cut:])

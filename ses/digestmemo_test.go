@@ -237,3 +237,28 @@ func sm2DigestState(t *testing.T, key *sm2.PrivateKey, b []byte) []byte {
 	}
 	return s
 }
+
+// A Seal of other bytes that shares the memo (a copy with its Raw changed, which no code of
+// the package makes) does not take a state remembered for the original.
+func TestSealDigestOtherBytesSharingMemo(t *testing.T) {
+	req, key := signCheckFixture(t)
+	seal, err := ParseSeal(bytes.Clone(req.Seal.Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := signUnder(t, req, key, "/a", seal)
+	if _, err := sealDigest(seal, &key.PublicKey, sig.TBS.Raw, sig.TBS.sealAt); err != nil {
+		t.Fatal(err)
+	}
+	other := *seal
+	other.Raw = bytes.Clone(seal.Raw)
+	other.Raw[len(other.Raw)-1] ^= 1 // another maker's signature value
+	other.Raw[10] ^= 1               // and bytes the remembered state covers
+	msg := bytes.Clone(sig.TBS.Raw)
+	copy(msg[sig.TBS.sealAt:], other.Raw)
+	want, _ := SM2Digest(&key.PublicKey, msg)
+	got, err := sealDigest(&other, &key.PublicKey, msg, sig.TBS.sealAt)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("a seal of other bytes took the original's state: %v", err)
+	}
+}
