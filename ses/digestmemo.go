@@ -57,12 +57,10 @@ func (d *digestState) matches(seal *Seal, pub *ecdsa.PublicKey, msg []byte, seal
 		samePublicKey(d.pub, pub) && bytes.Equal(d.pre, msg[:sealAt])
 }
 
-// samePublicKey compares two public keys without allocating.
+// samePublicKey compares two public keys; the same pointer (a verifier's cached certificate)
+// answers at once.
 func samePublicKey(a, b *ecdsa.PublicKey) bool {
-	if a == b {
-		return true
-	}
-	return a != nil && b != nil && a.Curve == b.Curve && a.X.Cmp(b.X) == 0 && a.Y.Cmp(b.Y) == 0
+	return a == b || a != nil && b != nil && a.Equal(b)
 }
 
 // sealDigest returns e = SM3(Z || msg) for pub, where msg is a TBS_Sign holding seal's Raw at
