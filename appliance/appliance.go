@@ -79,7 +79,20 @@ type Route struct {
 	// Request and Response are values of the JSON types taken and answered, for the OpenAPI
 	// document; nil when the body is not JSON (or absent).
 	Request, Response any
-	Handle            Handler
+	// RawRequest and RawResponse are the media types of a body that is not JSON (an OFD
+	// document, a DER seal, a picture), for the OpenAPI document.
+	RawRequest, RawResponse string
+	// Params are the query and header parameters the route reads, for the OpenAPI document.
+	Params []Param
+	Handle Handler
+}
+
+// Param is a query or header parameter of a route.
+type Param struct {
+	Name string
+	// In is "query" or "header".
+	In          string
+	Description string
 }
 
 // AnonymousPolicy says when a route may be called without a key.

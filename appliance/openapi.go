@@ -74,15 +74,25 @@ func buildOpenAPI(rs []Route) obj {
 		if rt.Idempotent {
 			params = append(params, obj{"name": headerIdempotencyKey, "in": "header", "required": false, "schema": obj{"type": "string", "maxLength": idemMaxKey}})
 		}
+		for _, p := range rt.Params {
+			params = append(params, obj{"name": p.Name, "in": p.In, "required": false, "description": p.Description, "schema": obj{"type": "string"}})
+		}
 		if params != nil {
 			op["parameters"] = params
 		}
-		if rt.Request != nil {
+		binary := obj{"type": "string", "format": "binary"}
+		switch {
+		case rt.Request != nil:
 			op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": g.schema(reflect.TypeOf(rt.Request))}}}
+		case rt.RawRequest != "":
+			op["requestBody"] = obj{"required": true, "content": obj{rt.RawRequest: obj{"schema": binary}}}
 		}
 		ok := obj{"description": "Success."}
-		if rt.Response != nil {
+		switch {
+		case rt.Response != nil:
 			ok["content"] = obj{"application/json": obj{"schema": g.schema(reflect.TypeOf(rt.Response))}}
+		case rt.RawResponse != "":
+			ok["content"] = obj{rt.RawResponse: obj{"schema": binary}}
 		}
 		op["responses"] = obj{
 			"200":     ok,

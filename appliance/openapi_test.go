@@ -42,8 +42,13 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 		var op struct {
 			Roles       []string `json:"x-roles"`
 			Parameters  []struct{ Name, In string }
-			RequestBody *json.RawMessage `json:"requestBody"`
-			Security    []map[string]any `json:"security"`
+			RequestBody *struct {
+				Content map[string]json.RawMessage `json:"content"`
+			} `json:"requestBody"`
+			Responses map[string]struct {
+				Content map[string]json.RawMessage `json:"content"`
+			} `json:"responses"`
+			Security []map[string]any `json:"security"`
 		}
 		if err := json.Unmarshal(raw, &op); err != nil {
 			t.Fatal(err)
@@ -51,8 +56,23 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 		if len(op.Roles) != len(rt.Roles) {
 			t.Errorf("%s %s: roles %v, want %v", rt.Method, rt.Path, op.Roles, rt.Roles)
 		}
-		if (rt.Request != nil) != (op.RequestBody != nil) {
+		if (rt.Request != nil || rt.RawRequest != "") != (op.RequestBody != nil) {
 			t.Errorf("%s %s: request body described: %v", rt.Method, rt.Path, op.RequestBody != nil)
+		}
+		if rt.RawRequest != "" && op.RequestBody != nil && op.RequestBody.Content[rt.RawRequest] == nil {
+			t.Errorf("%s %s: the raw request body (%s) is not described", rt.Method, rt.Path, rt.RawRequest)
+		}
+		if rt.RawResponse != "" && op.Responses["200"].Content[rt.RawResponse] == nil {
+			t.Errorf("%s %s: the raw answer (%s) is not described", rt.Method, rt.Path, rt.RawResponse)
+		}
+		for _, p := range rt.Params {
+			found := false
+			for _, q := range op.Parameters {
+				found = found || q.Name == p.Name && q.In == p.In
+			}
+			if !found {
+				t.Errorf("%s %s: parameter %s in %s is not described", rt.Method, rt.Path, p.Name, p.In)
+			}
 		}
 		if strings.Contains(rt.Path, "{") && len(op.Parameters) == 0 {
 			t.Errorf("%s %s: no path parameter described", rt.Method, rt.Path)
@@ -60,6 +80,28 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 		if rt.Anonymous == AlwaysAnonymous && len(op.Security) != 0 {
 			t.Errorf("%s %s: security %v on an anonymous route", rt.Method, rt.Path, op.Security)
 		}
+	}
+	// The OFD routes describe their raw bodies, query and headers.
+	var sign struct {
+		Parameters  []struct{ Name, In string }
+		RequestBody struct {
+			Content map[string]json.RawMessage `json:"content"`
+		} `json:"requestBody"`
+	}
+	if err := json.Unmarshal(doc.Paths["/v1/ofd/sign"]["post"], &sign); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, p := range sign.Parameters {
+		have[p.In+":"+p.Name] = true
+	}
+	for _, want := range []string{"query:seal", "query:keyword", "header:" + HeaderPIN, "header:" + HeaderPersonID} {
+		if !have[want] {
+			t.Errorf("POST /v1/ofd/sign does not describe %s: %v", want, have)
+		}
+	}
+	if sign.RequestBody.Content["application/ofd"] == nil {
+		t.Errorf("POST /v1/ofd/sign does not describe its OFD body")
 	}
 	ops := 0
 	for _, item := range doc.Paths {

@@ -42,8 +42,34 @@ func ofdRoutes() []Route {
 				"an existing signature does not pass. The seal's PIN goes in the Eseal-Pin header, the holder's identity " +
 				"number in Eseal-Person-Id, never in the query. The authorised document digest is the SM3 of the body. " +
 				"Answers the signed OFD (application/ofd) once its use record is durable and its new signature verifies.",
+			RawRequest: "application/ofd", RawResponse: "application/ofd", Params: ofdSignParamDocs(),
 			Handle: handleSignOFD},
 	}
+}
+
+// ofdSignParamDocs describes, for the OpenAPI document, the query parameters and headers
+// POST /v1/ofd/sign reads.
+func ofdSignParamDocs() []Param {
+	docs := map[string]string{
+		"seal":               "the seal's code (required)",
+		"approval":           "the use approval's id (official seals)",
+		"scope":              "the scope of a position seal's use",
+		"version":            "4 (GB/T 38540, the default) or 1 (GM/T 0031)",
+		"page":               "the page of the stamp (from 1), or of the keyword",
+		"x":                  "the stamp's centre, millimetres from the page's left edge",
+		"y":                  "the stamp's centre, millimetres from the page's top edge",
+		"keyword":            "text whose first occurrence the stamp is centred on",
+		"riding":             "FROM-TO: a cross-page seal over those pages",
+		"protect_signatures": "true: Signatures.xml is protected too, and no later signature is possible",
+		"force":              "true: sign although an existing signature does not pass",
+	}
+	ps := make([]Param, 0, len(ofdSignParams)+2)
+	for _, n := range ofdSignParams {
+		ps = append(ps, Param{Name: n, In: "query", Description: docs[n]})
+	}
+	return append(ps,
+		Param{Name: HeaderPIN, In: "header", Description: "the seal's protection PIN (required)"},
+		Param{Name: HeaderPersonID, In: "header", Description: "the holder's identity number (personal and position seals)"})
 }
 
 // ofdSignRequest is what POST /v1/ofd/sign reads from its query and headers.
