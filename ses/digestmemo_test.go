@@ -3,6 +3,7 @@ package ses
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
@@ -261,4 +263,61 @@ func TestSealDigestOtherBytesSharingMemo(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("a seal of other bytes took the original's state: %v", err)
 	}
+}
+
+// FuzzSealDigest checks that the digest continued from a remembered state always equals the
+// digest of every byte, whatever the signature's bytes: for a signature that parses, with its
+// seal parsed on its own and then reused, twice (the second time from the state the first
+// left), and for a key other than the signer's.
+func FuzzSealDigest(f *testing.F) {
+	makerKey, makerCert := selfSigned(f, "maker")
+	userKey, userCert := selfSigned(f, "user")
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, v := range []int{4, 1} {
+		seal, err := MakeSeal(rand.Reader, &SealTemplate{Version: v, VID: "v", ESID: "1", Type: 1, Name: "章",
+			SignerCerts: [][]byte{userCert}, CreateDate: start, ValidStart: start, ValidEnd: start.AddDate(1, 0, 0),
+			Picture: Picture{Type: "PNG", Data: bytes.Repeat([]byte("p"), 300), Width: 1, Height: 1}}, makerCert, makerKey)
+		if err != nil {
+			f.Fatal(err)
+		}
+		der, err := Sign(rand.Reader, &SignRequest{Seal: seal, SignerCert: userCert, DataHash: make([]byte, 32),
+			PropertyInfo: "/p", Time: start.AddDate(0, 1, 0)}, userKey)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(der)
+	}
+	other, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		first, err := ParseSignature(der)
+		if err != nil || first.TBS.sealAt < 0 {
+			return
+		}
+		seal, err := ParseSeal(bytes.Clone(first.TBS.Seal.Raw))
+		if err != nil {
+			return
+		}
+		for _, pub := range []*ecdsa.PublicKey{&userKey.PublicKey, &other.PublicKey} {
+			want, err := SM2Digest(pub, first.TBS.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for round := range 2 {
+				sig, err := ParseSignatureReusing(der, func([]byte) *Seal { return seal })
+				if err != nil {
+					t.Fatalf("parses alone but not reusing its seal: %v", err)
+				}
+				if sig.TBS.sealAt < 0 {
+					continue
+				}
+				got, err := sealDigest(sig.TBS.Seal, pub, sig.TBS.Raw, sig.TBS.sealAt)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("round %d: the continued digest differs from the whole one (%v)", round, err)
+				}
+			}
+		}
+	})
 }
