@@ -209,13 +209,9 @@ func handleSignOFD(c *Call) error {
 	var firstTime time.Time
 	var firstSeal []byte
 	if a := c.Actor(); len(a.Seals) == 0 || slices.Contains(a.Seals, req.auth.Seal) {
-		s, err := c.Services().Registry.Seal(c.Context(), req.auth.Seal)
+		seal, err := c.Services().Registry.SealForSigning(c.Context(), req.auth.Seal)
 		if err != nil {
 			return err
-		}
-		seal, err := ses.ParseSeal(s.ESL)
-		if err != nil {
-			return fmt.Errorf("seal %s: the stored seal is unreadable: %w", s.Code, err)
 		}
 		setSize(&opts, seal)
 		firstTime = time.Now().UTC().Truncate(time.Second)

@@ -721,3 +721,25 @@ func BenchmarkRawSM2Verify(b *testing.B) {
 		}
 	}
 }
+
+// SealForSigning reads and parses the record once per commit: the same seal again without a
+// read, the stored .esl's bytes, and an unknown code refused as not found.
+func TestSealForSigning(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, true)
+	s := e.made(t, Personal, "")
+	cs := &countingState{State: NewState(e.db, e.log)}
+	r := e.over(t, cs)
+	first, err := r.SealForSigning(ctx, s.Code)
+	if err != nil || !bytes.Equal(first.Raw, s.ESL) {
+		t.Fatalf("%v", err)
+	}
+	before := cs.gets.Load()
+	again, err := r.SealForSigning(ctx, s.Code)
+	if err != nil || again != first || cs.gets.Load() != before {
+		t.Fatalf("not remembered: %v, %d reads", err, cs.gets.Load()-before)
+	}
+	if _, err := r.SealForSigning(ctx, "460100999999999"); !errors.Is(err, errs.NotFound) {
+		t.Fatalf("unknown code: %v", err)
+	}
+}

@@ -533,6 +533,17 @@ type inUse struct {
 // sealsInUse is how many seals' records signing keeps parsed.
 const sealsInUse = 512
 
+// SealForSigning returns the parsed seal of code as signing reads it: remembered until the
+// registry's next commit, so a caller preparing a document for signing does not read and
+// parse the record again. It decides nothing (Authorize does); nobody may change the seal.
+func (r *Registry) SealForSigning(ctx context.Context, code string) (*ses.Seal, error) {
+	x, err := r.sealInUse(ctx, "seal", code)
+	if err != nil {
+		return nil, err
+	}
+	return x.seal, nil
+}
+
 // sealInUse is the seal of code as signing needs it, read and parsed once per commit of the
 // registry instead of once per signature (the record holds the seal and its picture: tens of
 // kilobytes of JSON). Nobody may change what it returns.
