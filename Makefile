@@ -16,7 +16,7 @@ export GOTOOLCHAIN ?= go1.26.11
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 HSMDIR   ?= $(CURDIR)/.tmp/hsm
-RACEPKGS ?= ./verifier/... ./store/... ./signer/... ./pki/... ./ofd/... ./sealimg/... ./audit/... ./backup/... ./errs/... ./registry/... ./cache/... ./trust/... ./revocation/... ./internal/genmemo/... ./internal/ofdrender/... ./bench/...
+RACEPKGS ?= ./verifier/... ./ses/... ./store/... ./signer/... ./pki/... ./ofd/... ./sealimg/... ./audit/... ./backup/... ./errs/... ./registry/... ./cache/... ./trust/... ./revocation/... ./internal/genmemo/... ./internal/ofdrender/... ./bench/...
 
 .PHONY: all build fmt vet lint vulncheck test unit race fuzz bench clean
 
