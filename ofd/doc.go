@@ -137,10 +137,10 @@
 // (OFD.xml gaining its Signatures reference) or extended in place; every
 // other byte of OFD.xml and Signatures.xml stays as it was. Unchanged ZIP
 // entries are copied as stored (the same compressed bytes and CRC); new and
-// changed ones are deflated: XML files of 1 KiB or more at flate.BestSpeed,
+// changed ones are deflated: XML files of 16 KiB or more at flate.BestSpeed,
 // smaller ones and the DER files (SignedValue.dat, Seal.esl) as stored
-// deflate blocks, where compressing would save a few hundred bytes, or
-// nothing, at the cost of building Huffman tables. The input is never modified.
+// deflate blocks, where compressing would save a few KB, or nothing, at the
+// cost of building Huffman tables. The input is never modified.
 //
 // PrepareSignature refuses, without writing anything, a package that an
 // earlier signature would no longer verify in: one whose Signatures.xml an

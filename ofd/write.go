@@ -358,9 +358,11 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// smallXML is the size under which a new XML file is written in stored blocks: deflating
-// it would save a few hundred bytes at the cost of building Huffman tables for it.
-const smallXML = 1024
+// smallXML is the size under which a new XML file is written in stored blocks. The XML
+// the writer makes is mostly base64 digests and paths: deflating it saves about half of
+// it, a few KB at most below this size, at the cost of building Huffman tables for it,
+// which takes longer than everything else Finish does.
+const smallXML = 16 << 10
 
 // writeNew writes a new or changed file, deflated (the DER files and small XML files in
 // stored blocks: see writeStoredBlocks).
