@@ -330,6 +330,14 @@ func (p *Package) Has(name string) bool {
 // false when ".." would leave the root. The result has no leading slash; ""
 // is the root.
 func cleanPath(name string) (string, bool) {
+	if plainPath(name) {
+		return name, true
+	}
+	return cleanSegments(name)
+}
+
+// cleanSegments is cleanPath for any name.
+func cleanSegments(name string) (string, bool) {
 	parts := strings.Split(strings.ReplaceAll(name, `\`, "/"), "/")
 	out := make([]string, 0, len(parts))
 	for _, s := range parts {
@@ -345,6 +353,26 @@ func cleanPath(name string) (string, bool) {
 		}
 	}
 	return strings.Join(out, "/"), true
+}
+
+// plainPath reports whether cleanPath leaves name as it is: it is not empty and has
+// no backslash and no empty, "." or ".." segment.
+func plainPath(name string) bool {
+	seg := 0 // start of the current segment
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) && name[i] != '/' {
+			if name[i] == '\\' {
+				return false
+			}
+			continue
+		}
+		switch name[seg:i] {
+		case "", ".", "..":
+			return false
+		}
+		seg = i + 1
+	}
+	return true
 }
 
 // resolve resolves ref, as written inside the package file base, to a package

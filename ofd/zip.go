@@ -164,19 +164,22 @@ func checkNames(files []*zip.File) error {
 		if trimmed == "" || strings.HasPrefix(trimmed, "/") || strings.Contains(trimmed, "//") {
 			return ambiguous(quoteName(name), "the entry name is empty, starts with a slash or has an empty segment: readers resolve it differently")
 		}
-		for _, seg := range strings.Split(trimmed, "/") {
+		for rest := trimmed; rest != ""; {
+			seg, tail, _ := strings.Cut(rest, "/")
 			if seg == "." || seg == ".." {
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry name has a %q segment: readers resolve it differently", seg))
 			}
+			rest = tail
 		}
-		for _, key := range nameKeys(trimmed) {
+		keys := nameKeys(trimmed)
+		for _, key := range keys {
 			if other, dup := seen[key]; dup && other != name {
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, percent-encoding or character encoding: some readers take either", quoteName(other), quoteName(name)))
 			} else if dup {
 				return ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
 			}
 		}
-		for _, key := range nameKeys(trimmed) {
+		for _, key := range keys {
 			seen[key] = name
 		}
 	}
@@ -215,6 +218,14 @@ func nameKeys(name string) []string {
 // characters (zero-width joiners, soft hyphens, BOMs) and the dots and spaces
 // that Windows drops from the end of each segment.
 func foldName(s string) string {
+	if isASCII(s) {
+		return foldASCII(s)
+	}
+	return foldUnicode(s)
+}
+
+// foldUnicode is foldName for any name.
+func foldUnicode(s string) string {
 	if utf8.ValidString(s) {
 		s = norm.NFC.String(s)
 	}
@@ -229,6 +240,42 @@ func foldName(s string) string {
 		segs[i] = strings.TrimRight(seg, ". ")
 	}
 	return strings.Join(segs, "/")
+}
+
+// foldASCII is foldName for a name of ASCII characters only, which Unicode
+// normalisation leaves as they are and among which there is no format character:
+// it lowers the letters and drops the dots and spaces ending each segment.
+func foldASCII(s string) string {
+	b := make([]byte, 0, len(s))
+	seg := 0 // where the current segment starts in b
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '/' {
+			for len(b) > seg && (b[len(b)-1] == '.' || b[len(b)-1] == ' ') {
+				b = b[:len(b)-1]
+			}
+			if i < len(s) {
+				b = append(b, '/')
+				seg = len(b)
+			}
+			continue
+		}
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// isASCII reports whether s holds ASCII characters only.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // quoteName gives an entry name for a message: as is when printable, quoted otherwise.
