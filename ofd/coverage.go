@@ -51,12 +51,16 @@ func (c Coverage) OK() bool { return c.Problem == "" }
 
 // xmlDocument is Document.xml, read for its pages.
 type xmlDocument struct {
-	Pages []struct {
-		Page []struct {
-			ID    string     `xml:"ID,attr"`
-			Attrs []xml.Attr `xml:",any,attr"` // every BaseLoc, however written
-		} `xml:"Page"`
-	} `xml:"Pages"`
+	Pages []xmlPages `xml:"Pages"`
+}
+
+type xmlPages struct {
+	Page []xmlPage `xml:"Page"`
+}
+
+type xmlPage struct {
+	ID    string     `xml:"ID,attr"`
+	Attrs []xml.Attr `xml:",any,attr"` // every BaseLoc, however written
 }
 
 // docBody is one DocBody of OFD.xml with its paths resolved.
@@ -101,6 +105,9 @@ func (p *Package) ofdXMLOnce() (*ofdXML, error) {
 // or DocRoot out of place anywhere in the file, the root closed or not (see
 // strayMessage).
 func parseOFDXML(b []byte) (*ofdXML, error) {
+	if x, err := scanOFDXML(b); err == nil {
+		return x, nil
+	}
 	d := newDecoder(b)
 	root, err := rootElement(d, "OFD.xml", "OFD")
 	if err != nil {
@@ -333,6 +340,14 @@ func (p *Package) readDocument(doc string) (*xmlDocument, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x, err := scanDocument(b); err == nil {
+		return x, nil
+	}
+	return decodeDocument(b, doc)
+}
+
+// decodeDocument reads Document.xml with encoding/xml.
+func decodeDocument(b []byte, doc string) (*xmlDocument, error) {
 	d := newDecoder(b)
 	root, err := rootElement(d, doc, "Document")
 	if err != nil {

@@ -59,6 +59,14 @@ func insertInto(b []byte, name xml.Name, startEnd, endStart int, text string) []
 // addSignaturesRef adds <ofd:Signatures>ref</ofd:Signatures> as the last
 // child of DocBody number doc (0-based) of OFD.xml.
 func addSignaturesRef(b []byte, doc int, ref string) ([]byte, error) {
+	if body, startEnd, endStart, err := scanDocBody(b, doc); err == nil {
+		return insertInto(b, body, startEnd, endStart, signaturesRef(body, ref)), nil
+	}
+	return decodeAddSignaturesRef(b, doc, ref)
+}
+
+// decodeAddSignaturesRef is addSignaturesRef with encoding/xml.
+func decodeAddSignaturesRef(b []byte, doc int, ref string) ([]byte, error) {
 	d, bom := rawDecoder(b)
 	depth, seen := 0, -1
 	var body xml.Name
@@ -84,15 +92,21 @@ func addSignaturesRef(b []byte, doc int, ref string) ([]byte, error) {
 			}
 		case xml.EndElement:
 			if depth == 2 && seen == doc && t.Name.Local == "DocBody" {
-				var text strings.Builder
-				text.WriteString("<" + prefixed(body, "Signatures") + ">")
-				escapeTo(&text, ref)
-				text.WriteString("</" + prefixed(body, "Signatures") + ">")
-				return insertAt(b, bom, body, startEnd, before, text.String()), nil
+				return insertAt(b, bom, body, startEnd, before, signaturesRef(body, ref)), nil
 			}
 			depth--
 		}
 	}
+}
+
+// signaturesRef is the element added to the DocBody body: <Signatures>ref</Signatures>
+// with body's prefix.
+func signaturesRef(body xml.Name, ref string) string {
+	var text strings.Builder
+	text.WriteString("<" + prefixed(body, "Signatures") + ">")
+	escapeTo(&text, ref)
+	text.WriteString("</" + prefixed(body, "Signatures") + ">")
+	return text.String()
 }
 
 // insertAt is insertInto for offsets counted after a BOM of length bom.

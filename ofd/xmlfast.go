@@ -1,0 +1,210 @@
+package ofd
+
+import (
+	"bytes"
+	"encoding/xml"
+)
+
+// The readers below take the files the signer reads with scanner; each gives
+// errFallback when the scanner does not take the file, and its caller then reads it with
+// encoding/xml as before. Each gives what the encoding/xml reading gives
+// (TestFastReadersMatchDecoder, FuzzFastReaders).
+
+// scanRoot reads up to the root element and checks its local name.
+func scanRoot(b []byte, want string) (*scanner, error) {
+	s, err := newScanner(b)
+	if err != nil {
+		return nil, err
+	}
+	if k, err := s.next(); err != nil || k != scanStart || string(s.local) != want {
+		return nil, errFallback
+	}
+	return s, nil
+}
+
+// localNames returns path as strings.
+func localNames(path [][]byte) []string {
+	out := make([]string, len(path))
+	for i, p := range path {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// scanOFDXML is parseOFDXML with the scanner.
+func scanOFDXML(b []byte) (*ofdXML, error) {
+	s, err := scanRoot(b, "OFD")
+	if err != nil {
+		return nil, err
+	}
+	x := &ofdXML{root: xml.StartElement{Name: xml.Name{Space: s.space(s.prefix, s.local, true), Local: "OFD"}}}
+	path := [][]byte{s.local}
+	var text []byte
+	var field *[]string // the DocRoot or Signatures list whose element is open
+	for len(path) > 0 {
+		k, err := s.next()
+		if err != nil {
+			return nil, err
+		}
+		switch k {
+		case scanStart:
+			local := string(s.local) // not allocated: compared only
+			if x.stray == "" && (local == "DocBody" || local == "DocRoot") {
+				x.stray = strayMessage(localNames(path), local)
+			}
+			switch {
+			case len(path) == 1 && local == "DocBody":
+				x.bodies = append(x.bodies, ofdBody{name: xml.Name{Space: s.space(s.prefix, s.local, true), Local: "DocBody"}})
+			case len(path) == 2 && field == nil && string(path[1]) == "DocBody" && local == "DocRoot":
+				field, text = &x.bodies[len(x.bodies)-1].docRoots, text[:0]
+			case len(path) == 2 && field == nil && string(path[1]) == "DocBody" && local == "Signatures":
+				field, text = &x.bodies[len(x.bodies)-1].signatures, text[:0]
+			}
+			path = append(path, s.local)
+		case scanText:
+			if field != nil && len(path) == 3 {
+				text = s.appendText(text)
+			}
+		case scanEnd:
+			if field != nil && len(path) == 3 {
+				*field = append(*field, string(text))
+				field = nil
+			}
+			path = path[:len(path)-1]
+		}
+	}
+	// After the root, the scanner takes only white space and comments: no stray element.
+	if k, err := s.next(); err != nil || k != scanEOF {
+		return nil, errFallback
+	}
+	return x, nil
+}
+
+// scanDocument is readDocument's decoding with the scanner: the Page children of each
+// Pages child of the root, with the ID (the last attribute so named, in any namespace)
+// and the other attributes; the rest is skipped, as DecodeElement skips it. Like
+// DecodeElement it reads up to the end of the root element only.
+func scanDocument(b []byte) (*xmlDocument, error) {
+	s, err := scanRoot(b, "Document")
+	if err != nil {
+		return nil, err
+	}
+	x := &xmlDocument{}
+	for depth := 1; depth > 0; {
+		k, err := s.next()
+		if err != nil {
+			return nil, err
+		}
+		switch k {
+		case scanStart:
+			depth++
+			switch {
+			case depth == 2 && string(s.local) == "Pages":
+				x.Pages = append(x.Pages, xmlPages{})
+			case depth == 3 && len(x.Pages) > 0 && string(s.open[1][1]) == "Pages" && string(s.local) == "Page":
+				var pg xmlPage
+				for i := range s.attrs {
+					a := &s.attrs[i]
+					if string(a.local) == "ID" {
+						pg.ID = s.value(a)
+						continue
+					}
+					pg.Attrs = append(pg.Attrs, xml.Attr{Name: xml.Name{Space: s.space(a.prefix, a.local, false), Local: string(a.local)}, Value: s.value(a)})
+				}
+				ps := &x.Pages[len(x.Pages)-1]
+				ps.Page = append(ps.Page, pg)
+			}
+		case scanEnd:
+			depth--
+		}
+	}
+	return x, nil
+}
+
+// scanPhysicalBox is physicalBox with the scanner: errFallback, or what physicalBox
+// returns.
+func scanPhysicalBox(b []byte, file, root string) (box [4]float64, ok bool, err error) {
+	want, stop := [3]string{"Area", "PhysicalBox"}, "Content"
+	n := 2
+	if root == "Document" {
+		want, stop, n = [3]string{"CommonData", "PageArea", "PhysicalBox"}, "Pages", 3
+	}
+	s, err := scanRoot(b, root)
+	if err != nil {
+		return box, false, errFallback
+	}
+	var path [][]byte
+	var text []byte
+	for {
+		k, err := s.next()
+		if err != nil {
+			return box, false, errFallback
+		}
+		switch k {
+		case scanStart:
+			if len(path) == 0 && string(s.local) == stop {
+				return box, false, nil
+			}
+			path = append(path, s.local)
+			text = text[:0]
+		case scanText:
+			if len(path) == n && len(text) < 1024 {
+				text = s.appendText(text)
+			}
+		case scanEnd:
+			if len(path) == 0 {
+				return box, false, nil // the root closed
+			}
+			if len(path) == n && equalPath(path, want[:n]) {
+				return pageBox(file, string(text))
+			}
+			path = path[:len(path)-1]
+		}
+	}
+}
+
+func equalPath(path [][]byte, want []string) bool {
+	for i, p := range path {
+		if string(p) != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scanDocBody finds DocBody number doc (0-based) among the children of OFD.xml's root,
+// as addSignaturesRef does: its raw name and the offsets, in b, of the end of its start
+// tag and of the start of its end tag (both the end of "<x/>").
+func scanDocBody(b []byte, doc int) (name xml.Name, startEnd, endStart int, err error) {
+	bom := 0
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		bom = 3
+	}
+	s, err := newScanner(b)
+	if err != nil {
+		return name, 0, 0, err
+	}
+	depth, seen := 0, -1
+	for {
+		k, err := s.next()
+		if err != nil || k == scanEOF {
+			return name, 0, 0, errFallback
+		}
+		switch k {
+		case scanStart:
+			depth++
+			if depth == 2 && string(s.local) == "DocBody" {
+				seen++
+				if seen == doc {
+					name = xml.Name{Space: string(s.prefix), Local: "DocBody"}
+					startEnd = s.end
+				}
+			}
+		case scanEnd:
+			if depth == 2 && seen == doc && string(s.local) == "DocBody" {
+				return name, startEnd + bom, s.start + bom, nil
+			}
+			depth--
+		}
+	}
+}
