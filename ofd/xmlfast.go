@@ -208,3 +208,315 @@ func scanDocBody(b []byte, doc int) (name xml.Name, startEnd, endStart int, err 
 		}
 	}
 }
+
+// elementText reads the rest of the element just opened and returns its own
+// character data, as encoding/xml unmarshals an element into a string: the text of
+// nested elements is left out.
+func (s *scanner) elementText() (string, error) {
+	var text []byte
+	for depth := 1; ; {
+		k, err := s.next()
+		if err != nil {
+			return "", err
+		}
+		switch k {
+		case scanStart:
+			depth++
+		case scanEnd:
+			if depth--; depth == 0 {
+				return string(text), nil
+			}
+		case scanText:
+			if depth == 1 {
+				text = s.appendText(text)
+			}
+		}
+	}
+}
+
+// skip reads the rest of the element just opened.
+func (s *scanner) skip() error {
+	for depth := 1; depth > 0; {
+		k, err := s.next()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case scanStart:
+			depth++
+		case scanEnd:
+			depth--
+		}
+	}
+	return nil
+}
+
+// children calls f with the local name of each child element of the element just
+// opened, up to its end; f reads the child to its end.
+func (s *scanner) children(f func(local string) error) error {
+	for {
+		k, err := s.next()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case scanStart:
+			if err := f(string(s.local)); err != nil {
+				return err
+			}
+		case scanEnd:
+			return nil
+		}
+	}
+}
+
+// eachAttr calls f with the local name and value of each attribute of the start tag
+// just read, in order.
+func (s *scanner) eachAttr(f func(local, value string)) {
+	for i := range s.attrs {
+		a := &s.attrs[i]
+		f(string(a.local), s.value(a))
+	}
+}
+
+// textInto reads the element just opened into *dst, as encoding/xml unmarshals it into a
+// string field: what it held before is replaced.
+func (s *scanner) textInto(dst *string) error {
+	t, err := s.elementText()
+	if err == nil {
+		*dst = t
+	}
+	return err
+}
+
+// scanSignatureList is the reading of Signatures.xml's entries (decodeSignatureList)
+// with the scanner. More than max entries give errFallback, so that the general reading
+// reports the limit.
+func scanSignatureList(b []byte, max int) ([]xmlSigEntry, error) {
+	s, err := scanRoot(b, "Signatures")
+	if err != nil {
+		return nil, err
+	}
+	var entries []xmlSigEntry
+	for depth := 1; depth > 0; {
+		k, err := s.next()
+		if err != nil {
+			return nil, err
+		}
+		switch k {
+		case scanStart:
+			if depth == 1 && string(s.local) == "Signature" {
+				if len(entries) >= max {
+					return nil, errFallback
+				}
+				var e xmlSigEntry
+				s.eachAttr(func(local, v string) {
+					switch local {
+					case "ID":
+						e.ID = v
+					case "Type":
+						e.Type = v
+					case "BaseLoc":
+						e.BaseLoc = v
+					case "Relative":
+						e.Relative = v
+					}
+				})
+				err := s.children(func(local string) error {
+					switch local {
+					case "BaseLoc":
+						return s.textInto(&e.BaseLocEl)
+					case "Type":
+						return s.textInto(&e.TypeEl)
+					case "ID":
+						return s.textInto(&e.IDEl)
+					case "Relative":
+						return s.textInto(&e.RelativeEl)
+					}
+					return s.skip()
+				})
+				if err != nil {
+					return nil, err
+				}
+				entries = append(entries, e)
+				continue
+			}
+			depth++
+		case scanEnd:
+			depth--
+		}
+	}
+	return entries, nil
+}
+
+// scanSignatureXML is the reading of Signature.xml (rootElement, then
+// decodeSignatureXML) with the scanner: the children of the root, SignedInfo and
+// SignedValue decoded as DecodeElement decodes them into xmlSignature (a second
+// SignedInfo adds to the first), and the local names of the first eight children.
+func scanSignatureXML(b []byte) (*xmlSignature, []string, error) {
+	s, err := scanRoot(b, "Signature")
+	if err != nil {
+		return nil, nil, err
+	}
+	x := &xmlSignature{}
+	var order []string
+	err = s.children(func(local string) error {
+		if len(order) < 8 {
+			order = append(order, local)
+		}
+		switch local {
+		case "SignedInfo":
+			return s.signedInfo(&x.SignedInfo)
+		case "SignedValue":
+			return s.textInto(&x.SignedValue)
+		}
+		return s.skip()
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, order, nil
+}
+
+// signedInfo reads the SignedInfo element just opened into si.
+func (s *scanner) signedInfo(si *xmlSignedInfo) error {
+	return s.children(func(local string) error {
+		switch local {
+		case "Provider":
+			pr := &si.Provider
+			s.eachAttr(func(local, v string) {
+				switch local {
+				case "ProviderName":
+					pr.Name = v
+				case "Version":
+					pr.Version = v
+				case "Company":
+					pr.Company = v
+				}
+			})
+			return s.children(func(local string) error {
+				switch local {
+				case "ProviderName":
+					return s.textInto(&pr.NameEl)
+				case "Version":
+					return s.textInto(&pr.VersionEl)
+				case "Company":
+					return s.textInto(&pr.CompanyEl)
+				}
+				return s.skip()
+			})
+		case "SignatureMethod":
+			return s.textInto(&si.SignatureMethod)
+		case "SignatureDateTime":
+			return s.textInto(&si.SignatureDateTime)
+		case "SignedValue":
+			return s.textInto(&si.SignedValue)
+		case "References":
+			si.References = append(si.References, xmlReferences{})
+			refs := &si.References[len(si.References)-1]
+			s.eachAttr(func(local, v string) {
+				if local == "CheckMethod" {
+					refs.CheckMethod = v
+				}
+			})
+			return s.children(func(local string) error {
+				if local != "Reference" {
+					return s.skip()
+				}
+				refs.Reference = append(refs.Reference, xmlReference{})
+				r := &refs.Reference[len(refs.Reference)-1]
+				s.eachAttr(func(local, v string) {
+					if local == "FileRef" {
+						r.FileRef = v
+					}
+				})
+				return s.children(func(local string) error {
+					switch local {
+					case "FileRef":
+						return s.textInto(&r.FileRefEl)
+					case "CheckValue":
+						return s.textInto(&r.CheckValue)
+					}
+					return s.skip()
+				})
+			})
+		case "StampAnnot":
+			var a xmlStampAnnot
+			s.eachAttr(func(local, v string) {
+				switch local {
+				case "ID":
+					a.ID = v
+				case "PageRef":
+					a.PageRef = v
+				case "Boundary":
+					a.Boundary = v
+				case "Clip":
+					a.Clip = v
+				}
+			})
+			si.StampAnnot = append(si.StampAnnot, a)
+			return s.skip()
+		case "Seal":
+			return s.children(func(local string) error {
+				if local == "BaseLoc" {
+					return s.textInto(&si.Seal.BaseLoc)
+				}
+				return s.skip()
+			})
+		}
+		return s.skip()
+	})
+}
+
+// scanSignatureListLayout finds, with the scanner, what addSignatureEntry edits in a
+// Signatures.xml (as decodeAddSignatureEntry finds it).
+func scanSignatureListLayout(b []byte) (*listLayout, error) {
+	l := &listLayout{maxStart: -1, maxEnd: -1}
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		l.bom = 3
+	}
+	s, err := newScanner(b)
+	if err != nil {
+		return nil, err
+	}
+	depth := 0
+	inMax := false
+	for {
+		k, err := s.next()
+		if err != nil || k == scanEOF {
+			return nil, errFallback
+		}
+		switch k {
+		case scanStart:
+			depth++
+			switch {
+			case depth == 1:
+				l.root = xml.Name{Space: string(s.prefix), Local: string(s.local)}
+				l.rootEnd = s.end
+			case depth == 2 && string(s.local) == "MaxSignId" && l.maxStart < 0:
+				inMax = true
+				l.maxStart = s.end
+			case depth == 2 && string(s.local) == "Signature":
+				s.eachAttr(func(local, v string) {
+					if local == "ID" {
+						l.noteID(v)
+					}
+				})
+			}
+		case scanText:
+			if inMax {
+				l.maxText = s.appendText(l.maxText)
+			}
+		case scanEnd:
+			if inMax && depth == 2 {
+				inMax = false
+				l.maxEnd = s.start
+			}
+			if depth == 1 {
+				l.rootStop = s.start
+				return l, nil
+			}
+			depth--
+		}
+	}
+}

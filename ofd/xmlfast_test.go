@@ -3,18 +3,21 @@ package ofd
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // compareFastReaders compares, for each fast reader that takes b, its result with that
-// of the encoding/xml reading it stands for; it returns how many took b.
-func compareFastReaders(t *testing.T, b []byte) int {
+// of the encoding/xml reading it stands for; it counts in taken (when not nil) the
+// readers that took b.
+func compareFastReaders(t *testing.T, b []byte, taken map[string]int) {
 	t.Helper()
-	taken := 0
 	check := func(what, got, want string) {
 		t.Helper()
-		taken++
+		if taken != nil {
+			taken[strings.Fields(what)[0]+" "+strings.Fields(what)[len(strings.Fields(what))-1]]++
+		}
 		if got != want {
 			t.Errorf("%s of %q:\n fast %s\n slow %s", what, b, got, want)
 		}
@@ -40,10 +43,47 @@ func compareFastReaders(t *testing.T, b []byte) int {
 			check(fmt.Sprint("adding the Signatures of DocBody ", doc), fmt.Sprintf("%q %v", got, err), fmt.Sprintf("%q %v", want, err2))
 		}
 	}
-	return taken
+	if _, err := scanSignatureListLayout(b); err == nil {
+		got, err := addSignatureEntry(b, "Signatures.xml", "/Doc_0/Signs/Sign_9/Signature.xml")
+		want, err2 := decodeAddSignatureEntry(b, "Signatures.xml", "/Doc_0/Signs/Sign_9/Signature.xml")
+		check("adding an entry to Signatures.xml", fmt.Sprintf("%q %v", got, err), fmt.Sprintf("%q %v", want, err2))
+	}
+	if x, order, err := scanSignatureXML(b); err == nil {
+		check("Signature.xml", fmt.Sprintf("%#v %q", x, order), slowSignatureXML(b))
+	}
+	if e, err := scanSignatureList(b, 10); err == nil {
+		p := &Package{lim: Limits{}.withDefaults()}
+		e2, err2 := p.decodeSignatureList(b, "Signatures.xml", 10)
+		check("Signatures.xml", fmt.Sprintf("%#v <nil>", e), fmt.Sprintf("%#v %v", e2, err2))
+	}
+}
+
+// slowSignatureXML is readSignature's reading of Signature.xml with encoding/xml.
+func slowSignatureXML(b []byte) string {
+	d := newDecoder(b)
+	if _, err := rootElement(d, "Signature.xml", "Signature"); err != nil {
+		return err.Error()
+	}
+	x := &xmlSignature{}
+	order, err := decodeSignatureXML(d, x)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%#v %q", x, order)
 }
 
 var fastReaderSeeds = []string{
+	"\xef\xbb\xbf<p:Signatures xmlns:p=\"u\"><p:MaxSignId> 7 </p:MaxSignId><p:Signature ID=\"9\"/><p:Signature ID=\"x\"/></p:Signatures>",
+	`<Signatures><MaxSignId/><MaxSignId>12</MaxSignId><Signature ID="2"/></Signatures>`,
+	`<Signatures><MaxSignId>1<x>2</x></MaxSignId></Signatures>`,
+	`<Signatures><MaxSignId>2000000000</MaxSignId></Signatures>`,
+	`<Signatures/>`,
+	`<?xml version="1.0" encoding="UTF-8"?><ofd:Signatures xmlns:ofd="u"><ofd:MaxSignId>2</ofd:MaxSignId><ofd:Signature ID="1" Type="Seal" BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"/><ofd:Signature ID="2" BaseLoc="Sign_1/Signature.xml" Relative="1"/></ofd:Signatures>`,
+	`<Signatures><Signature ID="1" ID="3" p:Type="Sign" xmlns:p="v"><BaseLoc>d</BaseLoc><BaseLoc>a<x>b</x>c</BaseLoc><Type/><ID>2</ID><Relative>r</Relative><Other/></Signature><X><Signature ID="9"/></X><Signature/><Signature/><Signature/></Signatures>`,
+	`<Signature><SignedInfo><Provider ProviderName="a" Version="1" Company="c"><ProviderName>b</ProviderName><Version/><Company>d<x>y</x>e</Company></Provider><Provider Version="2"/><SignatureMethod>1.2.156.10197.1.501</SignatureMethod><SignatureDateTime>20200101</SignatureDateTime>` +
+		`<References CheckMethod="SM3"><Reference FileRef="/a"><CheckValue>AA==</CheckValue><FileRef>/b</FileRef></Reference><Reference><X/></Reference></References><References/>` +
+		`<StampAnnot ID="1" PageRef="2" Boundary="0 0 1 1" Clip="c"><ID>9</ID></StampAnnot><Seal><BaseLoc>/s.esl</BaseLoc><BaseLoc>/t.esl</BaseLoc></Seal><SignedValue>/v</SignedValue></SignedInfo>` +
+		`<SignedInfo><References CheckMethod="x"><Reference FileRef="/c"/></References><SignatureMethod/></SignedInfo><SignedValue>/v.dat</SignedValue></Signature>`,
 	`<Page><Area><PhysicalBox>0 0 210 297</PhysicalBox></Area><Content/></Page>`,
 	`<ofd:Page xmlns:ofd="u"><ofd:Area><ofd:PhysicalBox> 0 0 &#49;00 <!-- c -->200</ofd:PhysicalBox></ofd:Area></ofd:Page>`,
 	`<Page><Area><PhysicalBox>0 0 -1 2</PhysicalBox></Area></Page>`,
@@ -57,33 +97,31 @@ var fastReaderSeeds = []string{
 }
 
 func TestFastReadersMatchDecoder(t *testing.T) {
-	taken := 0
-	for _, s := range append(fastReaderSeeds, ofdXMLSeeds...) {
-		taken += compareFastReaders(t, []byte(s))
+	for _, s := range slices.Concat(fastReaderSeeds, ofdXMLSeeds, signatureXMLSeeds) {
+		compareFastReaders(t, []byte(s), nil)
 	}
-	if taken < 12 {
-		t.Errorf("the fast readers take only %d of the seeds", taken)
-	}
-	n := 0
+	taken := map[string]int{}
 	forVectorFiles(t, func(name string, b []byte) {
 		if strings.HasSuffix(name, ".xml") {
-			n += compareFastReaders(t, b)
+			compareFastReaders(t, b, taken)
 		}
 	})
-	if n < 20 {
-		t.Errorf("the fast readers take only %d of the vectors' files", n)
+	for _, k := range []string{"OFD.xml OFD.xml", "Document.xml Document.xml", "the Page", "the Document", "adding 0", "Signature.xml Signature.xml", "Signatures.xml Signatures.xml", "adding Signatures.xml"} {
+		if taken[k] == 0 {
+			t.Errorf("no file of the vectors is read by the fast reader of %s (%v)", k, taken)
+		}
 	}
 }
 
 // FuzzFastReaders: a fast reader that takes a file reads it as encoding/xml does.
 func FuzzFastReaders(f *testing.F) {
-	for _, s := range append(fastReaderSeeds, ofdXMLSeeds...) {
+	for _, s := range slices.Concat(fastReaderSeeds, ofdXMLSeeds, signatureXMLSeeds) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if xmlDepth(b, 256) > 256 || bytes.Count(b, []byte("<")) > 1000 {
 			return
 		}
-		compareFastReaders(t, b)
+		compareFastReaders(t, b, nil)
 	})
 }
