@@ -476,6 +476,9 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if rc := openDirect(f, p.raw[n]); rc != nil {
+		return rc, size, nil
+	}
 	rc, err := f.Open()
 	if err != nil {
 		if errors.Is(err, zip.ErrAlgorithm) {
