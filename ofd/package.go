@@ -586,7 +586,9 @@ func (p *Package) streamSM3(n string) ([]byte, error) {
 	}
 	defer rc.Close()
 	h := sm3.New()
-	w, err := io.Copy(h, io.LimitReader(rc, size+1))
+	buf := copyBuffers.Get().(*[32 << 10]byte) // io.Copy would allocate one per file
+	w, err := io.CopyBuffer(h, io.LimitReader(rc, size+1), buf[:])
+	copyBuffers.Put(buf)
 	if err != nil {
 		return nil, p.readErr(n, err)
 	}

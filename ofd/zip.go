@@ -553,7 +553,7 @@ func (w sumWriter) Write(b []byte) (int, error) {
 // inflaters holds flate readers for deflateFills, reset for each entry.
 var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
-// copyBuffers holds deflateFills' copy buffers.
+// copyBuffers holds the copy buffers of deflateFills and of the digests of files.
 var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 
 // zip64Sizes reads the uncompressed and compressed sizes from the zip64 field
