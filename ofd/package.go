@@ -90,8 +90,11 @@ type Package struct {
 	// inflated holds the SM3 of the files Open inflated to check the layout
 	// (see deflateFills), by cleaned path.
 	inflated map[string][]byte
-	names    []string // sorted keys of files
-	order    []string // keys of files in the ZIP directory's order
+	// kept holds the contents of the small files Open inflated (see keepInflated),
+	// by cleaned path; read only once Open returns.
+	kept  map[string][]byte
+	names []string // sorted keys of files
+	order []string // keys of files in the ZIP directory's order
 	// rejected lists entry names that no OFD path can reach (".." above the
 	// root, an empty name); the read side ignores them, the writer refuses.
 	rejected []string
@@ -239,6 +242,12 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 				p.inflated = make(map[string][]byte)
 			}
 			p.inflated[name] = e.sum
+		}
+		if e.body != nil {
+			if p.kept == nil {
+				p.kept = make(map[string][]byte)
+			}
+			p.kept[name] = e.body
 		}
 		p.names = append(p.names, name)
 		p.order = append(p.order, name)
@@ -418,7 +427,11 @@ func (p *Package) ReadFile(name string) ([]byte, error) {
 	if ok {
 		return bytes.Clone(b), nil
 	}
-	return p.readEntry(n)
+	b, err := p.readEntry(n)
+	if err == nil && p.kept[n] != nil {
+		b = bytes.Clone(b) // the kept copy stays the package's
+	}
+	return b, err
 }
 
 // read returns a package file for internal use, caching it. The result must
@@ -490,6 +503,13 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 }
 
 func (p *Package) readEntry(n string) ([]byte, error) {
+	if b, ok := p.kept[n]; ok {
+		// Open inflated it already: reading it costs what inflating it would.
+		if _, _, err := p.charge(n); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	rc, size, err := p.open(n)
 	if err != nil {
 		return nil, err

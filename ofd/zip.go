@@ -94,6 +94,9 @@ type entryLayout struct {
 	header uint64 // offset of the local header inside span
 	data   uint64 // offset of its (compressed) data inside span
 	end    uint64 // offset just past its data and data descriptor
+	// body holds the contents deflateFills inflated, for a small entry whose size and
+	// CRC match the directory's (see keepInflated); nil otherwise.
+	body []byte
 	// sum is the SM3 of the entry's contents when deflateFills inflated them
 	// and they matched the directory's size and CRC; nil otherwise.
 	sum          []byte
@@ -367,6 +370,7 @@ func zip64Offset(extra []byte, usize, csize bool) uint64 {
 // that the entries tile the archive from its start to the central directory.
 func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int64) (int64, error) {
 	n := uint64(len(span))
+	keep := int64(keepInflated)
 	for i := range entries {
 		e := &entries[i]
 		h := e.header
@@ -412,7 +416,7 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 		e.data = data
 		e.end = data + e.csize
 		if e.flags&flagDescriptor != 0 {
-			if err := deflateFills(span[data:e.end], e, budget); err != nil {
+			if err := deflateFills(span[data:e.end], e, budget, &keep); err != nil {
 				return 0, err
 			}
 		}
@@ -512,7 +516,9 @@ func checkSurrounding(before, after []byte) error {
 // are charged to budget. Since every file is hashed when a package is verified
 // or signed, it keeps their SM3 digest in e.sum (when their size and CRC match
 // the directory's, as archive/zip checks) so that they are not inflated twice.
-func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
+// The contents themselves of entries up to keepEntry bytes it keeps in e.body, while
+// keep, the bytes left to keep, allows.
+func deflateFills(comp []byte, e *entryLayout, budget, keep *int64) error {
 	if e.usize > uint64(*budget) {
 		return newErr(ErrLimit, e.name, "checking where the entries end would decompress more than four times the limit for the whole package (possible zip bomb)", nil)
 	}
@@ -522,7 +528,10 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	if err := fr.(flate.Resetter).Reset(r, nil); err != nil {
 		return newErr(ErrFormat, e.name, "the entry's data cannot be inflated", err)
 	}
-	h := sumWriter{sm3: sm3.New(), crc: crc32.NewIEEE()}
+	h := &sumWriter{sm3: sm3.New(), crc: crc32.NewIEEE()}
+	if e.usize <= keepEntry && int64(e.usize) <= *keep {
+		h.body = make([]byte, 0, e.usize)
+	}
 	buf := copyBuffers.Get().(*[32 << 10]byte)
 	n, err := io.CopyBuffer(h, io.LimitReader(fr, int64(e.usize)+1), buf[:])
 	copyBuffers.Put(buf)
@@ -536,17 +545,36 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	if e.crc == 0 || h.crc.Sum32() == e.crc {
 		e.sum = h.sm3.Sum(nil)
 	}
+	if h.body != nil && h.crc.Sum32() == e.crc {
+		// archive/zip would read the same bytes: the size and CRC match, and so does
+		// the data descriptor's CRC (checkEntries).
+		e.body = h.body
+		*keep -= int64(len(h.body))
+	}
 	return nil
 }
 
-// sumWriter feeds an SM3 and a CRC-32 with what is written to it.
+// Open keeps the contents of the entries with data descriptors it inflates, up to
+// keepEntry bytes each and keepInflated in all, so that reading them (Document.xml,
+// a page, Signature.xml ...) does not inflate them again.
+const (
+	keepEntry    = 64 << 10
+	keepInflated = 1 << 20
+)
+
+// sumWriter feeds an SM3 and a CRC-32, and body when it is not nil, with what is
+// written to it.
 type sumWriter struct {
-	sm3 hash.Hash
-	crc hash.Hash32
+	sm3  hash.Hash
+	crc  hash.Hash32
+	body []byte
 }
 
-func (w sumWriter) Write(b []byte) (int, error) {
+func (w *sumWriter) Write(b []byte) (int, error) {
 	w.sm3.Write(b)
+	if w.body != nil {
+		w.body = append(w.body, b...)
+	}
 	return w.crc.Write(b)
 }
 
