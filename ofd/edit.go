@@ -234,6 +234,10 @@ func decodeAddSignatureEntry(b []byte, file, baseLoc string) ([]byte, error) {
 
 // escapeTo writes s escaped for XML text or a double-quoted attribute.
 func escapeTo(b *strings.Builder, s string) {
+	if !needsEscape(s) {
+		b.WriteString(s)
+		return
+	}
 	var buf bytes.Buffer
 	escape(&buf, s)
 	b.Write(buf.Bytes())

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -561,18 +562,21 @@ func signatureXMLBytes(prov Provider, t time.Time, refs []xmlRef, annots []annot
 	b.WriteString(`/><ofd:SignatureMethod>` + OIDSM2Sign + `</ofd:SignatureMethod>`)
 	b.WriteString(`<ofd:SignatureDateTime>` + t.Format("2006-01-02T15:04:05Z") + `</ofd:SignatureDateTime>`)
 	b.WriteString(`<ofd:References CheckMethod="` + OIDSM3 + `">`)
+	var sum [88]byte
 	for _, r := range refs {
 		b.WriteString(`<ofd:Reference FileRef="`)
 		escape(&b, r.fileRef)
 		b.WriteString(`"><ofd:CheckValue>`)
-		b.WriteString(base64.StdEncoding.EncodeToString(r.sum))
+		b.Write(base64.StdEncoding.AppendEncode(sum[:0], r.sum))
 		b.WriteString(`</ofd:CheckValue></ofd:Reference>`)
 	}
 	b.WriteString(`</ofd:References>`)
 	for i, a := range annots {
-		fmt.Fprintf(&b, `<ofd:StampAnnot ID="%d" PageRef="`, i+1)
+		b.WriteString(`<ofd:StampAnnot ID="`)
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(`" PageRef="`)
 		escape(&b, a.pageID)
-		fmt.Fprintf(&b, `" Boundary="%s %s %s %s"`, mm(a.box[0]), mm(a.box[1]), mm(a.box[2]), mm(a.box[3]))
+		b.WriteString(`" Boundary="` + mm(a.box[0]) + " " + mm(a.box[1]) + " " + mm(a.box[2]) + " " + mm(a.box[3]) + `"`)
 		if a.clip != "" {
 			b.WriteString(` Clip="` + a.clip + `"`)
 		}
@@ -600,6 +604,10 @@ func mm(v float64) string {
 
 // escape writes s escaped for XML text or a double-quoted attribute.
 func escape(b *bytes.Buffer, s string) {
+	if !needsEscape(s) {
+		b.WriteString(s)
+		return
+	}
 	for _, r := range s {
 		switch r {
 		case '&':
@@ -618,6 +626,21 @@ func escape(b *bytes.Buffer, s string) {
 			b.WriteRune(r)
 		}
 	}
+}
+
+// needsEscape reports whether escape changes s: a character it escapes, or bytes that
+// are not UTF-8 (which it writes as U+FFFD).
+func needsEscape(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '&', c == '<', c == '>', c == '"', c == '\'', c == '\t', c == '\n', c == '\r':
+			return true
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return !ascii && !utf8.ValidString(s)
 }
 
 func clipString(s string, n int) string {
