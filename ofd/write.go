@@ -318,20 +318,8 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	}
 
 	p := d.p
-	// Room for every entry (a new file deflates to at most a few bytes more
-	// than its size), its headers and the directory.
-	size := int64(len(signedValue)) + 200
-	for _, n := range p.order {
-		size += int64(len(p.raw[n])) + 2*int64(len(n)) + 200
-	}
-	for _, n := range d.added {
-		size += int64(storedDeflateSize(len(d.changed[n]))) + 2*int64(len(n)) + 200
-	}
-	for _, b := range d.changed {
-		size += int64(storedDeflateSize(len(b)))
-	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(size, 64<<20)) + 4096)
+	buf.Grow(int(min(d.finishSize(len(signedValue)), 64<<20)))
 	w := zip.NewWriter(&buf)
 	w.RegisterCompressor(zip.Deflate, fastDeflate)
 	for _, n := range p.order {
@@ -357,6 +345,31 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 		return nil, newErr(ErrFormat, "", "the new package could not be written", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// finishSize bounds the size of the package Finish writes with a signed value of n
+// bytes, so that its buffer is allocated once and no larger than needed: each entry's
+// data, its name and extra field in its local and central headers, the fixed part of
+// both headers, a data descriptor and timestamps; then the end records.
+func (d *Draft) finishSize(n int) int64 {
+	const entry = 30 + 46 + 24 + 2*9 + 20 // headers, descriptor, timestamps, slack
+	p := d.p
+	size := int64(22+56+20) + int64(storedDeflateSize(n)+2*len(d.valuePath)+entry)
+	for _, name := range p.order {
+		f := p.files[name]
+		names := 2 * int64(max(len(name), len(f.Name)))
+		if b, ok := d.changed[name]; ok {
+			// Written anew: stored blocks, or compressed, which compress/flate keeps
+			// within a few bytes of them.
+			size += int64(storedDeflateSize(len(b))+64+entry) + names
+			continue
+		}
+		size += int64(len(p.raw[name])+2*len(f.Extra)+len(f.Comment)+entry) + names
+	}
+	for _, name := range d.added {
+		size += int64(storedDeflateSize(len(d.changed[name])) + 64 + 2*len(name) + entry)
+	}
+	return size
 }
 
 // smallXML is the size under which a new XML file is written in stored blocks. The XML
