@@ -83,6 +83,16 @@ type ofdXML struct {
 	root   xml.StartElement
 	bodies []ofdBody
 	stray  string // see strayMessage; "" when there is none
+	// edits holds, when the scanner read the file, where each body's Signatures
+	// reference goes (see addSignaturesRef); nil otherwise.
+	edits []bodyEdit
+}
+
+// bodyEdit is where a DocBody of OFD.xml ends: its raw name and the offsets in the
+// file of the end of its start tag and of the start of its end tag.
+type bodyEdit struct {
+	name               xml.Name
+	startEnd, endStart int
 }
 
 // ofdXMLOnce reads OFD.xml once per package: Signatures, Coverage and

@@ -168,8 +168,12 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 		if err != nil {
 			return nil, err
 		}
-		nb, err := addSignaturesRef(ofdXML, o.Doc, "/"+list)
-		if err != nil {
+		var nb []byte
+		if x, _ := p.ofdXMLOnce(); x != nil && o.Doc < len(x.edits) {
+			// Where the reference goes was found when OFD.xml was read.
+			e := x.edits[o.Doc]
+			nb = insertInto(ofdXML, e.name, e.startEnd, e.endStart, signaturesRef(e.name, "/"+list))
+		} else if nb, err = addSignaturesRef(ofdXML, o.Doc, "/"+list); err != nil {
 			return nil, err
 		}
 		d.changed["OFD.xml"] = nb

@@ -38,6 +38,7 @@ func scanOFDXML(b []byte) (*ofdXML, error) {
 		return nil, err
 	}
 	x := &ofdXML{root: xml.StartElement{Name: xml.Name{Space: s.space(s.prefix, s.local, true), Local: "OFD"}}}
+	bom := len(b) - len(s.b)
 	path := [][]byte{s.local}
 	var text []byte
 	var field *[]string // the DocRoot or Signatures list whose element is open
@@ -55,6 +56,7 @@ func scanOFDXML(b []byte) (*ofdXML, error) {
 			switch {
 			case len(path) == 1 && local == "DocBody":
 				x.bodies = append(x.bodies, ofdBody{name: xml.Name{Space: s.space(s.prefix, s.local, true), Local: "DocBody"}})
+				x.edits = append(x.edits, bodyEdit{name: xml.Name{Space: string(s.prefix), Local: "DocBody"}, startEnd: bom + s.end})
 			case len(path) == 2 && field == nil && string(path[1]) == "DocBody" && local == "DocRoot":
 				field, text = &x.bodies[len(x.bodies)-1].docRoots, text[:0]
 			case len(path) == 2 && field == nil && string(path[1]) == "DocBody" && local == "Signatures":
@@ -69,6 +71,9 @@ func scanOFDXML(b []byte) (*ofdXML, error) {
 			if field != nil && len(path) == 3 {
 				*field = append(*field, string(text))
 				field = nil
+			}
+			if len(path) == 2 && string(path[1]) == "DocBody" {
+				x.edits[len(x.edits)-1].endStart = bom + s.start
 			}
 			path = path[:len(path)-1]
 		}

@@ -36,6 +36,13 @@ func compareFastReaders(t *testing.T, b []byte, taken map[string]int) {
 			check("the PhysicalBox of a "+root, fmt.Sprint(box, ok, err), fmt.Sprint(box2, ok2, err2))
 		}
 	}
+	if x, err := scanOFDXML(b); err == nil {
+		for doc, e := range x.edits {
+			got := insertInto(b, e.name, e.startEnd, e.endStart, signaturesRef(e.name, "/s.xml"))
+			want, err := decodeAddSignaturesRef(b, doc, "/s.xml")
+			check(fmt.Sprint("the edit OFD.xml's reading found for DocBody ", doc), fmt.Sprintf("%q <nil>", got), fmt.Sprintf("%q %v", want, err))
+		}
+	}
 	for doc := range 2 {
 		if _, _, _, err := scanDocBody(b, doc); err == nil {
 			got, err := addSignaturesRef(b, doc, "/Doc_0/Signs/Signatures.xml")
@@ -106,7 +113,7 @@ func TestFastReadersMatchDecoder(t *testing.T) {
 			compareFastReaders(t, b, taken)
 		}
 	})
-	for _, k := range []string{"OFD.xml OFD.xml", "Document.xml Document.xml", "the Page", "the Document", "adding 0", "Signature.xml Signature.xml", "Signatures.xml Signatures.xml", "adding Signatures.xml"} {
+	for _, k := range []string{"OFD.xml OFD.xml", "Document.xml Document.xml", "the Page", "the Document", "adding 0", "Signature.xml Signature.xml", "Signatures.xml Signatures.xml", "adding Signatures.xml", "the 0"} {
 		if taken[k] == 0 {
 			t.Errorf("no file of the vectors is read by the fast reader of %s (%v)", k, taken)
 		}
