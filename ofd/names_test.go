@@ -4,7 +4,7 @@ import (
 	"testing"
 )
 
-var nameSamples = []string{"", "/", "a", "A", "Doc_0/Pages/Page_0/Content.xml", "DOC_0/Res/IMAGE.PNG", "a./b ", "a. . /b..",
+var nameSamples = []string{"", "/", "//", "/Doc_0/Document.xml", "//a/b", "/./a", "a", "A", "Doc_0/Pages/Page_0/Content.xml", "DOC_0/Res/IMAGE.PNG", "a./b ", "a. . /b..",
 	"./a", "a/./b", "a/../b", "../a", "a//b", "/a", "a/", `a\b`, "..", ".", "a/..", "...", "a/.../b", "%41/b", "Sign_0 /x",
 	"Doc_0/图片.png", "K", "\u212a", "a\u200bb", "é", "e\u0301"}
 

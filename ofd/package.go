@@ -339,8 +339,8 @@ func (p *Package) Has(name string) bool {
 // false when ".." would leave the root. The result has no leading slash; ""
 // is the root.
 func cleanPath(name string) (string, bool) {
-	if plainPath(name) {
-		return name, true
+	if rest := strings.TrimLeft(name, "/"); plainPath(rest) {
+		return rest, true // leading slashes are empty segments, dropped
 	}
 	return cleanSegments(name)
 }
