@@ -174,7 +174,14 @@ func checkNames(files []*zip.File) error {
 			}
 			rest = tail
 		}
-		keys := nameKeys(trimmed)
+		var keys []string
+		if isASCII(trimmed) && !strings.Contains(trimmed, "%") {
+			var one [1]string // nameKeys' only key for such a name, without a slice to hold it
+			one[0] = foldASCII(trimmed)
+			keys = one[:]
+		} else {
+			keys = nameKeys(trimmed)
+		}
 		for _, key := range keys {
 			if other, dup := seen[key]; dup && other != name {
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, percent-encoding or character encoding: some readers take either", quoteName(other), quoteName(name)))
