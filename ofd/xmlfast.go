@@ -17,6 +17,7 @@ func scanRoot(b []byte, want string) (*scanner, error) {
 		return nil, err
 	}
 	if k, err := s.next(); err != nil || k != scanStart || string(s.local) != want {
+		s.release()
 		return nil, errFallback
 	}
 	return s, nil
@@ -37,6 +38,7 @@ func scanOFDXML(b []byte) (*ofdXML, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	x := &ofdXML{root: xml.StartElement{Name: xml.Name{Space: s.space(s.prefix, s.local, true), Local: "OFD"}}}
 	bom := len(b) - len(s.b)
 	path := [][]byte{s.local}
@@ -94,6 +96,7 @@ func scanDocument(b []byte) (*xmlDocument, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	x := &xmlDocument{}
 	for depth := 1; depth > 0; {
 		k, err := s.next()
@@ -138,6 +141,7 @@ func scanPhysicalBox(b []byte, file, root string) (box [4]float64, ok bool, err 
 	if err != nil {
 		return box, false, errFallback
 	}
+	defer s.release()
 	var path [][]byte
 	var text []byte
 	for {
@@ -189,6 +193,7 @@ func scanDocBody(b []byte, doc int) (name xml.Name, startEnd, endStart int, err 
 	if err != nil {
 		return name, 0, 0, err
 	}
+	defer s.release()
 	depth, seen := 0, -1
 	for {
 		k, err := s.next()
@@ -302,6 +307,7 @@ func scanSignatureList(b []byte, max int) ([]xmlSigEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	var entries []xmlSigEntry
 	for depth := 1; depth > 0; {
 		k, err := s.next()
@@ -363,6 +369,7 @@ func scanSignatureXML(b []byte) (*xmlSignature, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	defer s.release()
 	x := &xmlSignature{}
 	var order []string
 	err = s.children(func(local string) error {
@@ -484,6 +491,7 @@ func scanSignatureListLayout(b []byte) (*listLayout, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	depth := 0
 	inMax := false
 	for {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -66,17 +67,33 @@ type scanner struct {
 
 // newScanner returns a scanner over b (with or without a BOM, as newDecoder takes it),
 // or errFallback when its declaration is not one it takes.
+// The scanner given back by release keeps its slices for the next file.
 func newScanner(b []byte) (*scanner, error) {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	s := &scanner{b: b}
+	s := scanners.Get().(*scanner)
+	*s = scanner{b: b, open: s.open[:0], attrs: s.attrs[:0], ns: s.ns[:0], buf: s.buf[:0]}
 	if bytes.HasPrefix(b, []byte("<?xml")) {
 		end := bytes.Index(b, []byte("?>"))
 		if end < 0 || !plainDeclaration(b[5:end]) {
+			s.release()
 			return nil, errFallback
 		}
 		s.pos = end + 2
 	}
 	return s, nil
+}
+
+// scanners holds released scanners.
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
+
+// release gives s back for another file, dropping what refers to this one; s must not
+// be used afterwards, nor the slices of the input it handed out kept beyond the input's life.
+func (s *scanner) release() {
+	clear(s.open[:cap(s.open)])
+	clear(s.attrs[:cap(s.attrs)])
+	clear(s.ns[:cap(s.ns)])
+	*s = scanner{open: s.open[:0], attrs: s.attrs[:0], ns: s.ns[:0], buf: s.buf[:0]}
+	scanners.Put(s)
 }
 
 // plainDeclaration reports whether the XML declaration's content (after "<?xml") is
