@@ -61,8 +61,9 @@
 //     digests are cached, so each is decompressed at most twice. Open may
 //     inflate up to four times as much again to check where the deflate
 //     streams of entries with data descriptors end; it keeps the SM3 digest
-//     of those files (when their CRC matches), so that a digest does not
-//     inflate them again (it is still charged as a read).
+//     of those files (when their CRC matches), and the contents of the small
+//     ones (up to 64 KiB each, 1 MiB in all), so that a digest or a read does
+//     not inflate them again (it is still charged as a read).
 //   - MaxEntries (10000): entries in the ZIP central directory; checked before
 //     archive/zip allocates them.
 //   - MaxSignatures (1000): <Signature> entries over all Signatures.xml files;
