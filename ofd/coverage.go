@@ -51,12 +51,16 @@ func (c Coverage) OK() bool { return c.Problem == "" }
 
 // xmlDocument is Document.xml, read for its pages.
 type xmlDocument struct {
-	Pages []struct {
-		Page []struct {
-			ID    string     `xml:"ID,attr"`
-			Attrs []xml.Attr `xml:",any,attr"` // every BaseLoc, however written
-		} `xml:"Page"`
-	} `xml:"Pages"`
+	Pages []xmlPages `xml:"Pages"`
+}
+
+type xmlPages struct {
+	Page []xmlPage `xml:"Page"`
+}
+
+type xmlPage struct {
+	ID    string     `xml:"ID,attr"`
+	Attrs []xml.Attr `xml:",any,attr"` // every BaseLoc, however written
 }
 
 // docBody is one DocBody of OFD.xml with its paths resolved.
@@ -79,6 +83,16 @@ type ofdXML struct {
 	root   xml.StartElement
 	bodies []ofdBody
 	stray  string // see strayMessage; "" when there is none
+	// edits holds, when the scanner read the file, where each body's Signatures
+	// reference goes (see addSignaturesRef); nil otherwise.
+	edits []bodyEdit
+}
+
+// bodyEdit is where a DocBody of OFD.xml ends: its raw name and the offsets in the
+// file of the end of its start tag and of the start of its end tag.
+type bodyEdit struct {
+	name               xml.Name
+	startEnd, endStart int
 }
 
 // ofdXMLOnce reads OFD.xml once per package: Signatures, Coverage and
@@ -101,6 +115,9 @@ func (p *Package) ofdXMLOnce() (*ofdXML, error) {
 // or DocRoot out of place anywhere in the file, the root closed or not (see
 // strayMessage).
 func parseOFDXML(b []byte) (*ofdXML, error) {
+	if x, err := scanOFDXML(b); err == nil {
+		return x, nil
+	}
 	d := newDecoder(b)
 	root, err := rootElement(d, "OFD.xml", "OFD")
 	if err != nil {
@@ -333,6 +350,14 @@ func (p *Package) readDocument(doc string) (*xmlDocument, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x, err := scanDocument(b); err == nil {
+		return x, nil
+	}
+	return decodeDocument(b, doc)
+}
+
+// decodeDocument reads Document.xml with encoding/xml.
+func decodeDocument(b []byte, doc string) (*xmlDocument, error) {
 	d := newDecoder(b)
 	root, err := rootElement(d, doc, "Document")
 	if err != nil {

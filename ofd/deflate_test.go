@@ -228,3 +228,58 @@ func TestReadFileChecksSizeAndCRC(t *testing.T) {
 		}
 	}
 }
+
+// Open keeps the contents of the small entries with data descriptors it inflates: reading
+// one gives what archive/zip reads, a copy the caller may change, charged to
+// MaxTotalSize as before; an entry over keepEntry, or whose CRC does not match, is not
+// kept and reads (or fails) as before.
+func TestInflatedContentsKept(t *testing.T) {
+	small := bytes.Repeat([]byte("<Page>kept</Page>"), 40)
+	big := bytes.Repeat([]byte("<Page>big</Page>"), keepEntry/10)
+	data := makeZip(t, []zipFile{{"OFD.xml", small}, {"Doc_0/Page.xml", small}})
+	p, err := Open(data, Limits{MaxTotalSize: int64(2*len(small) + 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.kept) != 2 {
+		t.Fatalf("kept %d entries, want 2", len(p.kept))
+	}
+	b, err := p.ReadFile("OFD.xml")
+	if err != nil || !bytes.Equal(b, small) {
+		t.Fatalf("ReadFile of a kept entry: %v", err)
+	}
+	b[0] = 'X'
+	if b2, err := p.ReadFile("OFD.xml"); err != nil || !bytes.Equal(b2, small) {
+		t.Fatal("changing what ReadFile returned changed the package")
+	}
+	if p.used != int64(2*len(small)) {
+		t.Errorf("two reads charged %d bytes, want %d", p.used, 2*len(small))
+	}
+	if _, err := p.ReadFile("Doc_0/Page.xml"); !errors.Is(err, ErrLimit) {
+		t.Errorf("a kept entry read past MaxTotalSize: %v, want ErrLimit", err)
+	}
+	q, err := Open(makeZip(t, []zipFile{{"OFD.xml", small}, {"Doc_0/Big.xml", big}}), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.kept) != 1 || q.kept["Doc_0/Big.xml"] != nil {
+		t.Errorf("kept %d entries, want only the small one", len(q.kept))
+	}
+	if b, err := q.ReadFile("Doc_0/Big.xml"); err != nil || !bytes.Equal(b, big) {
+		t.Errorf("the entry not kept: %v", err)
+	}
+
+	var crc [4]byte
+	binary.LittleEndian.PutUint32(crc[:], crc32.ChecksumIEEE(small))
+	bad := bytes.ReplaceAll(bytes.Clone(data), crc[:], []byte{1, 2, 3, 4})
+	r, err := Open(bad, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.kept) != 0 {
+		t.Fatalf("contents kept for entries whose CRC does not match")
+	}
+	if _, err := r.ReadFile("OFD.xml"); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("reading an entry whose CRC does not match: %v", err)
+	}
+}

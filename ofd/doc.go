@@ -61,8 +61,9 @@
 //     digests are cached, so each is decompressed at most twice. Open may
 //     inflate up to four times as much again to check where the deflate
 //     streams of entries with data descriptors end; it keeps the SM3 digest
-//     of those files (when their CRC matches), so that a digest does not
-//     inflate them again (it is still charged as a read).
+//     of those files (when their CRC matches), and the contents of the small
+//     ones (up to 64 KiB each, 1 MiB in all), so that a digest or a read does
+//     not inflate them again (it is still charged as a read).
 //   - MaxEntries (10000): entries in the ZIP central directory; checked before
 //     archive/zip allocates them.
 //   - MaxSignatures (1000): <Signature> entries over all Signatures.xml files;
@@ -137,10 +138,10 @@
 // (OFD.xml gaining its Signatures reference) or extended in place; every
 // other byte of OFD.xml and Signatures.xml stays as it was. Unchanged ZIP
 // entries are copied as stored (the same compressed bytes and CRC); new and
-// changed ones are deflated: XML files of 1 KiB or more at flate.BestSpeed,
+// changed ones are deflated: XML files of 16 KiB or more at flate.BestSpeed,
 // smaller ones and the DER files (SignedValue.dat, Seal.esl) as stored
-// deflate blocks, where compressing would save a few hundred bytes, or
-// nothing, at the cost of building Huffman tables. The input is never modified.
+// deflate blocks, where compressing would save a few KB, or nothing, at the
+// cost of building Huffman tables. The input is never modified.
 //
 // PrepareSignature refuses, without writing anything, a package that an
 // earlier signature would no longer verify in: one whose Signatures.xml an

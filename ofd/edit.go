@@ -59,6 +59,14 @@ func insertInto(b []byte, name xml.Name, startEnd, endStart int, text string) []
 // addSignaturesRef adds <ofd:Signatures>ref</ofd:Signatures> as the last
 // child of DocBody number doc (0-based) of OFD.xml.
 func addSignaturesRef(b []byte, doc int, ref string) ([]byte, error) {
+	if body, startEnd, endStart, err := scanDocBody(b, doc); err == nil {
+		return insertInto(b, body, startEnd, endStart, signaturesRef(body, ref)), nil
+	}
+	return decodeAddSignaturesRef(b, doc, ref)
+}
+
+// decodeAddSignaturesRef is addSignaturesRef with encoding/xml.
+func decodeAddSignaturesRef(b []byte, doc int, ref string) ([]byte, error) {
 	d, bom := rawDecoder(b)
 	depth, seen := 0, -1
 	var body xml.Name
@@ -84,15 +92,21 @@ func addSignaturesRef(b []byte, doc int, ref string) ([]byte, error) {
 			}
 		case xml.EndElement:
 			if depth == 2 && seen == doc && t.Name.Local == "DocBody" {
-				var text strings.Builder
-				text.WriteString("<" + prefixed(body, "Signatures") + ">")
-				escapeTo(&text, ref)
-				text.WriteString("</" + prefixed(body, "Signatures") + ">")
-				return insertAt(b, bom, body, startEnd, before, text.String()), nil
+				return insertAt(b, bom, body, startEnd, before, signaturesRef(body, ref)), nil
 			}
 			depth--
 		}
 	}
+}
+
+// signaturesRef is the element added to the DocBody body: <Signatures>ref</Signatures>
+// with body's prefix.
+func signaturesRef(body xml.Name, ref string) string {
+	var text strings.Builder
+	text.WriteString("<" + prefixed(body, "Signatures") + ">")
+	escapeTo(&text, ref)
+	text.WriteString("</" + prefixed(body, "Signatures") + ">")
+	return text.String()
 }
 
 // insertAt is insertInto for offsets counted after a BOM of length bom.
@@ -115,14 +129,65 @@ func newSignaturesXML(id int, baseLoc string) []byte {
 // existing Signatures.xml, with the ID after MaxSignId and every ID listed,
 // and sets MaxSignId to it.
 func addSignatureEntry(b []byte, file, baseLoc string) ([]byte, error) {
+	if l, err := scanSignatureListLayout(b); err == nil {
+		return l.add(b, file, baseLoc)
+	}
+	return decodeAddSignatureEntry(b, file, baseLoc)
+}
+
+// listLayout is where addSignatureEntry edits a Signatures.xml: offsets in the file
+// (after a BOM, of length bom).
+type listLayout struct {
+	bom               int
+	root              xml.Name // raw
+	rootEnd, rootStop int      // end of the root's start tag, start of its end tag
+	maxID             int      // the largest signature ID
+	maxStart, maxEnd  int      // MaxSignId's content, -1 when there is none
+	maxText           []byte
+}
+
+// add inserts the entry of baseLoc, with the ID after every ID listed, and sets
+// MaxSignId to it.
+func (l *listLayout) add(b []byte, file, baseLoc string) ([]byte, error) {
+	maxID := l.maxID
+	if v, err := strconv.Atoi(strings.TrimSpace(string(l.maxText))); err == nil && v > maxID {
+		maxID = v
+	}
+	if maxID >= 1<<30 {
+		return nil, newErr(ErrFormat, file, "its MaxSignId or a signature ID is too large to count on from", nil)
+	}
+	id := strconv.Itoa(maxID + 1)
+	var text strings.Builder
+	text.WriteString("<" + prefixed(l.root, "Signature") + ` ID="` + id + `" Type="Seal" BaseLoc="`)
+	escapeTo(&text, baseLoc)
+	text.WriteString(`"/>`)
+	bom := l.bom
+	out := insertAt(b, bom, l.root, l.rootEnd, l.rootStop, text.String())
+	if l.maxStart >= 0 && l.maxEnd >= l.maxStart {
+		// The entry was inserted after MaxSignId: its offsets hold.
+		s, e := l.maxStart+bom, l.maxEnd+bom
+		if l.maxStart == l.maxEnd && string(b[s-2:s]) == "/>" {
+			// <MaxSignId/>: leave it, an empty MaxSignId says nothing.
+			return out, nil
+		}
+		out = append(out[:s:s], append([]byte(id), out[e:]...)...)
+	}
+	return out, nil
+}
+
+// noteID takes a Signature's ID attribute into maxID.
+func (l *listLayout) noteID(v string) {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > l.maxID {
+		l.maxID = n
+	}
+}
+
+// decodeAddSignatureEntry is addSignatureEntry with encoding/xml.
+func decodeAddSignatureEntry(b []byte, file, baseLoc string) ([]byte, error) {
 	d, bom := rawDecoder(b)
+	l := listLayout{bom: bom, maxStart: -1, maxEnd: -1}
 	depth := 0
-	var root xml.Name
-	rootEnd := 0
-	maxID := 0
-	maxStart, maxEnd := -1, -1 // MaxSignId's content
 	inMax := false
-	var maxText []byte
 	for {
 		before := int(d.InputOffset())
 		tok, err := d.RawToken()
@@ -137,52 +202,30 @@ func addSignatureEntry(b []byte, file, baseLoc string) ([]byte, error) {
 			depth++
 			switch {
 			case depth == 1:
-				root = t.Name
-				rootEnd = int(d.InputOffset())
-			case depth == 2 && t.Name.Local == "MaxSignId" && maxStart < 0:
+				l.root = t.Name
+				l.rootEnd = int(d.InputOffset())
+			case depth == 2 && t.Name.Local == "MaxSignId" && l.maxStart < 0:
 				inMax = true
-				maxStart = int(d.InputOffset())
+				l.maxStart = int(d.InputOffset())
 			case depth == 2 && t.Name.Local == "Signature":
 				for _, a := range t.Attr {
 					if a.Name.Local == "ID" {
-						if v, err := strconv.Atoi(strings.TrimSpace(a.Value)); err == nil && v > maxID {
-							maxID = v
-						}
+						l.noteID(a.Value)
 					}
 				}
 			}
 		case xml.CharData:
 			if inMax {
-				maxText = append(maxText, t...)
+				l.maxText = append(l.maxText, t...)
 			}
 		case xml.EndElement:
 			if inMax && depth == 2 {
 				inMax = false
-				maxEnd = before
+				l.maxEnd = before
 			}
 			if depth == 1 {
-				if v, err := strconv.Atoi(strings.TrimSpace(string(maxText))); err == nil && v > maxID {
-					maxID = v
-				}
-				if maxID >= 1<<30 {
-					return nil, newErr(ErrFormat, file, "its MaxSignId or a signature ID is too large to count on from", nil)
-				}
-				id := strconv.Itoa(maxID + 1)
-				var text strings.Builder
-				text.WriteString("<" + prefixed(root, "Signature") + ` ID="` + id + `" Type="Seal" BaseLoc="`)
-				escapeTo(&text, baseLoc)
-				text.WriteString(`"/>`)
-				out := insertAt(b, bom, root, rootEnd, before, text.String())
-				if maxStart >= 0 && maxEnd >= maxStart {
-					// The entry was inserted after MaxSignId: its offsets hold.
-					s, e := maxStart+bom, maxEnd+bom
-					if maxStart == maxEnd && string(b[s-2:s]) == "/>" {
-						// <MaxSignId/>: leave it, an empty MaxSignId says nothing.
-						return out, nil
-					}
-					out = append(out[:s:s], append([]byte(id), out[e:]...)...)
-				}
-				return out, nil
+				l.rootStop = before
+				return l.add(b, file, baseLoc)
 			}
 			depth--
 		}
@@ -191,6 +234,10 @@ func addSignatureEntry(b []byte, file, baseLoc string) ([]byte, error) {
 
 // escapeTo writes s escaped for XML text or a double-quoted attribute.
 func escapeTo(b *strings.Builder, s string) {
+	if !needsEscape(s) {
+		b.WriteString(s)
+		return
+	}
 	var buf bytes.Buffer
 	escape(&buf, s)
 	b.Write(buf.Bytes())

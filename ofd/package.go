@@ -90,8 +90,11 @@ type Package struct {
 	// inflated holds the SM3 of the files Open inflated to check the layout
 	// (see deflateFills), by cleaned path.
 	inflated map[string][]byte
-	names    []string // sorted keys of files
-	order    []string // keys of files in the ZIP directory's order
+	// kept holds the contents of the small files Open inflated (see keepInflated),
+	// by cleaned path; read only once Open returns.
+	kept  map[string][]byte
+	names []string // sorted keys of files
+	order []string // keys of files in the ZIP directory's order
 	// rejected lists entry names that no OFD path can reach (".." above the
 	// root, an empty name); the read side ignores them, the writer refuses.
 	rejected []string
@@ -240,6 +243,12 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 			}
 			p.inflated[name] = e.sum
 		}
+		if e.body != nil {
+			if p.kept == nil {
+				p.kept = make(map[string][]byte)
+			}
+			p.kept[name] = e.body
+		}
 		p.names = append(p.names, name)
 		p.order = append(p.order, name)
 	}
@@ -330,6 +339,14 @@ func (p *Package) Has(name string) bool {
 // false when ".." would leave the root. The result has no leading slash; ""
 // is the root.
 func cleanPath(name string) (string, bool) {
+	if rest := strings.TrimLeft(name, "/"); plainPath(rest) {
+		return rest, true // leading slashes are empty segments, dropped
+	}
+	return cleanSegments(name)
+}
+
+// cleanSegments is cleanPath for any name.
+func cleanSegments(name string) (string, bool) {
 	parts := strings.Split(strings.ReplaceAll(name, `\`, "/"), "/")
 	out := make([]string, 0, len(parts))
 	for _, s := range parts {
@@ -345,6 +362,26 @@ func cleanPath(name string) (string, bool) {
 		}
 	}
 	return strings.Join(out, "/"), true
+}
+
+// plainPath reports whether cleanPath leaves name as it is: it is not empty and has
+// no backslash and no empty, "." or ".." segment.
+func plainPath(name string) bool {
+	seg := 0 // start of the current segment
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) && name[i] != '/' {
+			if name[i] == '\\' {
+				return false
+			}
+			continue
+		}
+		switch name[seg:i] {
+		case "", ".", "..":
+			return false
+		}
+		seg = i + 1
+	}
+	return true
 }
 
 // resolve resolves ref, as written inside the package file base, to a package
@@ -390,7 +427,11 @@ func (p *Package) ReadFile(name string) ([]byte, error) {
 	if ok {
 		return bytes.Clone(b), nil
 	}
-	return p.readEntry(n)
+	b, err := p.readEntry(n)
+	if err == nil && p.kept[n] != nil {
+		b = bytes.Clone(b) // the kept copy stays the package's
+	}
+	return b, err
 }
 
 // read returns a package file for internal use, caching it. The result must
@@ -448,6 +489,9 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if rc := openDirect(f, p.raw[n]); rc != nil {
+		return rc, size, nil
+	}
 	rc, err := f.Open()
 	if err != nil {
 		if errors.Is(err, zip.ErrAlgorithm) {
@@ -459,6 +503,13 @@ func (p *Package) open(n string) (io.ReadCloser, int64, error) {
 }
 
 func (p *Package) readEntry(n string) ([]byte, error) {
+	if b, ok := p.kept[n]; ok {
+		// Open inflated it already: reading it costs what inflating it would.
+		if _, _, err := p.charge(n); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	rc, size, err := p.open(n)
 	if err != nil {
 		return nil, err
@@ -555,7 +606,9 @@ func (p *Package) streamSM3(n string) ([]byte, error) {
 	}
 	defer rc.Close()
 	h := sm3.New()
-	w, err := io.Copy(h, io.LimitReader(rc, size+1))
+	buf := copyBuffers.Get().(*[32 << 10]byte) // io.Copy would allocate one per file
+	w, err := io.CopyBuffer(h, io.LimitReader(rc, size+1), buf[:])
+	copyBuffers.Put(buf)
 	if err != nil {
 		return nil, p.readErr(n, err)
 	}

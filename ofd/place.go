@@ -18,6 +18,14 @@ func (p *Package) physicalBox(file, root string) (box [4]float64, ok bool, err e
 	if err != nil {
 		return box, false, err
 	}
+	if box, ok, err := scanPhysicalBox(b, file, root); err != errFallback {
+		return box, ok, err
+	}
+	return decodePhysicalBox(b, file, root)
+}
+
+// decodePhysicalBox is physicalBox with encoding/xml.
+func decodePhysicalBox(b []byte, file, root string) (box [4]float64, ok bool, err error) {
 	want, stop := []string{"Area", "PhysicalBox"}, "Content"
 	if root == "Document" {
 		want, stop = []string{"CommonData", "PageArea", "PhysicalBox"}, "Pages"
@@ -49,16 +57,20 @@ func (p *Package) physicalBox(file, root string) (box [4]float64, ok bool, err e
 				return box, false, nil // the root closed
 			}
 			if slices.Equal(path, want) {
-				s := string(text)
-				box, problem := parseBox(s)
-				if problem != "" || box[2] <= 0 || box[3] <= 0 {
-					return box, false, newErr(ErrFormat, file, fmt.Sprintf("the PhysicalBox %q is not a page size (x y width height, in mm)", clipString(s, 80)), nil)
-				}
-				return box, true, nil
+				return pageBox(file, string(text))
 			}
 			path = path[:len(path)-1]
 		}
 	}
+}
+
+// pageBox parses a PhysicalBox's text.
+func pageBox(file, s string) ([4]float64, bool, error) {
+	box, problem := parseBox(s)
+	if problem != "" || box[2] <= 0 || box[3] <= 0 {
+		return box, false, newErr(ErrFormat, file, fmt.Sprintf("the PhysicalBox %q is not a page size (x y width height, in mm)", clipString(s, 80)), nil)
+	}
+	return box, true, nil
 }
 
 // pageSize returns the width and height (mm) of page n: its own

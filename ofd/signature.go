@@ -177,6 +177,42 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 		}
 		return nil, err
 	}
+	entries, err := scanSignatureList(b, max)
+	if err == errFallback {
+		entries, err = p.decodeSignatureList(b, list, max)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sigs := make([]*Signature, 0, len(entries))
+	ids := map[string]bool{}
+	for _, e := range entries {
+		s := &Signature{
+			ID:       firstNonEmpty(e.ID, e.IDEl),
+			Type:     firstNonEmpty(e.Type, e.TypeEl),
+			BaseLoc:  firstNonEmpty(e.BaseLoc, e.BaseLocEl),
+			Relative: firstNonEmpty(e.Relative, e.RelativeEl),
+			ListPath: list,
+		}
+		if s.Type == "" {
+			s.Type = "Seal"
+			s.Notes = append(s.Notes, fmt.Sprintf("%s gives signature %s no Type; read as Seal, the default", list, s.name()))
+		}
+		if s.ID == "" {
+			s.Warnings = append(s.Warnings, "the signature entry in "+list+" has no ID")
+		} else if ids[s.ID] {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s lists the signature ID %q more than once", list, s.ID))
+		}
+		ids[s.ID] = true
+		p.readSignatureOnce(s)
+		sigs = append(sigs, s)
+	}
+	return sigs, nil
+}
+
+// decodeSignatureList reads the entries of Signatures.xml with encoding/xml; more
+// than max entries fail with ErrLimit.
+func (p *Package) decodeSignatureList(b []byte, list string, max int) ([]xmlSigEntry, error) {
 	d := newDecoder(b)
 	if _, err := rootElement(d, list, "Signatures"); err != nil {
 		return nil, err
@@ -205,30 +241,7 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 			depth--
 		}
 	}
-	sigs := make([]*Signature, 0, len(entries))
-	ids := map[string]bool{}
-	for _, e := range entries {
-		s := &Signature{
-			ID:       firstNonEmpty(e.ID, e.IDEl),
-			Type:     firstNonEmpty(e.Type, e.TypeEl),
-			BaseLoc:  firstNonEmpty(e.BaseLoc, e.BaseLocEl),
-			Relative: firstNonEmpty(e.Relative, e.RelativeEl),
-			ListPath: list,
-		}
-		if s.Type == "" {
-			s.Type = "Seal"
-			s.Notes = append(s.Notes, fmt.Sprintf("%s gives signature %s no Type; read as Seal, the default", list, s.name()))
-		}
-		if s.ID == "" {
-			s.Warnings = append(s.Warnings, "the signature entry in "+list+" has no ID")
-		} else if ids[s.ID] {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s lists the signature ID %q more than once", list, s.ID))
-		}
-		ids[s.ID] = true
-		p.readSignatureOnce(s)
-		sigs = append(sigs, s)
-	}
-	return sigs, nil
+	return entries, nil
 }
 
 func (s *Signature) name() string {
@@ -264,16 +277,18 @@ func (p *Package) readSignature(s *Signature) {
 	}
 	s.XML = b
 
-	d := newDecoder(b)
-	if _, err := rootElement(d, loc, "Signature"); err != nil {
-		s.Err = err
-		return
-	}
-	var x xmlSignature
-	order, err := decodeSignatureXML(d, &x)
-	if err != nil {
-		s.Err = xmlErr(loc, err)
-		return
+	x, order, err := scanSignatureXML(b)
+	if err == errFallback {
+		x = &xmlSignature{}
+		d := newDecoder(b)
+		if _, err := rootElement(d, loc, "Signature"); err != nil {
+			s.Err = err
+			return
+		}
+		if order, err = decodeSignatureXML(d, x); err != nil {
+			s.Err = xmlErr(loc, err)
+			return
+		}
 	}
 	si := &x.SignedInfo
 	s.Provider = firstNonEmpty(si.Provider.Name, si.Provider.NameEl)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/sm3"
 
@@ -167,8 +168,12 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 		if err != nil {
 			return nil, err
 		}
-		nb, err := addSignaturesRef(ofdXML, o.Doc, "/"+list)
-		if err != nil {
+		var nb []byte
+		if x, _ := p.ofdXMLOnce(); x != nil && o.Doc < len(x.edits) {
+			// Where the reference goes was found when OFD.xml was read.
+			e := x.edits[o.Doc]
+			nb = insertInto(ofdXML, e.name, e.startEnd, e.endStart, signaturesRef(e.name, "/"+list))
+		} else if nb, err = addSignaturesRef(ofdXML, o.Doc, "/"+list); err != nil {
 			return nil, err
 		}
 		d.changed["OFD.xml"] = nb
@@ -317,20 +322,8 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	}
 
 	p := d.p
-	// Room for every entry (a new file deflates to at most a few bytes more
-	// than its size), its headers and the directory.
-	size := int64(len(signedValue)) + 200
-	for _, n := range p.order {
-		size += int64(len(p.raw[n])) + 2*int64(len(n)) + 200
-	}
-	for _, n := range d.added {
-		size += int64(storedDeflateSize(len(d.changed[n]))) + 2*int64(len(n)) + 200
-	}
-	for _, b := range d.changed {
-		size += int64(storedDeflateSize(len(b)))
-	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(size, 64<<20)) + 4096)
+	buf.Grow(int(min(d.finishSize(len(signedValue)), 64<<20)))
 	w := zip.NewWriter(&buf)
 	w.RegisterCompressor(zip.Deflate, fastDeflate)
 	for _, n := range p.order {
@@ -358,9 +351,36 @@ func (d *Draft) Finish(signedValue []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// smallXML is the size under which a new XML file is written in stored blocks: deflating
-// it would save a few hundred bytes at the cost of building Huffman tables for it.
-const smallXML = 1024
+// finishSize bounds the size of the package Finish writes with a signed value of n
+// bytes, so that its buffer is allocated once and no larger than needed: each entry's
+// data, its name and extra field in its local and central headers, the fixed part of
+// both headers, a data descriptor and timestamps; then the end records.
+func (d *Draft) finishSize(n int) int64 {
+	const entry = 30 + 46 + 24 + 2*9 + 20 // headers, descriptor, timestamps, slack
+	p := d.p
+	size := int64(22+56+20) + int64(storedDeflateSize(n)+2*len(d.valuePath)+entry)
+	for _, name := range p.order {
+		f := p.files[name]
+		names := 2 * int64(max(len(name), len(f.Name)))
+		if b, ok := d.changed[name]; ok {
+			// Written anew: stored blocks, or compressed, which compress/flate keeps
+			// within a few bytes of them.
+			size += int64(storedDeflateSize(len(b))+64+entry) + names
+			continue
+		}
+		size += int64(len(p.raw[name])+2*len(f.Extra)+len(f.Comment)+entry) + names
+	}
+	for _, name := range d.added {
+		size += int64(storedDeflateSize(len(d.changed[name])) + 64 + 2*len(name) + entry)
+	}
+	return size
+}
+
+// smallXML is the size under which a new XML file is written in stored blocks. The XML
+// the writer makes is mostly base64 digests and paths: deflating it saves about half of
+// it, a few KB at most below this size, at the cost of building Huffman tables for it,
+// which takes longer than everything else Finish does.
+const smallXML = 16 << 10
 
 // writeNew writes a new or changed file, deflated (the DER files and small XML files in
 // stored blocks: see writeStoredBlocks).
@@ -559,18 +579,21 @@ func signatureXMLBytes(prov Provider, t time.Time, refs []xmlRef, annots []annot
 	b.WriteString(`/><ofd:SignatureMethod>` + OIDSM2Sign + `</ofd:SignatureMethod>`)
 	b.WriteString(`<ofd:SignatureDateTime>` + t.Format("2006-01-02T15:04:05Z") + `</ofd:SignatureDateTime>`)
 	b.WriteString(`<ofd:References CheckMethod="` + OIDSM3 + `">`)
+	var sum [88]byte
 	for _, r := range refs {
 		b.WriteString(`<ofd:Reference FileRef="`)
 		escape(&b, r.fileRef)
 		b.WriteString(`"><ofd:CheckValue>`)
-		b.WriteString(base64.StdEncoding.EncodeToString(r.sum))
+		b.Write(base64.StdEncoding.AppendEncode(sum[:0], r.sum))
 		b.WriteString(`</ofd:CheckValue></ofd:Reference>`)
 	}
 	b.WriteString(`</ofd:References>`)
 	for i, a := range annots {
-		fmt.Fprintf(&b, `<ofd:StampAnnot ID="%d" PageRef="`, i+1)
+		b.WriteString(`<ofd:StampAnnot ID="`)
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(`" PageRef="`)
 		escape(&b, a.pageID)
-		fmt.Fprintf(&b, `" Boundary="%s %s %s %s"`, mm(a.box[0]), mm(a.box[1]), mm(a.box[2]), mm(a.box[3]))
+		b.WriteString(`" Boundary="` + mm(a.box[0]) + " " + mm(a.box[1]) + " " + mm(a.box[2]) + " " + mm(a.box[3]) + `"`)
 		if a.clip != "" {
 			b.WriteString(` Clip="` + a.clip + `"`)
 		}
@@ -598,6 +621,10 @@ func mm(v float64) string {
 
 // escape writes s escaped for XML text or a double-quoted attribute.
 func escape(b *bytes.Buffer, s string) {
+	if !needsEscape(s) {
+		b.WriteString(s)
+		return
+	}
 	for _, r := range s {
 		switch r {
 		case '&':
@@ -616,6 +643,21 @@ func escape(b *bytes.Buffer, s string) {
 			b.WriteRune(r)
 		}
 	}
+}
+
+// needsEscape reports whether escape changes s: a character it escapes, or bytes that
+// are not UTF-8 (which it writes as U+FFFD).
+func needsEscape(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '&', c == '<', c == '>', c == '"', c == '\'', c == '\t', c == '\n', c == '\r':
+			return true
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return !ascii && !utf8.ValidString(s)
 }
 
 func clipString(s string, n int) string {

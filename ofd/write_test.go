@@ -300,12 +300,32 @@ func TestSignSecondDocument(t *testing.T) {
 	wantErr(t, err, errs.WrongState, "OFD.xml", "Doc_1/Signs/Sign_0/Signature.xml")
 }
 
-// New and changed files are deflate entries: XML under 1 KiB and the DER files as stored
+// New and changed files are deflate entries: XML under 16 KiB and the DER files as stored
 // blocks (their exact size), larger XML compressed; unchanged entries keep their bytes.
+// With 20 extra files the new Signature.xml is a few KB, stored; with 200 it passes 16 KiB
+// and is compressed.
 func TestNewEntriesDeflated(t *testing.T) {
+	for _, c := range []struct{ extra, compressed int }{{20, 0}, {200, 1}} {
+		t.Run(fmt.Sprint(c.extra), func(t *testing.T) {
+			files := licence()
+			for i := range c.extra {
+				files[fmt.Sprintf("Doc_0/Res/image_%d.png", i)] = []byte{byte(i)}
+			}
+			if got := checkNewEntries(t, rezip(t, files)); got != c.compressed {
+				t.Errorf("%d new XML files compressed, want %d (only a Signature.xml of 16 KiB or more is)", got, c.compressed)
+			}
+		})
+	}
+}
+
+// checkNewEntries signs in and checks how its new entries are stored; it returns how
+// many were compressed.
+func checkNewEntries(t *testing.T, in []byte) int {
 	p := testPKI(t)
-	in := rezip(t, licence())
-	out, _ := p.mustSign(t, in, 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 150, Y: 200}, Seal: p.seals[0].Raw})
+	out, d := p.mustSign(t, in, 0, ofd.SignOptions{Placement: ofd.Placement{Page: 1, X: 150, Y: 200}, Seal: p.seals[0].Raw})
+	if len(d.SignatureXML()) < 2048 {
+		t.Fatalf("the new Signature.xml has only %d bytes: too small to tell stored from compressed by size", len(d.SignatureXML()))
+	}
 	zin, err := zip.NewReader(bytes.NewReader(in), int64(len(in)))
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +352,7 @@ func TestNewEntriesDeflated(t *testing.T) {
 		if f.Method != zip.Deflate {
 			t.Errorf("%s: method %d, want deflate", f.Name, f.Method)
 		}
-		small := strings.HasSuffix(f.Name, ".xml") && f.UncompressedSize64 < 1024
+		small := strings.HasSuffix(f.Name, ".xml") && f.UncompressedSize64 < 16<<10
 		der := strings.HasSuffix(f.Name, ".dat") || strings.HasSuffix(f.Name, ".esl")
 		switch {
 		case small || der:
@@ -345,12 +365,10 @@ func TestNewEntriesDeflated(t *testing.T) {
 			compressed++
 		}
 	}
-	if compressed == 0 {
-		t.Error("no new XML file was large enough to be compressed (Signature.xml should be)")
-	}
 	for _, n := range []string{"OFD.xml", "Doc_0/Signs/Signatures.xml", "Doc_0/Signs/Sign_0/Signature.xml", "Doc_0/Signs/Sign_0/SignedValue.dat", "Doc_0/Signs/Sign_0/Seal.esl"} {
 		if !seen[n] {
 			t.Errorf("%s is not among the new or changed entries", n)
 		}
 	}
+	return compressed
 }

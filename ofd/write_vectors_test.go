@@ -94,6 +94,10 @@ func TestSignVectors(t *testing.T) {
 			}
 			after := p.report(t, out)
 			mustPass(t, after, d.Path())
+			value := entries(t, out)[strings.TrimPrefix(strings.TrimSuffix(d.Path(), "Signature.xml"), "/")+"SignedValue.dat"]
+			if size := d.FinishSize(len(value)); size < int64(len(out)) || size > int64(len(out))*5/4+8192 {
+				t.Errorf("Finish reserved %d bytes for a package of %d", size, len(out))
+			}
 			if len(after.UnsignedFiles) != 0 {
 				t.Errorf("files left unsigned: %v", after.UnsignedFiles)
 			}

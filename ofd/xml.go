@@ -75,34 +75,42 @@ type xmlSignature struct {
 }
 
 type xmlSignedInfo struct {
-	Provider struct {
-		Name      string `xml:"ProviderName,attr"`
-		Version   string `xml:"Version,attr"`
-		Company   string `xml:"Company,attr"`
-		NameEl    string `xml:"ProviderName"` // dms360 writes child elements
-		VersionEl string `xml:"Version"`
-		CompanyEl string `xml:"Company"`
-	} `xml:"Provider"`
-	SignatureMethod   string `xml:"SignatureMethod"`
-	SignatureDateTime string `xml:"SignatureDateTime"`
-	References        []struct {
-		CheckMethod string `xml:"CheckMethod,attr"`
-		Reference   []struct {
-			FileRef    string `xml:"FileRef,attr"`
-			FileRefEl  string `xml:"FileRef"`
-			CheckValue string `xml:"CheckValue"`
-		} `xml:"Reference"`
-	} `xml:"References"`
-	StampAnnot []struct {
-		ID       string `xml:"ID,attr"`
-		PageRef  string `xml:"PageRef,attr"`
-		Boundary string `xml:"Boundary,attr"`
-		Clip     string `xml:"Clip,attr"`
-	} `xml:"StampAnnot"`
-	Seal struct {
+	Provider          xmlProvider     `xml:"Provider"`
+	SignatureMethod   string          `xml:"SignatureMethod"`
+	SignatureDateTime string          `xml:"SignatureDateTime"`
+	References        []xmlReferences `xml:"References"`
+	StampAnnot        []xmlStampAnnot `xml:"StampAnnot"`
+	Seal              struct {
 		BaseLoc string `xml:"BaseLoc"`
 	} `xml:"Seal"`
 	SignedValue string `xml:"SignedValue"` // tolerated: SignedValue inside SignedInfo
+}
+
+type xmlProvider struct {
+	Name      string `xml:"ProviderName,attr"`
+	Version   string `xml:"Version,attr"`
+	Company   string `xml:"Company,attr"`
+	NameEl    string `xml:"ProviderName"` // dms360 writes child elements
+	VersionEl string `xml:"Version"`
+	CompanyEl string `xml:"Company"`
+}
+
+type xmlReferences struct {
+	CheckMethod string         `xml:"CheckMethod,attr"`
+	Reference   []xmlReference `xml:"Reference"`
+}
+
+type xmlReference struct {
+	FileRef    string `xml:"FileRef,attr"`
+	FileRefEl  string `xml:"FileRef"`
+	CheckValue string `xml:"CheckValue"`
+}
+
+type xmlStampAnnot struct {
+	ID       string `xml:"ID,attr"`
+	PageRef  string `xml:"PageRef,attr"`
+	Boundary string `xml:"Boundary,attr"`
+	Clip     string `xml:"Clip,attr"`
 }
 
 func firstNonEmpty(s ...string) string {

@@ -94,6 +94,9 @@ type entryLayout struct {
 	header uint64 // offset of the local header inside span
 	data   uint64 // offset of its (compressed) data inside span
 	end    uint64 // offset just past its data and data descriptor
+	// body holds the contents deflateFills inflated, for a small entry whose size and
+	// CRC match the directory's (see keepInflated); nil otherwise.
+	body []byte
 	// sum is the SM3 of the entry's contents when deflateFills inflated them
 	// and they matched the directory's size and CRC; nil otherwise.
 	sum          []byte
@@ -164,19 +167,29 @@ func checkNames(files []*zip.File) error {
 		if trimmed == "" || strings.HasPrefix(trimmed, "/") || strings.Contains(trimmed, "//") {
 			return ambiguous(quoteName(name), "the entry name is empty, starts with a slash or has an empty segment: readers resolve it differently")
 		}
-		for _, seg := range strings.Split(trimmed, "/") {
+		for rest := trimmed; rest != ""; {
+			seg, tail, _ := strings.Cut(rest, "/")
 			if seg == "." || seg == ".." {
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry name has a %q segment: readers resolve it differently", seg))
 			}
+			rest = tail
 		}
-		for _, key := range nameKeys(trimmed) {
+		var keys []string
+		if isASCII(trimmed) && !strings.Contains(trimmed, "%") {
+			var one [1]string // nameKeys' only key for such a name, without a slice to hold it
+			one[0] = foldASCII(trimmed)
+			keys = one[:]
+		} else {
+			keys = nameKeys(trimmed)
+		}
+		for _, key := range keys {
 			if other, dup := seen[key]; dup && other != name {
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, percent-encoding or character encoding: some readers take either", quoteName(other), quoteName(name)))
 			} else if dup {
 				return ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
 			}
 		}
-		for _, key := range nameKeys(trimmed) {
+		for _, key := range keys {
 			seen[key] = name
 		}
 	}
@@ -215,6 +228,14 @@ func nameKeys(name string) []string {
 // characters (zero-width joiners, soft hyphens, BOMs) and the dots and spaces
 // that Windows drops from the end of each segment.
 func foldName(s string) string {
+	if isASCII(s) {
+		return foldASCII(s)
+	}
+	return foldUnicode(s)
+}
+
+// foldUnicode is foldName for any name.
+func foldUnicode(s string) string {
 	if utf8.ValidString(s) {
 		s = norm.NFC.String(s)
 	}
@@ -229,6 +250,42 @@ func foldName(s string) string {
 		segs[i] = strings.TrimRight(seg, ". ")
 	}
 	return strings.Join(segs, "/")
+}
+
+// foldASCII is foldName for a name of ASCII characters only, which Unicode
+// normalisation leaves as they are and among which there is no format character:
+// it lowers the letters and drops the dots and spaces ending each segment.
+func foldASCII(s string) string {
+	b := make([]byte, 0, len(s))
+	seg := 0 // where the current segment starts in b
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '/' {
+			for len(b) > seg && (b[len(b)-1] == '.' || b[len(b)-1] == ' ') {
+				b = b[:len(b)-1]
+			}
+			if i < len(s) {
+				b = append(b, '/')
+				seg = len(b)
+			}
+			continue
+		}
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// isASCII reports whether s holds ASCII characters only.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // quoteName gives an entry name for a message: as is when printable, quoted otherwise.
@@ -320,6 +377,7 @@ func zip64Offset(extra []byte, usize, csize bool) uint64 {
 // that the entries tile the archive from its start to the central directory.
 func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int64) (int64, error) {
 	n := uint64(len(span))
+	keep := int64(keepInflated)
 	for i := range entries {
 		e := &entries[i]
 		h := e.header
@@ -365,7 +423,7 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 		e.data = data
 		e.end = data + e.csize
 		if e.flags&flagDescriptor != 0 {
-			if err := deflateFills(span[data:e.end], e, budget); err != nil {
+			if err := deflateFills(span[data:e.end], e, budget, &keep); err != nil {
 				return 0, err
 			}
 		}
@@ -465,7 +523,9 @@ func checkSurrounding(before, after []byte) error {
 // are charged to budget. Since every file is hashed when a package is verified
 // or signed, it keeps their SM3 digest in e.sum (when their size and CRC match
 // the directory's, as archive/zip checks) so that they are not inflated twice.
-func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
+// The contents themselves of entries up to keepEntry bytes it keeps in e.body, while
+// keep, the bytes left to keep, allows.
+func deflateFills(comp []byte, e *entryLayout, budget, keep *int64) error {
 	if e.usize > uint64(*budget) {
 		return newErr(ErrLimit, e.name, "checking where the entries end would decompress more than four times the limit for the whole package (possible zip bomb)", nil)
 	}
@@ -475,7 +535,10 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	if err := fr.(flate.Resetter).Reset(r, nil); err != nil {
 		return newErr(ErrFormat, e.name, "the entry's data cannot be inflated", err)
 	}
-	h := sumWriter{sm3: sm3.New(), crc: crc32.NewIEEE()}
+	h := &sumWriter{sm3: sm3.New(), crc: crc32.NewIEEE()}
+	if e.usize <= keepEntry && int64(e.usize) <= *keep {
+		h.body = make([]byte, 0, e.usize)
+	}
 	buf := copyBuffers.Get().(*[32 << 10]byte)
 	n, err := io.CopyBuffer(h, io.LimitReader(fr, int64(e.usize)+1), buf[:])
 	copyBuffers.Put(buf)
@@ -489,24 +552,43 @@ func deflateFills(comp []byte, e *entryLayout, budget *int64) error {
 	if e.crc == 0 || h.crc.Sum32() == e.crc {
 		e.sum = h.sm3.Sum(nil)
 	}
+	if h.body != nil && h.crc.Sum32() == e.crc {
+		// archive/zip would read the same bytes: the size and CRC match, and so does
+		// the data descriptor's CRC (checkEntries).
+		e.body = h.body
+		*keep -= int64(len(h.body))
+	}
 	return nil
 }
 
-// sumWriter feeds an SM3 and a CRC-32 with what is written to it.
+// Open keeps the contents of the entries with data descriptors it inflates, up to
+// keepEntry bytes each and keepInflated in all, so that reading them (Document.xml,
+// a page, Signature.xml ...) does not inflate them again.
+const (
+	keepEntry    = 64 << 10
+	keepInflated = 1 << 20
+)
+
+// sumWriter feeds an SM3 and a CRC-32, and body when it is not nil, with what is
+// written to it.
 type sumWriter struct {
-	sm3 hash.Hash
-	crc hash.Hash32
+	sm3  hash.Hash
+	crc  hash.Hash32
+	body []byte
 }
 
-func (w sumWriter) Write(b []byte) (int, error) {
+func (w *sumWriter) Write(b []byte) (int, error) {
 	w.sm3.Write(b)
+	if w.body != nil {
+		w.body = append(w.body, b...)
+	}
 	return w.crc.Write(b)
 }
 
 // inflaters holds flate readers for deflateFills, reset for each entry.
 var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
-// copyBuffers holds deflateFills' copy buffers.
+// copyBuffers holds the copy buffers of deflateFills and of the digests of files.
 var copyBuffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 
 // zip64Sizes reads the uncompressed and compressed sizes from the zip64 field
