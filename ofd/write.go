@@ -220,7 +220,9 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	refs := make([]xmlRef, 0, len(protect))
 	for _, n := range protect {
 		var sum []byte
-		if b, ok := d.changed[n]; ok {
+		if b, ok := d.changed[n]; ok && n == sealPath {
+			sum = sealDigests.sum(b)
+		} else if ok {
 			s := sm3.Sum(b)
 			sum = s[:]
 		} else if sum, err = p.sm3Of(n); err != nil {
