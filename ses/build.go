@@ -268,7 +268,13 @@ func Sign(rand io.Reader, r *SignRequest, signer crypto.Signer) ([]byte, error) 
 		return nil, err
 	}
 	version := r.Seal.Version
-	var tb cryptobyte.Builder
+	// Both encodings are sized beforehand: TBS_Sign holds the whole seal (tens of kilobytes
+	// with its picture), and a builder that grows copies it again at each step.
+	extra := len(r.DataHash) + len(r.PropertyInfo) + len(r.SignerCert) + 256
+	for _, e := range r.Extensions {
+		extra += len(e.ID)*4 + len(e.Value) + 16
+	}
+	tb := cryptobyte.NewBuilder(make([]byte, 0, len(r.Seal.Raw)+extra))
 	tb.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
 		b.AddASN1Int64(int64(version))
 		b.AddBytes(r.Seal.Raw)
@@ -302,7 +308,7 @@ func Sign(rand io.Reader, r *SignRequest, signer crypto.Signer) ([]byte, error) 
 			return nil, err
 		}
 	}
-	var b cryptobyte.Builder
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(r.SignerCert)+len(sig)+64))
 	b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
 		b.AddBytes(tbs)
 		if version != 1 {
