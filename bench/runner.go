@@ -140,6 +140,9 @@ type Workload struct {
 	// Protected, for ofd-sign, are the package files the new signature protects (its
 	// references), as the server signed the document once.
 	Protected []string
+	// Signed, for ofd-sign, is that document as the server signed it: the floor reads the
+	// protected files from it (the seal file the signing adds, OFD.xml as it changes).
+	Signed []byte
 	// NewCall returns worker id's call; a call is used by one goroutine only.
 	NewCall func(id int) func() string
 }

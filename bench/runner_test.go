@@ -1,13 +1,16 @@
 package bench_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,6 +75,22 @@ func TestRunEveryOpAgainstServer(t *testing.T) {
 			}
 			if op == bench.OpOFDSign && len(w.Protected) == 0 {
 				t.Fatal("ofd-sign: the files the signature protects are unknown")
+			}
+			if op == bench.OpOFDSign {
+				// The floor reads every protected file from the document as signed.
+				zr, err := zip.NewReader(bytes.NewReader(w.Signed), int64(len(w.Signed)))
+				if err != nil {
+					t.Fatalf("ofd-sign: the signed document: %v", err)
+				}
+				have := map[string]bool{}
+				for _, f := range zr.File {
+					have[strings.TrimPrefix(path.Clean("/"+f.Name), "/")] = true
+				}
+				for _, n := range w.Protected {
+					if !have[strings.TrimPrefix(path.Clean("/"+n), "/")] {
+						t.Fatalf("ofd-sign: %s is protected but not in the signed document", n)
+					}
+				}
 			}
 			r, err := bench.Run(ctx, w, bench.Config{Concurrency: 2, Duration: time.Second, Warmup: 100 * time.Millisecond})
 			if err != nil {

@@ -371,7 +371,7 @@ func (e *Env) ofdSignWorkload(ctx context.Context, o Options) (*Workload, error)
 	if after != before+1 {
 		return nil, fmt.Errorf("bench: ofd-sign: the signed document has %d signatures, %d before", after, before)
 	}
-	return &Workload{Batch: 1, Items: 1, TBSLen: size, Document: o.Document, Protected: protected, NewCall: func(int) func() string {
+	return &Workload{Batch: 1, Items: 1, TBSLen: size, Document: o.Document, Protected: protected, Signed: bytes.Clone(answer), NewCall: func(int) func() string {
 		var answer []byte
 		return func() string {
 			if code := do(e.d, http.MethodPost, path, header, o.Document, &answer, http.StatusOK); code != "" {
