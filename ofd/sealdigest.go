@@ -13,8 +13,12 @@ import (
 // answered from it only when every byte is equal.
 var sealDigests sealDigestMemo
 
-// sealDigestSlots bounds the seals remembered (a signing service uses a few at a time).
-const sealDigestSlots = 16
+// sealDigestSlots bounds the seals remembered (a signing service uses a few at a time), and
+// sealDigestMax the size of each: a larger seal file is hashed every time.
+const (
+	sealDigestSlots = 16
+	sealDigestMax   = 1 << 20
+)
 
 type sealDigestMemo struct {
 	mu    sync.Mutex
@@ -29,6 +33,10 @@ type sealDigestEntry struct {
 
 // sum returns the SM3 of a seal file's bytes.
 func (m *sealDigestMemo) sum(raw []byte) []byte {
+	if len(raw) > sealDigestMax {
+		s := sm3.Sum(raw)
+		return s[:]
+	}
 	m.mu.Lock()
 	for i := range m.slots {
 		if e := &m.slots[i]; e.raw != nil && bytes.Equal(e.raw, raw) {

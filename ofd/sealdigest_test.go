@@ -49,4 +49,14 @@ func TestSealDigestMemo(t *testing.T) {
 	if got, other := m.sum(seals[0]), sm3.Sum(s); !bytes.Equal(got, want[:]) || !bytes.Equal(m.sum(s), other[:]) {
 		t.Fatal("the memo kept the caller's slice, not a copy")
 	}
+	// A seal file larger than the memo keeps is hashed, not remembered.
+	big := bytes.Repeat([]byte{7}, sealDigestMax+1)
+	if got, want := m.sum(big), sm3.Sum(big); !bytes.Equal(got, want[:]) {
+		t.Fatal("a large seal file's digest is wrong")
+	}
+	for i := range m.slots {
+		if len(m.slots[i].raw) > sealDigestMax {
+			t.Fatal("a seal file larger than the bound was remembered")
+		}
+	}
 }

@@ -177,10 +177,10 @@ func TestDecodeSignatureXMLMatchesDecodeElement(t *testing.T) {
 	}
 }
 
-// forVectorFiles calls f with every file of every vector package that opens.
-func forVectorFiles(t *testing.T, f func(name string, b []byte)) {
+// forVectorPackages calls f with every vector package that Open takes (the data, and
+// another package of it for f's own use), by the vector's path.
+func forVectorPackages(t *testing.T, f func(path string, data []byte, p *Package)) {
 	t.Helper()
-	n := 0
 	err := filepath.WalkDir(vectorsDir(t), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.EqualFold(filepath.Ext(path), ".ofd") {
 			return err
@@ -189,21 +189,28 @@ func forVectorFiles(t *testing.T, f func(name string, b []byte)) {
 		if err != nil {
 			return err
 		}
-		p, err := Open(data, Limits{})
-		if err != nil {
-			return nil
-		}
-		for _, name := range p.Files() {
-			if b, err := p.ReadFile(name); err == nil {
-				f(name, b)
-				n++
-			}
+		if p, err := Open(data, Limits{}); err == nil {
+			f(path, data, p)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// forVectorFiles calls f with every file of every vector package that opens.
+func forVectorFiles(t *testing.T, f func(name string, b []byte)) {
+	t.Helper()
+	n := 0
+	forVectorPackages(t, func(_ string, _ []byte, p *Package) {
+		for _, name := range p.Files() {
+			if b, err := p.ReadFile(name); err == nil {
+				f(name, b)
+				n++
+			}
+		}
+	})
 	if n == 0 {
 		t.Fatal("no vector file was read")
 	}

@@ -108,14 +108,34 @@ func (f *scaleFixture) check(r SignatureReport) error {
 	return nil
 }
 
+// verifySide is a side that verifies the fixture's signature with v, n times.
+func (f *scaleFixture) verifySide(name string, v *Verifier) benchratio.Side {
+	return benchratio.Side{Name: name, Run: func(n int) error {
+		for range n {
+			if err := f.check(v.VerifySignature(f.der, f.data)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+}
+
+// warmVerifier is a Verifier of the fixture with caches, warmed by one verification.
+func (f *scaleFixture) warmVerifier(b *testing.B) *Verifier {
+	b.Helper()
+	opts := f.opts
+	opts.Caches = newCaches(b, 64<<20)
+	v := New(opts)
+	if err := f.check(v.VerifySignature(f.der, f.data)); err != nil {
+		b.Fatal(err)
+	}
+	return v
+}
+
 // BenchmarkVerifyWarmVsRawSM2 verifies one signature at a time on one goroutine, caches warm.
 func BenchmarkVerifyWarmVsRawSM2(b *testing.B) {
 	f := newScaleFixture(b)
-	f.opts.Caches = newCaches(b, 64<<20)
-	v := New(f.opts)
-	if err := f.check(v.VerifySignature(f.der, f.data)); err != nil { // warm
-		b.Fatal(err)
-	}
+	v := f.warmVerifier(b)
 	b.ReportAllocs()
 	benchratio.Interleave(b, 500,
 		benchratio.Side{Name: "raw", Run: func(n int) error {
@@ -126,14 +146,7 @@ func BenchmarkVerifyWarmVsRawSM2(b *testing.B) {
 			}
 			return nil
 		}},
-		benchratio.Side{Name: "warm", Run: func(n int) error {
-			for range n {
-				if err := f.check(v.VerifySignature(f.der, f.data)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}})
+		f.verifySide("warm", v))
 }
 
 // BenchmarkVerifyWarmVsSM2Curve puts the warm verification beside the SM2 curve arithmetic
@@ -143,11 +156,7 @@ func BenchmarkVerifyWarmVsRawSM2(b *testing.B) {
 // state), so it can beat that call, but not this one.
 func BenchmarkVerifyWarmVsSM2Curve(b *testing.B) {
 	f := newScaleFixture(b)
-	f.opts.Caches = newCaches(b, 64<<20)
-	v := New(f.opts)
-	if err := f.check(v.VerifySignature(f.der, f.data)); err != nil {
-		b.Fatal(err)
-	}
+	v := f.warmVerifier(b)
 	pub := pubKey(f.p.signer.PublicKey)
 	e, err := ses.SM2Digest(pub, f.sig.TBS.Raw)
 	if err != nil {
@@ -162,14 +171,7 @@ func BenchmarkVerifyWarmVsSM2Curve(b *testing.B) {
 			}
 			return nil
 		}},
-		benchratio.Side{Name: "warm", Run: func(n int) error {
-			for range n {
-				if err := f.check(v.VerifySignature(f.der, f.data)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}})
+		f.verifySide("warm", v))
 }
 
 // BenchmarkVerifyColdVsWarm shows what the caches buy: "cold" verifies with a Verifier whose
@@ -177,30 +179,9 @@ func BenchmarkVerifyWarmVsSM2Curve(b *testing.B) {
 // built, the CRL searched), "warm" with one whose caches hold them.
 func BenchmarkVerifyColdVsWarm(b *testing.B) {
 	f := newScaleFixture(b)
-	warmOpts := f.opts
-	warmOpts.Caches = newCaches(b, 64<<20)
-	warm := New(warmOpts)
-	if err := f.check(warm.VerifySignature(f.der, f.data)); err != nil {
-		b.Fatal(err)
-	}
+	warm := f.warmVerifier(b)
 	cold := New(f.opts) // no caches: each verification starts cold
-	benchratio.Interleave(b, 200,
-		benchratio.Side{Name: "warm", Run: func(n int) error {
-			for range n {
-				if err := f.check(warm.VerifySignature(f.der, f.data)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}},
-		benchratio.Side{Name: "cold", Run: func(n int) error {
-			for range n {
-				if err := f.check(cold.VerifySignature(f.der, f.data)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}})
+	benchratio.Interleave(b, 200, f.verifySide("warm", warm), f.verifySide("cold", cold))
 }
 
 // BenchmarkVerifyBatchVsRawSM2 runs, in alternating rounds of batchBenchSize signatures on all
