@@ -147,7 +147,9 @@
 // earlier signature would no longer verify in: one whose Signatures.xml an
 // earlier signature protects (WrongState, even with Force), and one whose
 // earlier signatures already fail their References (WrongState, unless
-// SignOptions.Force). The read side's limits apply: a hostile package fails
+// SignOptions.Force), and one holding a file whose name readers may take for
+// the new Signatures.xml (differing only in case, say; ErrFormat). The new
+// Sign_N folder is one whose files no name of the package folds onto. The read side's limits apply: a hostile package fails
 // as it would when read.
 //
 // The stamp goes on a page at a position (Placement.Page, X, Y: its centre,
