@@ -111,7 +111,10 @@
 // file of every page that Document.xml lists (a relative page BaseLoc is
 // taken from the document's folder and, where that file exists too, from the
 // root; a BaseLoc naming a folder means its Content.xml). OFD.xml itself is
-// never signed by real producers, so its DocRoot is checked, not trusted.
+// never signed by real producers, so its DocRoot is checked, not trusted: a
+// DocBody or DocRoot out of place, or an element inside a DocRoot or
+// Signatures (whose text readers then take in two ways), leaves the document
+// displayed unknown.
 // Package.UnsignedFiles lists the files no signature's matching Reference
 // covers, other than the signature files.
 //
