@@ -90,6 +90,8 @@
 //   - two entry names differ only in case (or Unicode normalisation);
 //   - a name holds a NUL, a backslash or a control character, starts with
 //     "/", or has an empty, "." or ".." segment;
+//   - an Info-ZIP Unicode Path extra field (which unzip, 7-Zip and libarchive
+//     take for the name) gives another name than the entry's own;
 //   - a local header's name, storage method, sizes or checksum differ from
 //     its central-directory record, or a stored entry defers its sizes to a
 //     data descriptor;

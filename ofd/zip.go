@@ -180,6 +180,9 @@ func checkNames(files []*zip.File) error {
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry name holds the control character %U", r))
 			}
 		}
+		if msg := unicodePathProblem(name, f.Extra); msg != "" {
+			return ambiguous(quoteName(name), msg)
+		}
 		trimmed := strings.TrimSuffix(name, "/")
 		if trimmed == "" || strings.HasPrefix(trimmed, "/") || strings.Contains(trimmed, "//") {
 			return ambiguous(quoteName(name), "the entry name is empty, starts with a slash or has an empty segment: readers resolve it differently")
@@ -295,6 +298,39 @@ func foldASCII(s string) string {
 	return string(b)
 }
 
+// unicodePathID is the Info-ZIP Unicode Path extra field: a version byte, the CRC-32 of
+// the header's name, then the name in UTF-8.
+const unicodePathID = 0x7075
+
+// unicodePathProblem says what is wrong with the Unicode Path extra fields in extra, for an
+// entry named name, or "". Info-ZIP's unzip, 7-Zip and libarchive name the entry by that
+// field; archive/zip ignores it. It must give the entry's own name, or the GB18030 reading
+// of a name written in that encoding.
+func unicodePathProblem(name string, extra []byte) string {
+	for len(extra) >= 4 {
+		id := binary.LittleEndian.Uint16(extra)
+		size := int(binary.LittleEndian.Uint16(extra[2:]))
+		extra = extra[4:]
+		if size > len(extra) {
+			size = len(extra)
+		}
+		if id == unicodePathID {
+			if size < 5 {
+				return "the entry has a Unicode Path extra field too short to hold a name: readers that honour the field read the entry differently"
+			}
+			u := string(extra[5:size])
+			if u != name {
+				g, err := simplifiedchinese.GB18030.NewDecoder().String(name)
+				if err != nil || g != u || utf8.ValidString(name) {
+					return fmt.Sprintf("the entry's Unicode Path extra field names it %s: readers that honour the field (unzip, 7-Zip, libarchive) take another file than archive/zip does", quoteName(u))
+				}
+			}
+		}
+		extra = extra[size:]
+	}
+	return ""
+}
+
 // isASCII reports whether s holds ASCII characters only.
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -408,6 +444,9 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 		}
 		if local := string(span[h+localHeaderLen : h+localHeaderLen+nameLen]); local != e.name {
 			return 0, ambiguous(quoteName(e.name), fmt.Sprintf("the local entry header names %s instead: readers that read local headers take another file", quoteName(local)))
+		}
+		if msg := unicodePathProblem(e.name, span[h+localHeaderLen+nameLen:h+localHeaderLen+nameLen+extraLen]); msg != "" {
+			return 0, ambiguous(quoteName(e.name), "the local entry header: "+msg)
 		}
 		flags := binary.LittleEndian.Uint16(span[h+6:])
 		method := binary.LittleEndian.Uint16(span[h+8:])
