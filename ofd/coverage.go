@@ -272,8 +272,26 @@ func (p *Package) docBodies() ([]docBody, error) {
 }
 
 // Coverage reports whether s protects the document a reader displays. s must
-// come from this package's Signatures.
+// come from this package's Signatures. A relative path to one of the signature's
+// parts (Signature.xml, its seal file, its signed value) that names a file both
+// from its folder and from the package root fails it too: a reader may draw the
+// stamp from a file that is not the one checked.
 func (p *Package) Coverage(s *Signature) Coverage {
+	c := p.coverage(s)
+	if s.entryReading == "" && len(s.twoReadings) == 0 {
+		return c
+	}
+	problems := append(make([]string, 0, len(s.twoReadings)+2), s.twoReadings...)
+	for _, m := range []string{s.entryReading, c.Problem} {
+		if m != "" {
+			problems = append(problems, m)
+		}
+	}
+	c.Problem = strings.Join(problems, "; ")
+	return c
+}
+
+func (p *Package) coverage(s *Signature) Coverage {
 	var c Coverage
 	bodies, err := p.bodies()
 	if err != nil {

@@ -117,8 +117,10 @@
 // DocBody or DocRoot out of place, or an element inside a DocRoot or
 // Signatures (whose text readers then take in two ways), leaves the document
 // displayed unknown.
-// Package.UnsignedFiles lists the files no signature's matching Reference
-// covers, other than the signature files.
+// A relative path to a signature's Signature.xml, seal file or signed value
+// that names a file both from its folder and from the root fails coverage too
+// (a reader may draw the stamp from the other). Package.UnsignedFiles lists the
+// files no signature's matching Reference covers, other than the signature files.
 //
 // # Writing
 //
