@@ -155,7 +155,8 @@
 // earlier signature protects (WrongState, even with Force), and one whose
 // earlier signatures already fail their References (WrongState, unless
 // SignOptions.Force), and one holding a file whose name readers may take for
-// the new Signatures.xml (differing only in case, say; ErrFormat). The new
+// the new Signatures.xml (differing only in case, say; ErrFormat) or whose
+// DocBody has a Signatures element naming no usable list (ErrFormat). The new
 // Sign_N folder is one whose files no name of the package folds onto. The read side's limits apply: a hostile package fails
 // as it would when read.
 //

@@ -129,6 +129,10 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	newList := len(body.lists) == 0
 	taken := p.foldedNames()
 	if newList {
+		if x, err := p.ofdXMLOnce(); err == nil && o.Doc < len(x.bodies) && len(x.bodies[o.Doc].signatures) > 0 {
+			// A second Signatures element would go unseen by readers that take the first.
+			return nil, newErr(ErrFormat, "OFD.xml", fmt.Sprintf("DocBody %d has a Signatures element naming no usable list (%q): a signature added beside it would go unseen by readers that take the first", o.Doc+1, clipString(x.bodies[o.Doc].signatures[0], 200)), nil)
+		}
 		list = joinPath(path.Dir(doc), "Signs/Signatures.xml")
 		if other := taken.other(list); other != "" {
 			return nil, newErr(ErrFormat, other, fmt.Sprintf("the package holds this file, whose name readers may take for %s, the list of signatures the new signature needs: such a package cannot be signed", list), nil)
