@@ -65,6 +65,7 @@ func shareReading(s, prev *Signature) {
 	s.SignedValuePath, s.SignedValue = prev.SignedValuePath, prev.SignedValue
 	s.Err = prev.Err
 	s.Warnings = append(s.Warnings, prev.Warnings...)
+	s.twoReadings = prev.twoReadings
 }
 
 // chargeSignatureXML counts the Reference and StampAnnot elements of a

@@ -135,7 +135,7 @@ func parseOFDXML(b []byte) (*ofdXML, error) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if x.stray == "" {
-				x.stray = strayMessage(path, t.Name.Local)
+				x.stray = strayMessage(path, t.Name.Local, field != nil)
 			}
 			switch {
 			case len(path) == 1 && t.Name.Local == "DocBody":
@@ -169,7 +169,7 @@ func parseOFDXML(b []byte) (*ofdXML, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			x.stray = strayMessage(path, t.Name.Local)
+			x.stray = strayMessage(path, t.Name.Local, false)
 			path = append(path, t.Name.Local)
 		case xml.EndElement:
 			if len(path) > 0 {
@@ -182,10 +182,15 @@ func parseOFDXML(b []byte) (*ofdXML, error) {
 
 // strayMessage names a DocBody that is not a child of <OFD>, or a DocRoot that is not a
 // child of such a DocBody: readers that search the whole tree for these elements take it,
-// and would show another document than the one OFD.xml's structure names. path holds
-// the local names of the element's ancestors; the result is "" when it is in place.
-func strayMessage(path []string, local string) string {
+// and would show another document than the one OFD.xml's structure names. It also names
+// any element inside a DocRoot or Signatures element of a DocBody (nested is true): readers
+// that take all the text inside (a DOM's textContent) read another path than its own text.
+// path holds the local names of the element's ancestors; the result is "" when it is in
+// place.
+func strayMessage(path []string, local string, nested bool) string {
 	switch {
+	case nested:
+		return fmt.Sprintf("OFD.xml holds an element <%s> inside <%s>: readers that take all the text inside %s read another path than its own text, and may show another document", local, strings.Join(path, "/"), path[2])
 	case local == "DocBody" && len(path) != 1:
 		return fmt.Sprintf("OFD.xml holds a DocBody inside <%s>, not directly in <OFD>: readers that search the whole file may show its document", strings.Join(path, "/"))
 	case local == "DocRoot" && (len(path) != 2 || path[1] != "DocBody"):
@@ -267,8 +272,26 @@ func (p *Package) docBodies() ([]docBody, error) {
 }
 
 // Coverage reports whether s protects the document a reader displays. s must
-// come from this package's Signatures.
+// come from this package's Signatures. A relative path to one of the signature's
+// parts (Signature.xml, its seal file, its signed value) that names a file both
+// from its folder and from the package root fails it too: a reader may draw the
+// stamp from a file that is not the one checked.
 func (p *Package) Coverage(s *Signature) Coverage {
+	c := p.coverage(s)
+	if s.entryReading == "" && len(s.twoReadings) == 0 {
+		return c
+	}
+	problems := append(make([]string, 0, len(s.twoReadings)+2), s.twoReadings...)
+	for _, m := range []string{s.entryReading, c.Problem} {
+		if m != "" {
+			problems = append(problems, m)
+		}
+	}
+	c.Problem = strings.Join(problems, "; ")
+	return c
+}
+
+func (p *Package) coverage(s *Signature) Coverage {
 	var c Coverage
 	bodies, err := p.bodies()
 	if err != nil {

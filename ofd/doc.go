@@ -90,6 +90,8 @@
 //   - two entry names differ only in case (or Unicode normalisation);
 //   - a name holds a NUL, a backslash or a control character, starts with
 //     "/", or has an empty, "." or ".." segment;
+//   - an Info-ZIP Unicode Path extra field (which unzip, 7-Zip and libarchive
+//     take for the name) gives another name than the entry's own;
 //   - a local header's name, storage method, sizes or checksum differ from
 //     its central-directory record, or a stored entry defers its sizes to a
 //     data descriptor;
@@ -111,9 +113,14 @@
 // file of every page that Document.xml lists (a relative page BaseLoc is
 // taken from the document's folder and, where that file exists too, from the
 // root; a BaseLoc naming a folder means its Content.xml). OFD.xml itself is
-// never signed by real producers, so its DocRoot is checked, not trusted.
-// Package.UnsignedFiles lists the files no signature's matching Reference
-// covers, other than the signature files.
+// never signed by real producers, so its DocRoot is checked, not trusted: a
+// DocBody or DocRoot out of place, or an element inside a DocRoot or
+// Signatures (whose text readers then take in two ways), leaves the document
+// displayed unknown.
+// A relative path to a signature's Signature.xml, seal file or signed value
+// that names a file both from its folder and from the root fails coverage too
+// (a reader may draw the stamp from the other). Package.UnsignedFiles lists the
+// files no signature's matching Reference covers, other than the signature files.
 //
 // # Writing
 //
@@ -147,7 +154,10 @@
 // earlier signature would no longer verify in: one whose Signatures.xml an
 // earlier signature protects (WrongState, even with Force), and one whose
 // earlier signatures already fail their References (WrongState, unless
-// SignOptions.Force). The read side's limits apply: a hostile package fails
+// SignOptions.Force), and one holding a file whose name readers may take for
+// the new Signatures.xml (differing only in case, say; ErrFormat) or whose
+// DocBody has a Signatures element naming no usable list (ErrFormat). The new
+// Sign_N folder is one whose files no name of the package folds onto. The read side's limits apply: a hostile package fails
 // as it would when read.
 //
 // The stamp goes on a page at a position (Placement.Page, X, Y: its centre,

@@ -53,6 +53,41 @@ type Signature struct {
 	// Type attribute, a value file not called SignedValue.dat, a CheckMethod "sm3" in lower
 	// case, <SignedValue> before <SignedInfo>.
 	Notes []string
+
+	// twoReadings says, for each relative path of this signature's parts that names a file
+	// both from its folder (the file read) and from the package root, which two files a
+	// reader may take (see Coverage); entryReading says it of this entry's BaseLoc.
+	twoReadings  []string
+	entryReading string
+}
+
+// rootAlternative returns the file that a reader taking the relative path ref from the
+// package root opens, when it exists and is not resolved, the file read; "" otherwise.
+func (p *Package) rootAlternative(resolved, ref string) string {
+	ref = strings.TrimSpace(ref)
+	if resolved == "" || strings.HasPrefix(ref, "/") {
+		return ""
+	}
+	if alt, ok := cleanPath(ref); ok && alt != "" && alt != resolved && p.Has(alt) {
+		return alt
+	}
+	return ""
+}
+
+// twoReadings says that what names the file resolved, and a reader taking ref from the
+// root opens another file, when it does; "" otherwise.
+func (p *Package) twoReadings(what, resolved, ref string) string {
+	if alt := p.rootAlternative(resolved, ref); alt != "" {
+		return fmt.Sprintf("%s %q names %s from its folder and %s from the package root: readers may take either", what, strings.TrimSpace(ref), resolved, alt)
+	}
+	return ""
+}
+
+// noteTwoReadings records twoReadings of one of the signature's parts.
+func (p *Package) noteTwoReadings(s *Signature, what, resolved, ref string) {
+	if m := p.twoReadings(what, resolved, ref); m != "" {
+		s.twoReadings = append(s.twoReadings, m)
+	}
 }
 
 // Reference is one <Reference> of a Signature.xml.
@@ -205,6 +240,7 @@ func (p *Package) readList(list string, max int) ([]*Signature, error) {
 		}
 		ids[s.ID] = true
 		p.readSignatureOnce(s)
+		s.entryReading = p.twoReadings("the BaseLoc in "+list, s.Location, s.BaseLoc)
 		sigs = append(sigs, s)
 	}
 	return sigs, nil
@@ -320,6 +356,7 @@ func (p *Package) readSignature(s *Signature) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("the seal file named in %s: %s", loc, errMsg(err)))
 		} else {
 			s.SealPath = sp
+			p.noteTwoReadings(s, "the seal file named in "+loc, sp, bl)
 			if sb, err := p.read(sp); err != nil {
 				if errors.Is(err, ErrNotExist) {
 					s.Warnings = append(s.Warnings, fmt.Sprintf("the seal file %s named in %s is missing from the package", sp, loc))
@@ -366,6 +403,7 @@ func (p *Package) readSignature(s *Signature) {
 		return
 	}
 	s.SignedValuePath = svp
+	p.noteTwoReadings(s, "the SignedValue named in "+loc, svp, sv)
 	if name := svp[strings.LastIndexByte(svp, '/')+1:]; name != "SignedValue.dat" {
 		s.Notes = append(s.Notes, fmt.Sprintf("the signature value file is %s, as <SignedValue> names it (commonly SignedValue.dat)", name))
 	}

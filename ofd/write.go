@@ -127,8 +127,16 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	// The list of signatures of this document: existing, or new beside Document.xml.
 	var list string
 	newList := len(body.lists) == 0
+	taken := p.foldedNames()
 	if newList {
+		if x, err := p.ofdXMLOnce(); err == nil && o.Doc < len(x.bodies) && len(x.bodies[o.Doc].signatures) > 0 {
+			// A second Signatures element would go unseen by readers that take the first.
+			return nil, newErr(ErrFormat, "OFD.xml", fmt.Sprintf("DocBody %d has a Signatures element naming no usable list (%q): a signature added beside it would go unseen by readers that take the first", o.Doc+1, clipString(x.bodies[o.Doc].signatures[0], 200)), nil)
+		}
 		list = joinPath(path.Dir(doc), "Signs/Signatures.xml")
+		if other := taken.other(list); other != "" {
+			return nil, newErr(ErrFormat, other, fmt.Sprintf("the package holds this file, whose name readers may take for %s, the list of signatures the new signature needs: such a package cannot be signed", list), nil)
+		}
 	} else {
 		list = body.lists[0]
 		if !p.Has(list) {
@@ -149,7 +157,8 @@ func (p *Package) PrepareSignature(o SignOptions) (*Draft, error) {
 	base := path.Dir(list)
 	for n := 0; ; n++ {
 		cand := joinPath(base, "Sign_"+strconv.Itoa(n))
-		if !p.Has(cand) && !p.hasFolder(cand) {
+		if !p.Has(cand) && !p.hasFolder(cand) &&
+			!taken.any(cand, cand+"/Signature.xml", cand+"/SignedValue.dat", cand+"/Seal.esl") {
 			d.dir = cand
 			break
 		}
@@ -435,6 +444,42 @@ func dropZip64Extra(extra []byte) []byte {
 		extra = extra[4+n:]
 	}
 	return out
+}
+
+// foldedSet maps the keys under which readers may look a file name up (see nameKeys) to
+// the name.
+type foldedSet map[string]string
+
+// foldedNames returns the keys of the package's file names.
+func (p *Package) foldedNames() foldedSet {
+	m := make(foldedSet, len(p.names))
+	for _, n := range p.names {
+		for _, k := range nameKeys(n) {
+			m[k] = n
+		}
+	}
+	return m
+}
+
+// other returns a file of the package, other than name itself, that readers may take for
+// name, or "".
+func (m foldedSet) other(name string) string {
+	for _, k := range nameKeys(name) {
+		if n, ok := m[k]; ok && n != name {
+			return n
+		}
+	}
+	return ""
+}
+
+// any reports whether readers may take a file of the package for one of names.
+func (m foldedSet) any(names ...string) bool {
+	for _, n := range names {
+		if m.other(n) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // hasFolder reports whether some file lies under the folder dir.

@@ -34,7 +34,8 @@ func refStray(b []byte) string {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if m := strayMessage(path, t.Name.Local); m != "" {
+			nested := len(path) >= 3 && path[1] == "DocBody" && (path[2] == "DocRoot" || path[2] == "Signatures")
+			if m := strayMessage(path, t.Name.Local, nested); m != "" {
 				return m
 			}
 			path = append(path, t.Name.Local)

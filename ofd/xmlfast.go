@@ -52,8 +52,8 @@ func scanOFDXML(b []byte) (*ofdXML, error) {
 		switch k {
 		case scanStart:
 			local := string(s.local) // not allocated: compared only
-			if x.stray == "" && (local == "DocBody" || local == "DocRoot") {
-				x.stray = strayMessage(localNames(path), local)
+			if x.stray == "" && (local == "DocBody" || local == "DocRoot" || field != nil) {
+				x.stray = strayMessage(localNames(path), local, field != nil)
 			}
 			switch {
 			case len(path) == 1 && local == "DocBody":

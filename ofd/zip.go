@@ -50,42 +50,52 @@ type directory struct {
 	base       uint64 // bytes before the ZIP: local offsets count from here
 }
 
-// locateDirectory finds the central directory the way archive/zip does.
-func locateDirectory(span []byte, at int) (directory, bool) {
+// locateDirectory finds the central directory the way archive/zip does. problem is ""
+// when it is found, else what is wrong.
+func locateDirectory(span []byte, at int) (dir directory, problem string) {
+	const notFound = "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)"
 	n := uint64(len(span))
 	if at < 0 || uint64(at)+eocdLen > n {
-		return directory{}, false
+		return directory{}, notFound
 	}
 	eocd := uint64(at)
 	if string(span[eocd:eocd+4]) != eocdSig {
-		return directory{}, false
+		return directory{}, notFound
 	}
 	size := uint64(binary.LittleEndian.Uint32(span[eocd+12:]))
 	off := uint64(binary.LittleEndian.Uint32(span[eocd+16:]))
 	records := uint64(binary.LittleEndian.Uint16(span[eocd+10:]))
 	if binary.LittleEndian.Uint16(span[eocd+4:]) != 0 || binary.LittleEndian.Uint16(span[eocd+6:]) != 0 ||
 		binary.LittleEndian.Uint16(span[eocd+8:]) != uint16(records) {
-		return directory{}, false // split over disks, or two different entry counts
+		return directory{}, notFound // split over disks, or two different entry counts
 	}
 	endOff := eocd
-	if records == 0xffff || size == 0xffffffff || off == 0xffffffff {
-		if eocd >= 20 && binary.LittleEndian.Uint32(span[eocd-20:]) == zip64LocatorSig {
-			p := binary.LittleEndian.Uint64(span[eocd-20+8:])
-			if p <= n && n-p >= 56 && binary.LittleEndian.Uint32(span[p:]) == zip64EOCDSig {
-				size = binary.LittleEndian.Uint64(span[p+40:])
-				off = binary.LittleEndian.Uint64(span[p+48:])
-				endOff = p
+	if eocd >= 20 && binary.LittleEndian.Uint32(span[eocd-20:]) == zip64LocatorSig {
+		p := binary.LittleEndian.Uint64(span[eocd-20+8:])
+		if p <= n && n-p >= 56 && binary.LittleEndian.Uint32(span[p:]) == zip64EOCDSig {
+			records64 := binary.LittleEndian.Uint64(span[p+32:])
+			size64 := binary.LittleEndian.Uint64(span[p+40:])
+			off64 := binary.LittleEndian.Uint64(span[p+48:])
+			// Readers differ on when the zip64 end record counts: archive/zip takes it
+			// when the 32-bit directory size is 0xffff (not only 0xffffffff), Python
+			// whenever it is there, Java only when both records agree. A 32-bit value
+			// that is not the zip64 marker must be the zip64 one, or the archive reads
+			// two ways.
+			if (records != 0xffff && records != records64) || (size != 0xffffffff && size != size64) ||
+				(off != 0xffffffff && off != off64) {
+				return directory{}, "the ZIP end record and its zip64 end record locate the central directory differently: readers that take one or the other read different files"
 			}
+			size, off, endOff = size64, off64, p
 		}
 	}
 	if size > endOff || off > endOff-size {
-		return directory{}, false
+		return directory{}, notFound
 	}
 	base := endOff - size - off
 	if base > 0 && off <= n && n-off >= 4 && binary.LittleEndian.Uint32(span[off:]) == cdHeaderSig {
 		base = 0
 	}
-	return directory{start: base + off, end: base + off + size, eocd: endOff, base: base}, true
+	return directory{start: base + off, end: base + off + size, eocd: endOff, base: base}, ""
 }
 
 // entryLayout is one central-directory record and where its local entry lies.
@@ -118,9 +128,9 @@ type entryLayout struct {
 // the offsets to it. They hold no ZIP record, or the archive is refused.
 func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) ([]entryLayout, int64, error) {
 	span := data[:end]
-	dir, ok := locateDirectory(span, eocd)
-	if !ok {
-		return nil, 0, ambiguous("", "the ZIP end record does not locate its central directory (or it is split over disks, or gives two different entry counts)")
+	dir, problem := locateDirectory(span, eocd)
+	if problem != "" {
+		return nil, 0, ambiguous("", problem)
 	}
 	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
 		if i := findRecord(span[eocd+eocdLen:], sig); i >= 0 {
@@ -137,6 +147,13 @@ func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) ([
 	lead, err := checkEntries(span, dir, entries, &budget)
 	if err != nil {
 		return nil, 0, err
+	}
+	// The files are read where archive/zip finds them (stored entries, those with data
+	// descriptors): that must be where this layout was checked.
+	for i, f := range files {
+		if at, err := f.DataOffset(); err != nil || at != int64(entries[i].data) {
+			return nil, 0, ambiguous(quoteName(f.Name), "archive/zip finds this entry's data elsewhere than its local header as the central directory locates it")
+		}
 	}
 	return entries, lead, nil
 }
@@ -162,6 +179,9 @@ func checkNames(files []*zip.File) error {
 			case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f && r != utf8.RuneError):
 				return ambiguous(quoteName(name), fmt.Sprintf("the entry name holds the control character %U", r))
 			}
+		}
+		if msg := unicodePathProblem(name, f.Extra); msg != "" {
+			return ambiguous(quoteName(name), msg)
 		}
 		trimmed := strings.TrimSuffix(name, "/")
 		if trimmed == "" || strings.HasPrefix(trimmed, "/") || strings.Contains(trimmed, "//") {
@@ -278,6 +298,39 @@ func foldASCII(s string) string {
 	return string(b)
 }
 
+// unicodePathID is the Info-ZIP Unicode Path extra field: a version byte, the CRC-32 of
+// the header's name, then the name in UTF-8.
+const unicodePathID = 0x7075
+
+// unicodePathProblem says what is wrong with the Unicode Path extra fields in extra, for an
+// entry named name, or "". Info-ZIP's unzip, 7-Zip and libarchive name the entry by that
+// field; archive/zip ignores it. It must give the entry's own name, or the GB18030 reading
+// of a name written in that encoding.
+func unicodePathProblem(name string, extra []byte) string {
+	for len(extra) >= 4 {
+		id := binary.LittleEndian.Uint16(extra)
+		size := int(binary.LittleEndian.Uint16(extra[2:]))
+		extra = extra[4:]
+		if size > len(extra) {
+			size = len(extra)
+		}
+		if id == unicodePathID {
+			if size < 5 {
+				return "the entry has a Unicode Path extra field too short to hold a name: readers that honour the field read the entry differently"
+			}
+			u := string(extra[5:size])
+			if u != name {
+				g, err := simplifiedchinese.GB18030.NewDecoder().String(name)
+				if err != nil || g != u || utf8.ValidString(name) {
+					return fmt.Sprintf("the entry's Unicode Path extra field names it %s: readers that honour the field (unzip, 7-Zip, libarchive) take another file than archive/zip does", quoteName(u))
+				}
+			}
+		}
+		extra = extra[size:]
+	}
+	return ""
+}
+
 // isASCII reports whether s holds ASCII characters only.
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -391,6 +444,9 @@ func checkEntries(span []byte, dir directory, entries []entryLayout, budget *int
 		}
 		if local := string(span[h+localHeaderLen : h+localHeaderLen+nameLen]); local != e.name {
 			return 0, ambiguous(quoteName(e.name), fmt.Sprintf("the local entry header names %s instead: readers that read local headers take another file", quoteName(local)))
+		}
+		if msg := unicodePathProblem(e.name, span[h+localHeaderLen+nameLen:h+localHeaderLen+nameLen+extraLen]); msg != "" {
+			return 0, ambiguous(quoteName(e.name), "the local entry header: "+msg)
 		}
 		flags := binary.LittleEndian.Uint16(span[h+6:])
 		method := binary.LittleEndian.Uint16(span[h+8:])
