@@ -519,6 +519,12 @@ func (u *Use) recordWith(ctx context.Context, sigs [][]byte, details map[string]
 	if _, err := u.r.cfg.State.AppendAll(ctx, recs); err != nil {
 		return wrap("sign", u.Record.Code, err)
 	}
+	// The seal may have been suspended or revoked while these were signed (a batch takes a
+	// while): they are handed out only when it may still sign now that their records are
+	// durable, so none leaves signed after the seal stopped.
+	if _, _, err := u.usableNow(ctx, "sign", nil); err != nil {
+		return err
+	}
 	return nil
 }
 
