@@ -1,9 +1,11 @@
 package appliance
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime/debug"
 	"slices"
@@ -55,6 +57,12 @@ func saneToken(s string, max int) bool {
 // serve is the server's handler: request id, route, authentication, roles, idempotency,
 // the route's handler, the error answer, metrics and the log line.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	if ctx.Request.Header.ContentLength() > s.cfg.MaxBodyBytes {
+		// Refused from its headers, as fasthttp refuses a body it reads whole.
+		ctx.SetConnectionClose()
+		s.transportError(ctx, fasthttp.ErrBodyTooLarge)
+		return
+	}
 	start := time.Now()
 	s.met.inFlight.Add(1)
 	defer s.met.inFlight.Add(-1)
@@ -128,6 +136,9 @@ func (s *Server) run(c *Call, m match, method string) (err error) {
 	if !c.anon && len(rt.Roles) > 0 && !slices.ContainsFunc(rt.Roles, c.actor.Has) {
 		return &Error{Kind: errs.WrongRole, Message: fmt.Sprintf("this route takes a key with one of the roles %s", rolesText(rt.Roles))}
 	}
+	if err := c.readBody(s.cfg.MaxBodyBytes); err != nil {
+		return err
+	}
 	if rt.Idempotent && method == fasthttp.MethodPost && s.idem != nil {
 		if key := c.Header(headerIdempotencyKey); key != "" {
 			return s.idem.do(c, key, rt.Handle)
@@ -185,4 +196,35 @@ func (s *Server) authenticate(c *Call, rt *Route) error {
 		return nil
 	}
 	return &Error{Kind: errs.Unauthenticated, Message: "an API key is required: Authorization: Bearer <API key>"}
+}
+
+// bodyFirstGrowth bounds the memory set aside for a body before its bytes arrive.
+const bodyFirstGrowth = 64 << 10
+
+// readBody reads the request's body from its stream, once the caller is authenticated and
+// may call the route: at most limit bytes, into memory that grows with what arrives, never
+// with the length the headers announce. A body not received whole closes the connection.
+func (c *Call) readBody(limit int) error {
+	rs := c.ctx.RequestBodyStream()
+	if rs == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if n := c.ctx.Request.Header.ContentLength(); n > 0 {
+		buf.Grow(min(n, bodyFirstGrowth))
+	}
+	_, err := buf.ReadFrom(io.LimitReader(rs, int64(limit)+1))
+	switch {
+	case err != nil && isTimeout(err):
+		c.ctx.SetConnectionClose()
+		return &Error{Kind: errs.InvalidInput, Message: "the request body was not received in time"}
+	case err != nil:
+		c.ctx.SetConnectionClose()
+		return &Error{Kind: errs.InvalidInput, Message: "the request body was not received whole"}
+	case buf.Len() > limit:
+		c.ctx.SetConnectionClose()
+		return &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("the request body exceeds the limit of %d bytes", limit)}
+	}
+	c.ctx.Request.SetBodyRaw(buf.Bytes())
+	return nil
 }

@@ -176,17 +176,22 @@ func newServer(svc *Services, cfg ServerConfig, extra []Route) (*Server, error) 
 		return nil, err
 	}
 	s.http = &fasthttp.Server{
-		Handler:               s.serve,
-		ErrorHandler:          s.transportError,
-		Name:                  "eseal",
-		Concurrency:           cfg.MaxConcurrent,
-		MaxRequestBodySize:    cfg.MaxBodyBytes,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		NoDefaultContentType:  true,
-		SecureErrorLogMessage: true,
-		Logger:                fasthttpLogger{s.log},
+		Handler:            s.serve,
+		ErrorHandler:       s.transportError,
+		Name:               "eseal",
+		Concurrency:        cfg.MaxConcurrent,
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		// A body is read only once its caller is known (Call.readBody), into memory that grows
+		// with what arrives: read before, it took the whole length its headers announced, for
+		// anyone who sent them.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		NoDefaultContentType:         true,
+		SecureErrorLogMessage:        true,
+		Logger:                       fasthttpLogger{s.log},
 	}
 	return s, nil
 }
