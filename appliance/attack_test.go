@@ -1,6 +1,8 @@
 package appliance
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/eseal/eseal/store"
 )
 
 // bodyPrefetch is how many bytes of a body fasthttp reads with the headers (of a streamed
@@ -129,5 +134,48 @@ func TestBodyAttackSlowBody(t *testing.T) {
 	}
 	if len(b) > 0 && !strings.Contains(string(b), "not received in time") {
 		t.Fatalf("answer %q", b)
+	}
+}
+
+// TestIdempotencyAttackGuessBody reads the idempotency records in the store (a backup holds
+// them too) and tries to confirm a guess of a request body: a body carrying a seal's PIN
+// (POST /v1/seals/{code}/pin) kept under a plain hash gave the PIN away in a million SM3s,
+// where its PIN record costs a slow hash per guess.
+func TestIdempotencyAttackGuessBody(t *testing.T) {
+	ts, _ := startServer(t, serverOpts{})
+	body := []byte(`{"name":"246810"}`)
+	if a := ts.do("POST", "/v1/test/act", "admin-1", body, "Idempotency-Key", "pin-1"); a.status != 201 {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	guess := func(b []byte) []byte {
+		h := sm3.New()
+		h.Write([]byte("POST\x00/v1/test/act\x00"))
+		h.Write(b)
+		return h.Sum(nil)
+	}
+	n := 0
+	err := store.MustSpace(ts.svc.DB, "idem").Scan(context.Background(), nil, func(_, v []byte) error {
+		n++
+		var rec idemRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if bytes.Equal(rec.Request, guess(body)) {
+			t.Error("the stored record confirms a guess of the request body")
+		}
+		if bytes.Contains(v, []byte("246810")) {
+			t.Error("the stored record holds the body")
+		}
+		return nil
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("%d records: %v", n, err)
+	}
+	// The record still does its work: the same request is answered again, another refused.
+	if a := ts.do("POST", "/v1/test/act", "admin-1", body, "Idempotency-Key", "pin-1"); a.status != 201 || a.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %v", a.status, a.header)
+	}
+	if a := ts.do("POST", "/v1/test/act", "admin-1", []byte(`{"name":"246811"}`), "Idempotency-Key", "pin-1"); a.status != 422 {
+		t.Fatalf("another body: %d %s", a.status, a.body)
 	}
 }

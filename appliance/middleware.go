@@ -172,11 +172,12 @@ func (s *Server) authenticate(c *Call, rt *Route) error {
 		if s.svc.APIKeys == nil {
 			return &Error{Kind: errs.Unauthenticated, Message: "this server has no API keys"}
 		}
-		a, err := s.svc.APIKeys.Authenticate(ctx, strings.TrimSpace(secret))
+		secret = strings.TrimSpace(secret)
+		a, err := s.svc.APIKeys.Authenticate(ctx, secret)
 		if err != nil {
 			return err
 		}
-		c.actor = a
+		c.actor, c.secret = a, secret
 		return nil
 	}
 	if st := c.ctx.TLSConnectionState(); st != nil && len(st.VerifiedChains) > 0 && s.svc.APIKeys != nil {
