@@ -187,7 +187,7 @@ type Use struct {
 // granted for these digests, none of them used before, which this call uses (the approval's
 // other digests remain for later calls); a position seal only by its holder within its
 // scopes; a personal seal only by its holder. The seal's protection PIN is checked
-// (signer.Guard: the key locks after 5 wrong PINs in a row). The digests of an approval are
+// (signer.Guard: the key locks after 5 wrong PINs in a row, or 20 within a day). The digests of an approval are
 // used when Authorize returns, whether or not each is then signed.
 func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use, error) {
 	const op = "authorize"
