@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -177,5 +178,43 @@ func TestIdempotencyAttackGuessBody(t *testing.T) {
 	}
 	if a := ts.do("POST", "/v1/test/act", "admin-1", []byte(`{"name":"246811"}`), "Idempotency-Key", "pin-1"); a.status != 422 {
 		t.Fatalf("another body: %d %s", a.status, a.body)
+	}
+}
+
+// TestBodyAttackExpectContinue sends a body after the server's 100 Continue, as curl does
+// with a large upload: it is read after the caller is authenticated, like any other.
+func TestBodyAttackExpectContinue(t *testing.T) {
+	ts, _ := startServer(t, serverOpts{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	body := `{"name":"continued","count":7}`
+	if _, err := fmt.Fprintf(c, "POST /v1/test/echo HTTP/1.1\r\nHost: eseal.test\r\nAuthorization: Bearer %s\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", ts.keys["maker-1"], len(body)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.Contains(line, "100") {
+		t.Fatalf("before the body: %q %v", line, err)
+	}
+	for {
+		if l, err := br.ReadString('\n'); err != nil || l == "\r\n" {
+			break
+		}
+	}
+	if _, err := io.WriteString(c, body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got echoResp
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 || got.Name != "continued" || got.Count != 7 {
+		t.Fatalf("%d %+v %v", resp.StatusCode, got, err)
 	}
 }
