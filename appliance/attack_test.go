@@ -218,3 +218,46 @@ func TestBodyAttackExpectContinue(t *testing.T) {
 		t.Fatalf("%d %+v %v", resp.StatusCode, got, err)
 	}
 }
+
+// TestBodyAttackManyBodies holds bodies of the largest size on many connections at once:
+// beyond what the server may hold of them all together, a body is answered BUSY instead of
+// growing the memory with every connection; once the bodies held are done with, it is read.
+func TestBodyAttackManyBodies(t *testing.T) {
+	gate := make(chan struct{})
+	ts, _ := startServer(t, serverOpts{cfg: ServerConfig{MaxBodyBytes: 64 << 10}, gate: gate})
+	body := bytes.Repeat([]byte("x"), 62<<10) // 17 of them are beyond 16 of the largest
+	held := bodyMemoryBodies
+	done := make(chan answer, held)
+	for range held {
+		go func() {
+			a, err := ts.try("POST", "/v1/test/slow", "maker-1", body)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- a
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.srv.bodies.used.Load() < int64(held*len(body)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes held, want %d", ts.srv.bodies.used.Load(), held*len(body))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a := ts.do("POST", "/v1/test/echo", "maker-1", append([]byte(`{"name":"`), append(body, `"}`...)...))
+	if a.status != 503 || a.errBody(t).Code != "BUSY" || a.header.Get("Retry-After") == "" {
+		t.Fatalf("a body beyond what the server holds: %d, %d bytes answered", a.status, len(a.body))
+	}
+	close(gate)
+	for range held {
+		if a := <-done; a.status != 200 {
+			t.Fatalf("a held body: %d, %d bytes answered", a.status, len(a.body))
+		}
+	}
+	if n := ts.srv.bodies.used.Load(); n != 0 {
+		t.Fatalf("%d bytes still counted once every request is done", n)
+	}
+	if a := ts.do("POST", "/v1/test/echo", "maker-1", []byte(`{"name":"after"}`)); a.status != 200 {
+		t.Fatalf("after: %d %s", a.status, a.body)
+	}
+}

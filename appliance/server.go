@@ -121,7 +121,10 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 // # Concurrency and limits
 //
 // Each connection is served by one goroutine, one request at a time; MaxConcurrent bounds
-// the connections. Bodies beyond MaxBodyBytes are refused before they are read whole.
+// the connections. Bodies beyond MaxBodyBytes are refused before they are read whole. A body
+// is read only once its caller is authenticated and may call the route, and the bodies held
+// at once, all requests together, are bounded by 16 times MaxBodyBytes (beyond it a request
+// is answered BUSY).
 // Shutdown closes the listener, lets the requests in flight finish, then closes idle
 // connections.
 type Server struct {
@@ -134,6 +137,7 @@ type Server struct {
 	tls    *tls.Config
 	met    *serverMetrics
 	idem   *idempotency
+	bodies *bodyBudget
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -169,6 +173,7 @@ func newServer(svc *Services, cfg ServerConfig, extra []Route) (*Server, error) 
 	}
 	s.router = r
 	s.met = newServerMetrics(svc)
+	s.bodies = &bodyBudget{limit: int64(bodyMemoryBodies) * int64(cfg.MaxBodyBytes)}
 	if svc.DB != nil {
 		s.idem = newIdempotency(svc.DB)
 	}
