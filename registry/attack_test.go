@@ -80,3 +80,29 @@ func TestSignBatchAttackSuspendedMidBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSignDocumentAttackSuspendedWhileBuilding suspends the seal while the document to sign
+// is being prepared (an OFD's Signature.xml, which takes a while for a large document): the
+// signature made after it must not be handed out.
+func TestSignDocumentAttackSuspendedWhileBuilding(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	s := e.made(t, Personal, "")
+	doc := sm3.Sum([]byte("licence"))
+	u, err := e.reg.Authorize(ctx, holderAct, UseRequest{SealCode: s.Code, Digests: [][]byte{doc[:]}, PIN: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := u.SignDocument(ctx, doc[:], func(now time.Time) (SignItem, error) {
+		e.clock.Add(time.Second)
+		if err := e.reg.Suspend(ctx, admin, s.Code, StatusRequest{Reason: "carrier lost"}); err != nil {
+			t.Error(err)
+		}
+		d := sm3.Sum(fmt.Appendf(nil, "<Signature>%s</Signature>", now.Format(time.RFC3339)))
+		return SignItem{Digest: d[:], PropertyInfo: "/Doc_0/Signs/Sign_0/Signature.xml"}, nil
+	})
+	if err == nil {
+		t.Fatalf("a signature of %d bytes handed out under a seal suspended before it was made", len(sig))
+	}
+	wantKind(t, "sign document", err, errs.SealSuspended)
+}
