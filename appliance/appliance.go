@@ -110,9 +110,12 @@ const (
 
 // Call is one request being served: what a Handler reads and answers through.
 type Call struct {
-	ctx    *fasthttp.RequestCtx
-	actor  registry.Actor
-	anon   bool
+	ctx   *fasthttp.RequestCtx
+	actor registry.Actor
+	anon  bool
+	// secret is the API key's secret the caller authenticated with (empty for a client
+	// certificate or an anonymous call): it keys what the server keeps of the request.
+	secret string
 	params map[string]string
 	svc    *Services
 }

@@ -78,8 +78,9 @@ func (e *e2e) rawErr(key, method, path, contentType string, body []byte) (rawAns
 	return rawAnswer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
-// headersOnly sends the headers of a JSON request whose body has length bytes, and reads
-// the answer without sending the body.
+// headersOnly sends the headers of a JSON request whose body has length bytes and its first
+// bodyPrefetch bytes (what the server takes in with the headers before it looks at them), and
+// reads the answer without sending the rest.
 func (e *e2e) headersOnly(key, method, path string, length int) rawAnswer {
 	e.t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
@@ -92,6 +93,9 @@ func (e *e2e) headersOnly(key, method, path string, length int) rawAnswer {
 	}
 	if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: eseal.test\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
 		method, path, key, length); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := conn.Write(make([]byte, min(length, bodyPrefetch))); err != nil {
 		e.t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
@@ -272,8 +276,8 @@ func TestRefusalsOverHTTP(t *testing.T) {
 		e.refused("signing under the revoked seal", 409, "SEAL_REVOKED", signerKey, "POST", "/v1/sign", sign(other, regPIN, regIDOther))
 	})
 	sub("oversized body", func(t *testing.T) {
-		// Over a connection of its own, headers only: a server that refuses a body before
-		// reading it closes the connection, and the body a client is still writing would
+		// Over a connection of its own, headers and the body's first bytes only: a server
+		// that refuses a body before reading it closes the connection, and the body a client is still writing would
 		// make that close a reset that loses the answer.
 		a := e.headersOnly(signerKey, "POST", "/v1/sign", cfg.Server.MaxBodyBytes+1)
 		if r := a.refusal(t); a.status != 413 || r.Code != "LIMIT_EXCEEDED" || !strings.Contains(r.Message, fmt.Sprint(cfg.Server.MaxBodyBytes)) {

@@ -3,6 +3,8 @@ package appliance
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -43,11 +45,17 @@ type idempotency struct {
 	kv   store.KV
 	now  func() time.Time
 	poll time.Duration
+	// key keys the request hash of a caller without an API key's secret (a client
+	// certificate): random, of this process.
+	key []byte
 }
 
 // idemRecord is a stored record.
 type idemRecord struct {
-	// Request is the SM3 hash of the method, path and body: a retry must match it.
+	// Request is the HMAC-SM3 of the method, path and body under the caller's API key secret
+	// (the server's own key for a caller without one): a retry must match it. A plain hash
+	// would let whoever reads the store confirm a guess of a body, and some bodies carry a
+	// seal's PIN.
 	Request     []byte    `json:"request"`
 	Pending     bool      `json:"pending,omitempty"`
 	Started     time.Time `json:"started"`
@@ -58,10 +66,13 @@ type idemRecord struct {
 }
 
 func newIdempotency(kv store.KV) *idempotency {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails (crypto/rand)
 	return &idempotency{
 		kv:   store.MustSpace(kv, "idem"),
 		now:  func() time.Time { return time.Now().UTC() },
 		poll: 25 * time.Millisecond,
+		key:  key,
 	}
 }
 
@@ -78,7 +89,13 @@ func (p *idempotency) do(c *Call, key string, h Handler) error {
 	}
 	id := sm3.Sum([]byte(caller + "\x00" + key))
 	sk := []byte(hex.EncodeToString(id[:]))
-	rh := sm3.New()
+	// Keyed by what only the caller holds, so that a retry after a restart still matches;
+	// a caller without a secret is matched within this process's life.
+	mac := p.key
+	if c.secret != "" {
+		mac = []byte(c.secret)
+	}
+	rh := hmac.New(sm3.New, mac)
 	rh.Write(c.ctx.Method())
 	rh.Write([]byte{0})
 	rh.Write(c.ctx.Path())

@@ -1,13 +1,17 @@
 package appliance
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eseal/eseal/errs"
@@ -55,6 +59,12 @@ func saneToken(s string, max int) bool {
 // serve is the server's handler: request id, route, authentication, roles, idempotency,
 // the route's handler, the error answer, metrics and the log line.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	if ctx.Request.Header.ContentLength() > s.cfg.MaxBodyBytes {
+		// Refused from its headers, as fasthttp refuses a body it reads whole.
+		ctx.SetConnectionClose()
+		s.transportError(ctx, fasthttp.ErrBodyTooLarge)
+		return
+	}
 	start := time.Now()
 	s.met.inFlight.Add(1)
 	defer s.met.inFlight.Add(-1)
@@ -128,6 +138,11 @@ func (s *Server) run(c *Call, m match, method string) (err error) {
 	if !c.anon && len(rt.Roles) > 0 && !slices.ContainsFunc(rt.Roles, c.actor.Has) {
 		return &Error{Kind: errs.WrongRole, Message: fmt.Sprintf("this route takes a key with one of the roles %s", rolesText(rt.Roles))}
 	}
+	taken, err := c.readBody(s.cfg.MaxBodyBytes, s.bodies)
+	defer s.bodies.give(taken)
+	if err != nil {
+		return err
+	}
 	if rt.Idempotent && method == fasthttp.MethodPost && s.idem != nil {
 		if key := c.Header(headerIdempotencyKey); key != "" {
 			return s.idem.do(c, key, rt.Handle)
@@ -161,11 +176,12 @@ func (s *Server) authenticate(c *Call, rt *Route) error {
 		if s.svc.APIKeys == nil {
 			return &Error{Kind: errs.Unauthenticated, Message: "this server has no API keys"}
 		}
-		a, err := s.svc.APIKeys.Authenticate(ctx, strings.TrimSpace(secret))
+		secret = strings.TrimSpace(secret)
+		a, err := s.svc.APIKeys.Authenticate(ctx, secret)
 		if err != nil {
 			return err
 		}
-		c.actor = a
+		c.actor, c.secret = a, secret
 		return nil
 	}
 	if st := c.ctx.TLSConnectionState(); st != nil && len(st.VerifiedChains) > 0 && s.svc.APIKeys != nil {
@@ -185,4 +201,89 @@ func (s *Server) authenticate(c *Call, rt *Route) error {
 		return nil
 	}
 	return &Error{Kind: errs.Unauthenticated, Message: "an API key is required: Authorization: Bearer <API key>"}
+}
+
+// bodyFirstGrowth bounds the memory set aside for a body before its bytes arrive.
+const bodyFirstGrowth = 64 << 10
+
+// bodyMemoryBodies is how many bodies of the largest size the server holds at once, all
+// requests together: MaxConcurrent connections each sending the largest body would
+// otherwise hold MaxConcurrent times it.
+const bodyMemoryBodies = 16
+
+// bodyBudget bounds the bytes of the request bodies held at once.
+type bodyBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// take counts n more bytes held, or reports false (counting nothing) beyond the limit.
+func (b *bodyBudget) take(n int64) bool {
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+// give counts n bytes no longer held.
+func (b *bodyBudget) give(n int64) {
+	if n > 0 {
+		b.used.Add(-n)
+	}
+}
+
+// errBodyBudget ends the reading of a body the budget cannot hold.
+var errBodyBudget = errors.New("the server holds too many request bodies")
+
+// budgetReader counts in a budget the bytes it reads.
+type budgetReader struct {
+	r     io.Reader
+	b     *bodyBudget
+	taken int64
+}
+
+func (r *budgetReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		if !r.b.take(int64(n)) {
+			return 0, errBodyBudget
+		}
+		r.taken += int64(n)
+	}
+	return n, err
+}
+
+// readBody reads the request's body from its stream, once the caller is authenticated and
+// may call the route: at most limit bytes, into memory that grows with what arrives, never
+// with the length the headers announce, and counted in budget, whose bytes it returns (the
+// caller gives them back once the handler is done). A body not received whole closes the
+// connection; one the budget cannot hold is answered BUSY.
+func (c *Call) readBody(limit int, budget *bodyBudget) (int64, error) {
+	rs := c.ctx.RequestBodyStream()
+	if rs == nil {
+		return 0, nil
+	}
+	var buf bytes.Buffer
+	if n := c.ctx.Request.Header.ContentLength(); n > 0 {
+		buf.Grow(min(n, bodyFirstGrowth))
+	}
+	br := &budgetReader{r: io.LimitReader(rs, int64(limit)+1), b: budget}
+	_, err := buf.ReadFrom(br)
+	switch {
+	case errors.Is(err, errBodyBudget):
+		c.ctx.SetConnectionClose()
+		return br.taken, &Error{Kind: errs.Busy, Message: "the server holds as many request bodies as it may; retry later"}
+	case err != nil && isTimeout(err):
+		c.ctx.SetConnectionClose()
+		return br.taken, &Error{Kind: errs.InvalidInput, Message: "the request body was not received in time"}
+	case err != nil:
+		c.ctx.SetConnectionClose()
+		return br.taken, &Error{Kind: errs.InvalidInput, Message: "the request body was not received whole"}
+	case buf.Len() > limit:
+		c.ctx.SetConnectionClose()
+		return br.taken, &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("the request body exceeds the limit of %d bytes", limit)}
+	}
+	c.ctx.Request.SetBodyRaw(buf.Bytes())
+	return br.taken, nil
 }

@@ -121,7 +121,10 @@ func (c ServerConfig) WithDefaults() ServerConfig {
 // # Concurrency and limits
 //
 // Each connection is served by one goroutine, one request at a time; MaxConcurrent bounds
-// the connections. Bodies beyond MaxBodyBytes are refused before they are read whole.
+// the connections. Bodies beyond MaxBodyBytes are refused before they are read whole. A body
+// is read only once its caller is authenticated and may call the route, and the bodies held
+// at once, all requests together, are bounded by 16 times MaxBodyBytes (beyond it a request
+// is answered BUSY).
 // Shutdown closes the listener, lets the requests in flight finish, then closes idle
 // connections.
 type Server struct {
@@ -134,6 +137,7 @@ type Server struct {
 	tls    *tls.Config
 	met    *serverMetrics
 	idem   *idempotency
+	bodies *bodyBudget
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -169,6 +173,7 @@ func newServer(svc *Services, cfg ServerConfig, extra []Route) (*Server, error) 
 	}
 	s.router = r
 	s.met = newServerMetrics(svc)
+	s.bodies = &bodyBudget{limit: int64(bodyMemoryBodies) * int64(cfg.MaxBodyBytes)}
 	if svc.DB != nil {
 		s.idem = newIdempotency(svc.DB)
 	}
@@ -176,17 +181,22 @@ func newServer(svc *Services, cfg ServerConfig, extra []Route) (*Server, error) 
 		return nil, err
 	}
 	s.http = &fasthttp.Server{
-		Handler:               s.serve,
-		ErrorHandler:          s.transportError,
-		Name:                  "eseal",
-		Concurrency:           cfg.MaxConcurrent,
-		MaxRequestBodySize:    cfg.MaxBodyBytes,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		NoDefaultContentType:  true,
-		SecureErrorLogMessage: true,
-		Logger:                fasthttpLogger{s.log},
+		Handler:            s.serve,
+		ErrorHandler:       s.transportError,
+		Name:               "eseal",
+		Concurrency:        cfg.MaxConcurrent,
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		// A body is read only once its caller is known (Call.readBody), into memory that grows
+		// with what arrives: read before, it took the whole length its headers announced, for
+		// anyone who sent them.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		NoDefaultContentType:         true,
+		SecureErrorLogMessage:        true,
+		Logger:                       fasthttpLogger{s.log},
 	}
 	return s, nil
 }

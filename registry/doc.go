@@ -37,7 +37,7 @@
 // expiring, granted for the digests signed, each digest used once, over one or several
 // signings), the holder (position and personal
 // seals, by the keyed hash of the caller's identity number) and scope (position seals), and
-// the protection PIN (signer.Guard: locked after 5 wrong PINs in a row; only the authority
+// the protection PIN (signer.Guard: locked after 5 wrong PINs in a row or 20 within a day; only the authority
 // sets it, SetPIN). It returns a Use whose Sign and SignBatch give each signature only after
 // its "sign" audit record (with the SM3 of the signature value) is durable; a bulk signing's
 // records share one synced batch. SignDocument signs, for an authorised document digest, a

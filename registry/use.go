@@ -187,7 +187,7 @@ type Use struct {
 // granted for these digests, none of them used before, which this call uses (the approval's
 // other digests remain for later calls); a position seal only by its holder within its
 // scopes; a personal seal only by its holder. The seal's protection PIN is checked
-// (signer.Guard: the key locks after 5 wrong PINs in a row). The digests of an approval are
+// (signer.Guard: the key locks after 5 wrong PINs in a row, or 20 within a day). The digests of an approval are
 // used when Authorize returns, whether or not each is then signed.
 func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use, error) {
 	const op = "authorize"
@@ -518,6 +518,12 @@ func (u *Use) recordWith(ctx context.Context, sigs [][]byte, details map[string]
 	}
 	if _, err := u.r.cfg.State.AppendAll(ctx, recs); err != nil {
 		return wrap("sign", u.Record.Code, err)
+	}
+	// The seal may have been suspended or revoked while these were signed (a batch takes a
+	// while): they are handed out only when it may still sign now that their records are
+	// durable, so none leaves signed after the seal stopped.
+	if _, _, err := u.usableNow(ctx, "sign", nil); err != nil {
+		return err
 	}
 	return nil
 }

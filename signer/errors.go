@@ -22,7 +22,7 @@ const (
 	// ErrPINRequired: the key is protected and no PIN was given (does not
 	// count as a try).
 	ErrPINRequired = errs.PINRequired
-	// ErrLocked: too many wrong PINs in a row; an admin must unlock.
+	// ErrLocked: too many wrong PINs in a row, or within a day; an admin must unlock.
 	ErrLocked = errs.Locked
 	// ErrNoPIN: the key has no protection password set.
 	ErrNoPIN = errs.NoPIN

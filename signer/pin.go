@@ -23,6 +23,11 @@ import (
 const (
 	// MaxPINTries is the number of wrong PINs in a row that locks a key.
 	MaxPINTries = 5
+	// MaxPINDailyFailures is the number of wrong PINs within a day that locks a key, whatever
+	// right PINs come between them (four times the tries in a row; see GuardOptions.MaxTries).
+	MaxPINDailyFailures = 4 * MaxPINTries
+	// pinFailureWindow is the span over which MaxPINDailyFailures counts.
+	pinFailureWindow = 24 * time.Hour
 	// DefaultPINIterations is the PBKDF2-HMAC-SM3 iteration count for new
 	// PIN hashes (tens of milliseconds on one core).
 	DefaultPINIterations = 100_000
@@ -39,7 +44,8 @@ const (
 type GuardOptions struct {
 	// Iterations for new PIN hashes; 0 means DefaultPINIterations.
 	Iterations int
-	// MaxTries before locking; 0 means MaxPINTries.
+	// MaxTries wrong PINs in a row lock the key, and so do four times as many
+	// within a day, right ones between them or not; 0 means MaxPINTries.
 	MaxTries int
 	// CacheTTL for verified PINs; 0 means DefaultPINCacheTTL, negative
 	// disables the cache (every Verify runs the slow hash).
@@ -57,6 +63,7 @@ type Guard struct {
 	kv    store.KV
 	iter  int
 	max   int
+	daily int // wrong PINs within pinFailureWindow that lock, right ones between or not
 	ttl   time.Duration
 	log   *slog.Logger
 	now   func() time.Time
@@ -87,6 +94,10 @@ type pinRecord struct {
 	Failures int       `json:"failures"`
 	Locked   bool      `json:"locked"`
 	Changed  time.Time `json:"changed"`
+	// Since starts the day over which DayFailures counts the wrong PINs, right ones between
+	// them or not.
+	Since       time.Time `json:"since,omitzero"`
+	DayFailures int       `json:"day_failures,omitempty"`
 }
 
 const kdfName = "pbkdf2-hmac-sm3"
@@ -108,6 +119,7 @@ func NewGuard(kv store.KV, opts GuardOptions) (*Guard, error) {
 	if g.max < 1 || g.max > 100 {
 		return nil, Errorf(ErrConfig, "pin.NewGuard", "", nil, "max PIN tries %d out of range 1..100", g.max)
 	}
+	g.daily = 4 * g.max
 	if g.ttl == 0 {
 		g.ttl = DefaultPINCacheTTL
 	}
@@ -215,8 +227,10 @@ func (g *Guard) ChangePIN(ctx context.Context, label string, old, pin []byte) er
 }
 
 // Verify implements PINStore: nil for the right PIN; ErrWrongPIN (with the
-// tries left) otherwise; ErrLocked after MaxTries wrong PINs in a row,
-// whatever PIN is given, until Unlock.
+// tries left) otherwise; ErrLocked after MaxTries wrong PINs in a row, or four
+// times as many within a day whatever right PINs came between them (else a
+// caller could guess between the holder's own uses without end), whatever PIN
+// is given, until Unlock.
 func (g *Guard) Verify(ctx context.Context, label string, pin []byte) error {
 	const op = "pin.Verify"
 	if err := CheckLabel(op, label); err != nil {
@@ -291,8 +305,9 @@ func (g *Guard) update(ctx context.Context, op, label string, fn func(r *pinReco
 // judged against the record as it is then: a PIN changed meanwhile, or a
 // lock set meanwhile, wins.
 func (g *Guard) settle(ctx context.Context, op, label string, salt []byte, ok bool, mac [32]byte) error {
-	var failures int
+	var failures, daily, left int
 	var locked bool
+	now := g.now()
 	err := g.update(ctx, op, label, func(r *pinRecord) error {
 		if subtle.ConstantTimeCompare(r.Salt, salt) != 1 {
 			// The PIN changed while we hashed; judge against the new one.
@@ -309,10 +324,15 @@ func (g *Guard) settle(ctx context.Context, op, label string, salt []byte, ok bo
 			return nil
 		}
 		r.Failures++
-		if r.Failures >= g.max {
+		if r.Since.IsZero() || now.Sub(r.Since) >= pinFailureWindow || now.Before(r.Since) {
+			r.Since, r.DayFailures = now.UTC(), 0
+		}
+		r.DayFailures++
+		if r.Failures >= g.max || r.DayFailures >= g.daily {
 			r.Locked = true
 		}
-		failures, locked = r.Failures, r.Locked
+		failures, daily, locked = r.Failures, r.DayFailures, r.Locked
+		left = min(g.max-r.Failures, g.daily-r.DayFailures)
 		return nil
 	})
 	if err != nil {
@@ -327,11 +347,14 @@ func (g *Guard) settle(ctx context.Context, op, label string, salt []byte, ok bo
 	}
 	g.cache.Delete(label)
 	if locked {
-		g.log.WarnContext(ctx, "key locked after wrong PINs", "key", label, "failures", failures)
+		g.log.WarnContext(ctx, "key locked after wrong PINs", "key", label, "failures", failures, "day_failures", daily)
+		if failures < g.max {
+			return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs within a day; an administrator must unlock it", daily)
+		}
 		return Errorf(ErrLocked, op, label, nil, "locked after %d wrong PINs; an administrator must unlock it", failures)
 	}
-	g.log.InfoContext(ctx, "wrong PIN", "key", label, "failures", failures)
-	return Errorf(ErrWrongPIN, op, label, nil, "%d tries left before the key locks", g.max-failures)
+	g.log.InfoContext(ctx, "wrong PIN", "key", label, "failures", failures, "day_failures", daily)
+	return Errorf(ErrWrongPIN, op, label, nil, "%d tries left before the key locks", left)
 }
 
 // Unlock implements PINStore (admin).
@@ -341,7 +364,7 @@ func (g *Guard) Unlock(ctx context.Context, label string) error {
 		return err
 	}
 	err := g.update(ctx, op, label, func(r *pinRecord) error {
-		r.Locked, r.Failures = false, 0
+		r.Locked, r.Failures, r.Since, r.DayFailures = false, 0, time.Time{}, 0
 		return nil
 	})
 	if err != nil {

@@ -10,7 +10,8 @@
 //
 // The PIN layer (Guard, Protected) sits above any KeyStore and enforces the
 // seal's protection password (art. 18 of the measures): a salted slow hash is
-// stored, five wrong tries in a row lock the key until an admin unlocks it.
+// stored, five wrong tries in a row (or twenty within a day, right ones between
+// them or not) lock the key until an admin unlocks it.
 // The failure count lives in the store, updated by compare-and-swap, so it
 // survives a restart and is shared by every process over the same store.
 //
