@@ -94,7 +94,10 @@ type Package struct {
 	// by cleaned path; read only once Open returns.
 	kept  map[string][]byte
 	names []string // sorted keys of files
-	order []string // keys of files in the ZIP directory's order
+	// folded holds the keys under which readers may look the entry names up, each with its
+	// name, as Open's check of the names built them (nil for a package built otherwise).
+	folded foldedSet
+	order  []string // keys of files in the ZIP directory's order
 	// rejected lists entry names that no OFD path can reach (".." above the
 	// root, an empty name); the read side ignores them, the writer refuses.
 	rejected []string
@@ -209,11 +212,12 @@ func openSpan(data []byte, eocd, end int, lim Limits) (*Package, error) {
 	if len(zr.File) > lim.MaxEntries {
 		return nil, newErr(ErrLimit, "", fmt.Sprintf("the package has %d files, more than the limit of %d", len(zr.File), lim.MaxEntries), nil)
 	}
-	layout, lead, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
+	layout, lead, folded, err := checkLayout(data, eocd, end, zr.File, layoutBudget(lim))
 	if err != nil {
 		return nil, err
 	}
 	p := &Package{
+		folded:  folded,
 		lim:     lim,
 		files:   make(map[string]*zip.File, len(zr.File)),
 		raw:     make(map[string][]byte, len(zr.File)),

@@ -450,8 +450,12 @@ func dropZip64Extra(extra []byte) []byte {
 // the name.
 type foldedSet map[string]string
 
-// foldedNames returns the keys of the package's file names.
+// foldedNames returns the keys of the package's entry names: those Open's check of the
+// names built, else built here.
 func (p *Package) foldedNames() foldedSet {
+	if p.folded != nil {
+		return p.folded
+	}
 	m := make(foldedSet, len(p.names))
 	for _, n := range p.names {
 		for _, k := range nameKeys(n) {

@@ -126,36 +126,37 @@ type entryLayout struct {
 // bytes lie between the start of the archive, as its offsets count, and its
 // first entry: a prefix (such as a self-extractor's) whose producer adjusted
 // the offsets to it. They hold no ZIP record, or the archive is refused.
-func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) ([]entryLayout, int64, error) {
+func checkLayout(data []byte, eocd, end int, files []*zip.File, budget int64) ([]entryLayout, int64, foldedSet, error) {
 	span := data[:end]
 	dir, problem := locateDirectory(span, eocd)
 	if problem != "" {
-		return nil, 0, ambiguous("", problem)
+		return nil, 0, nil, ambiguous("", problem)
 	}
 	for _, sig := range []uint32{localHeaderSig, cdHeaderSig, 0x06054b50, zip64EOCDSig, zip64LocatorSig} {
 		if i := findRecord(span[eocd+eocdLen:], sig); i >= 0 {
-			return nil, 0, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
+			return nil, 0, nil, ambiguous("", "the ZIP archive's comment holds a ZIP record: readers looking for the end of the archive may take it")
 		}
 	}
-	if err := checkNames(files); err != nil {
-		return nil, 0, err
+	folded, err := checkNames(files)
+	if err != nil {
+		return nil, 0, nil, err
 	}
 	entries, err := readDirectory(span, dir, files)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	lead, err := checkEntries(span, dir, entries, &budget)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	// The files are read where archive/zip finds them (stored entries, those with data
 	// descriptors): that must be where this layout was checked.
 	for i, f := range files {
 		if at, err := f.DataOffset(); err != nil || at != int64(entries[i].data) {
-			return nil, 0, ambiguous(quoteName(f.Name), "archive/zip finds this entry's data elsewhere than its local header as the central directory locates it")
+			return nil, 0, nil, ambiguous(quoteName(f.Name), "archive/zip finds this entry's data elsewhere than its local header as the central directory locates it")
 		}
 	}
-	return entries, lead, nil
+	return entries, lead, folded, nil
 }
 
 // findRecord returns the index of the first ZIP record signature sig in b, or -1.
@@ -165,32 +166,33 @@ func findRecord(b []byte, sig uint32) int {
 	return bytes.Index(b, s[:])
 }
 
-// checkNames refuses entry names that readers may take differently.
-func checkNames(files []*zip.File) error {
-	seen := make(map[string]string, len(files))
+// checkNames refuses entry names that readers may take differently. It returns the keys
+// under which readers may look the names up (see nameKeys), each with its name.
+func checkNames(files []*zip.File) (foldedSet, error) {
+	seen := make(foldedSet, len(files))
 	for _, f := range files {
 		name := f.Name
 		for i, r := range name {
 			switch {
 			case r == 0:
-				return ambiguous(quoteName(name), fmt.Sprintf("the entry name holds a NUL byte at %d: readers cut the name there or not", i))
+				return nil, ambiguous(quoteName(name), fmt.Sprintf("the entry name holds a NUL byte at %d: readers cut the name there or not", i))
 			case r == '\\':
-				return ambiguous(quoteName(name), "the entry name holds a backslash: some readers take it for a folder separator, others for part of the name")
+				return nil, ambiguous(quoteName(name), "the entry name holds a backslash: some readers take it for a folder separator, others for part of the name")
 			case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f && r != utf8.RuneError):
-				return ambiguous(quoteName(name), fmt.Sprintf("the entry name holds the control character %U", r))
+				return nil, ambiguous(quoteName(name), fmt.Sprintf("the entry name holds the control character %U", r))
 			}
 		}
 		if msg := unicodePathProblem(name, f.Extra); msg != "" {
-			return ambiguous(quoteName(name), msg)
+			return nil, ambiguous(quoteName(name), msg)
 		}
 		trimmed := strings.TrimSuffix(name, "/")
 		if trimmed == "" || strings.HasPrefix(trimmed, "/") || strings.Contains(trimmed, "//") {
-			return ambiguous(quoteName(name), "the entry name is empty, starts with a slash or has an empty segment: readers resolve it differently")
+			return nil, ambiguous(quoteName(name), "the entry name is empty, starts with a slash or has an empty segment: readers resolve it differently")
 		}
 		for rest := trimmed; rest != ""; {
 			seg, tail, _ := strings.Cut(rest, "/")
 			if seg == "." || seg == ".." {
-				return ambiguous(quoteName(name), fmt.Sprintf("the entry name has a %q segment: readers resolve it differently", seg))
+				return nil, ambiguous(quoteName(name), fmt.Sprintf("the entry name has a %q segment: readers resolve it differently", seg))
 			}
 			rest = tail
 		}
@@ -204,16 +206,16 @@ func checkNames(files []*zip.File) error {
 		}
 		for _, key := range keys {
 			if other, dup := seen[key]; dup && other != name {
-				return ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, percent-encoding or character encoding: some readers take either", quoteName(other), quoteName(name)))
+				return nil, ambiguous(quoteName(name), fmt.Sprintf("the entry names %s and %s differ only in case, Unicode form, invisible characters, trailing dots or spaces, percent-encoding or character encoding: some readers take either", quoteName(other), quoteName(name)))
 			} else if dup {
-				return ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
+				return nil, ambiguous(quoteName(name), "the package contains this entry twice; a package with duplicate names is ambiguous and cannot be trusted")
 			}
 		}
 		for _, key := range keys {
 			seen[key] = name
 		}
 	}
-	return nil
+	return seen, nil
 }
 
 // nameKeys returns the keys under which readers may look a name up: its case
