@@ -4,6 +4,8 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // Seal is a parsed SESeal (an electronic seal, a .esl file), v1, v4 or v5.
@@ -568,4 +570,47 @@ func parseExtension(k element) (Extension, bool) {
 		return x, false
 	}
 	return x, true
+}
+
+// StrictEncodings returns this seal as MakeSeal would have written it, in the GB/T 38540 v4
+// layout and then in the GM/T 0031 v1 layout: the same SES_SealInfo (its original bytes),
+// maker certificate and signature value, with the certificate in an OCTET STRING, the
+// algorithm SM3withSM2, the signature value in strict DER, DER lengths and no timeStamp.
+//
+// The envelope of a seal is not what its maker signed (a v4 maker signs DER(SES_SealInfo)
+// alone, and a seal verifies under either version's convention), so one seal can be written
+// in many ways that all verify. Whoever knows seals by their bytes (a registry answering
+// for the seals it made) must be asked by these too, or a seal in a new envelope would be
+// one it never heard of. nil when the signature value does not decode.
+func (s *Seal) StrictEncodings() [][]byte {
+	v, err := DecodeSM2Value(s.SignValue)
+	if err != nil || len(s.Info.Raw) == 0 {
+		return nil
+	}
+	sig := v.DER()
+	algDER, _ := encodeOID(OIDSM3WithSM2)
+	certDER := encodeOctets(s.MakerCert)
+	n := len(s.Info.Raw) + len(certDER) + len(algDER) + len(sig) + 32
+	out := make([][]byte, 0, 2)
+	for _, v1 := range []bool{false, true} {
+		b := cryptobyte.NewBuilder(make([]byte, 0, n))
+		b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
+			b.AddBytes(s.Info.Raw)
+			if v1 {
+				b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
+					b.AddBytes(certDER)
+					b.AddBytes(algDER)
+					addBits(b, sig)
+				})
+				return
+			}
+			b.AddBytes(certDER)
+			b.AddBytes(algDER)
+			addBits(b, sig)
+		})
+		if der, err := b.Bytes(); err == nil {
+			out = append(out, der)
+		}
+	}
+	return out
 }

@@ -251,7 +251,7 @@ func (v *Verifier) checkSealStatus(c *checks, seal *ses.Seal, t time.Time) {
 	if v.opts.Status == nil || seal == nil || t.IsZero() {
 		return
 	}
-	st, err := v.opts.Status.SealStatus(context.Background(), seal.Info.ESID, seal.Raw)
+	st, err := v.sealStatus(context.Background(), seal)
 	switch {
 	case err != nil:
 		c.indet(CheckRevocation, TryLater, fmt.Sprintf("the registry could not be asked about seal %s: %v", seal.Info.ESID, err))
@@ -275,6 +275,27 @@ func (v *Verifier) checkSealStatus(c *checks, seal *ses.Seal, t time.Time) {
 	if k := c.get(CheckRevocation); k != nil && (k.Status == Passed || k.Status == Skipped) {
 		k.Detail += "; " + line
 	}
+}
+
+// sealStatus asks the registry about seal: by its bytes, and when it does not know them, by
+// each strict encoding of the same seal (ses.Seal.StrictEncodings) that differs from them. The
+// maker signed only part of a seal's bytes, so a seal the registry made, revoked or suspended
+// can be carried in another envelope that still verifies; asked by those bytes alone, the
+// registry would not know it, and its word would be lost.
+func (v *Verifier) sealStatus(ctx context.Context, seal *ses.Seal) (Status, error) {
+	st, err := v.opts.Status.SealStatus(ctx, seal.Info.ESID, seal.Raw)
+	if err != nil || st.Known {
+		return st, err
+	}
+	for _, der := range seal.StrictEncodings() {
+		if bytes.Equal(der, seal.Raw) {
+			continue
+		}
+		if st, err := v.opts.Status.SealStatus(ctx, seal.Info.ESID, der); err != nil || st.Known {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // revocationNow is what the registry and the CRLs say about the chains' certificates and the
@@ -319,7 +340,7 @@ func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, n
 		}
 	}
 	if v.opts.Status != nil && seal != nil {
-		st, err := v.opts.Status.SealStatus(context.Background(), seal.Info.ESID, seal.Raw)
+		st, err := v.sealStatus(context.Background(), seal)
 		switch {
 		case err != nil:
 			r.unknown = append(r.unknown, fmt.Sprintf("the registry could not be asked about seal %s: %v", seal.Info.ESID, err))
