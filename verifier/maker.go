@@ -3,12 +3,8 @@ package verifier
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"fmt"
-	"strings"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/ses"
 )
@@ -120,24 +116,6 @@ func inCertList(p *ses.Property, cert []byte) int {
 			return i + 1
 		}
 	}
-	for i, d := range p.CertDigests {
-		if bytes.Equal(certDigest(d.Type, cert), d.Value) {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// certDigest hashes a certificate by the algorithm a CertDigestObj names, SM3 by default.
-func certDigest(label string, cert []byte) []byte {
-	switch strings.ToLower(strings.TrimSpace(label)) {
-	case "sha1", "sha-1":
-		s := sha1.Sum(cert)
-		return s[:]
-	case "sha256", "sha-256":
-		s := sha256.Sum256(cert)
-		return s[:]
-	}
-	s := sm3.Sum(cert)
-	return s[:]
+	i, _ := p.DigestEntry(cert)
+	return i
 }
