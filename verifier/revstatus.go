@@ -251,7 +251,7 @@ func (v *Verifier) checkSealStatus(c *checks, seal *ses.Seal, t time.Time) {
 	if v.opts.Status == nil || seal == nil || t.IsZero() {
 		return
 	}
-	st, err := v.sealStatus(context.Background(), seal)
+	st, err := v.sealStatus(c, seal)
 	switch {
 	case err != nil:
 		c.indet(CheckRevocation, TryLater, fmt.Sprintf("the registry could not be asked about seal %s: %v", seal.Info.ESID, err))
@@ -277,25 +277,38 @@ func (v *Verifier) checkSealStatus(c *checks, seal *ses.Seal, t time.Time) {
 	}
 }
 
-// sealStatus asks the registry about seal: by its bytes, and when it does not know them, by
-// each strict encoding of the same seal (ses.Seal.StrictEncodings) that differs from them. The
-// maker signed only part of a seal's bytes, so a seal the registry made, revoked or suspended
-// can be carried in another envelope that still verifies; asked by those bytes alone, the
-// registry would not know it, and its word would be lost.
-func (v *Verifier) sealStatus(ctx context.Context, seal *ses.Seal) (Status, error) {
+// sealMemo is the registry's answer about a seal, asked once per verification: the
+// revocation check and the time proof ask about the same seal.
+type sealMemo struct {
+	seal *ses.Seal
+	st   Status
+	err  error
+}
+
+// sealStatus asks the registry about seal, once per verification: by its bytes, and when it
+// does not know them, by each strict encoding of the same seal (ses.Seal.StrictEncodings)
+// that differs from them. The maker signed only part of a seal's bytes, so a seal the
+// registry made, revoked or suspended can be carried in another envelope that still
+// verifies; asked by those bytes alone, the registry would not know it, and its word would
+// be lost.
+func (v *Verifier) sealStatus(c *checks, seal *ses.Seal) (Status, error) {
+	if m := c.seal; m != nil && m.seal == seal {
+		return m.st, m.err
+	}
+	ctx := context.Background()
 	st, err := v.opts.Status.SealStatus(ctx, seal.Info.ESID, seal.Raw)
-	if err != nil || st.Known {
-		return st, err
-	}
-	for _, der := range seal.StrictEncodings() {
-		if bytes.Equal(der, seal.Raw) {
-			continue
+	if err == nil && !st.Known {
+		for _, der := range seal.StrictEncodings() {
+			if bytes.Equal(der, seal.Raw) {
+				continue
+			}
+			if st, err = v.opts.Status.SealStatus(ctx, seal.Info.ESID, der); err != nil || st.Known {
+				break
+			}
 		}
-		if st, err := v.opts.Status.SealStatus(ctx, seal.Info.ESID, der); err != nil || st.Known {
-			return st, err
-		}
 	}
-	return st, nil
+	c.seal = &sealMemo{seal, st, err}
+	return st, err
 }
 
 // revocationNow is what the registry and the CRLs say about the chains' certificates and the
@@ -340,7 +353,7 @@ func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, n
 		}
 	}
 	if v.opts.Status != nil && seal != nil {
-		st, err := v.sealStatus(context.Background(), seal)
+		st, err := v.sealStatus(c, seal)
 		switch {
 		case err != nil:
 			r.unknown = append(r.unknown, fmt.Sprintf("the registry could not be asked about seal %s: %v", seal.Info.ESID, err))

@@ -102,6 +102,9 @@ func TestSealStatusAttackReencodedSeal(t *testing.T) {
 				if r := New(opts).VerifySignature(p.sign(t, seal, data, signed), data); r.Indication != TotalFailed || status(r.Checks, CheckRevocation) != Failed {
 					t.Fatalf("the genuine seal: %s / %s, revocation %s", r.Indication, r.SubIndication, detail(r.Checks, CheckRevocation))
 				}
+				if len(reg.asked) != 1 {
+					t.Errorf("the registry was asked %d times about the seal in one verification, want once", len(reg.asked))
+				}
 				for _, der := range reg.asked {
 					if !bytes.Equal(der, seal.Raw) {
 						t.Fatal("the registry was asked about other bytes than the genuine seal's, which it knows")
