@@ -328,8 +328,11 @@ func (r *revocationNow) add(line string, at time.Time) {
 
 // revokedNow consults the registry and the newest CRL of each issuer at now, and the
 // registry about the seal (nil for none). Any listing counts, stale CRL or not: revocation is
-// final. A seal suspended now counts as revoked from the start of its suspension.
-func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, now time.Time) revocationNow {
+// final. A seal suspended now counts as revoked from the start of its suspension, and so does
+// one whose suspension ended after the claimed signing time (zero: not known): the claim is
+// the signer's own, and a signature made while the seal could sign nothing can claim a time
+// before it.
+func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, claimed, now time.Time) revocationNow {
 	var r revocationNow
 	if !v.hasRevocationSource() {
 		r.unknown = append(r.unknown, "no revocation source is configured (--crl, --fetch-crl)")
@@ -362,8 +365,12 @@ func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, n
 			r.add(fmt.Sprintf("seal %s was revoked at %s (%s)", seal.Info.ESID, fmtTime(st.Revoked), st.Reason), st.Revoked)
 		default:
 			for _, p := range st.Suspended {
-				if p.To.IsZero() && !now.Before(p.From) {
+				switch {
+				case p.To.IsZero() && !now.Before(p.From):
 					r.add(fmt.Sprintf("seal %s has been suspended since %s", seal.Info.ESID, fmtTime(p.From)), p.From)
+				case !p.To.IsZero() && !now.Before(p.From) && (claimed.IsZero() || p.To.After(claimed)):
+					r.add(fmt.Sprintf("seal %s was suspended from %s to %s, after the claimed signing time: a signature made then can claim an earlier time",
+						seal.Info.ESID, fmtTime(p.From), fmtTime(p.To)), p.From)
 				}
 			}
 		}
