@@ -530,10 +530,14 @@ func parseExtensions(e element, where string) ([]Extension, []string) {
 	}
 	var out []Extension
 	var notes []string
+	skipped := 0
 	for i, k := range kids {
 		x, ok := parseExtension(k)
 		if !ok {
-			notes = append(notes, fmt.Sprintf("%s extension %d is not an ExtData {OID, BOOLEAN, OCTET STRING}; skipped", where, i+1))
+			if skipped < maxSkippedNotes {
+				notes = append(notes, fmt.Sprintf("%s extension %d is not an ExtData {OID, BOOLEAN, OCTET STRING}; skipped", where, i+1))
+			}
+			skipped++
 			if x.Critical {
 				out = append(out, x)
 			}
@@ -541,8 +545,16 @@ func parseExtensions(e element, where string) ([]Extension, []string) {
 		}
 		out = append(out, x)
 	}
+	if skipped > maxSkippedNotes {
+		notes = append(notes, fmt.Sprintf("%s: %d more extensions that are not ExtData were skipped", where, skipped-maxSkippedNotes))
+	}
 	return out, notes
 }
+
+// maxSkippedNotes bounds the notes parseExtensions writes one by one about the entries it
+// skips; the rest are counted in one. A note per entry would let a list of many two-byte
+// entries make notes dozens of times the size of the input.
+const maxSkippedNotes = 4
 
 func parseExtension(k element) (Extension, bool) {
 	var x Extension

@@ -431,12 +431,27 @@ func isSM2(c *smx509.Certificate) bool {
 
 // join appends the non-empty notes to head.
 func join(head string, notes ...string) string {
-	for _, n := range notes {
-		if n != "" {
-			head += "; " + n
+	n := len(head)
+	for _, s := range notes {
+		if s != "" {
+			n += 2 + len(s)
 		}
 	}
-	return head
+	if n == len(head) {
+		return head
+	}
+	// One buffer: adding to a string note by note copies it each time, which for the notes of
+	// a large malformed input costs their number times their size.
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(head)
+	for _, s := range notes {
+		if s != "" {
+			b.WriteString("; ")
+			b.WriteString(s)
+		}
+	}
+	return b.String()
 }
 
 func standard(version int) string {
