@@ -96,11 +96,8 @@ func (s *Signature) SignerInSeal() (bool, string) {
 		return false, "the signature carries no signer certificate"
 	}
 	if p.CertListType == 2 {
-		for i, d := range p.CertDigests {
-			sum, name := certDigest(d.Type, s.Cert)
-			if sum != nil && bytes.Equal(sum, d.Value) {
-				return true, fmt.Sprintf("the signer certificate's %s digest equals entry %d of the seal's digest list", name, i+1)
-			}
+		if i, name := p.DigestEntry(s.Cert); i > 0 {
+			return true, fmt.Sprintf("the signer certificate's %s digest equals entry %d of the seal's digest list", name, i)
 		}
 		return false, fmt.Sprintf("the signer certificate's digest matches none of the seal's %d digest entries", len(p.CertDigests))
 	}
@@ -120,19 +117,45 @@ func (s *Signature) SignerInSeal() (bool, string) {
 	return false, fmt.Sprintf("the signer certificate is not among the %d certificates the seal allows", len(p.Certs))
 }
 
-// certDigest hashes a certificate with the algorithm a CertDigestObj type names;
-// SM3 when the label is empty or unknown-but-SM3-like.
-func certDigest(label string, cert []byte) ([]byte, string) {
+// DigestEntry returns the 1-based entry of the certificate digest list (CertDigests) that is
+// cert's digest under the algorithm the entry's type names (SM3 when the label is empty or
+// unknown), with that algorithm's name; 0 when no entry is. cert is hashed at most once per
+// algorithm however long the list: hashing it once per entry would make a seal of many small
+// entries and a large certificate cost their product.
+func (p *Property) DigestEntry(cert []byte) (int, string) {
+	var sums [len(certAlgorithms)][]byte
+	for i, d := range p.CertDigests {
+		a := certAlgorithm(d.Type)
+		if sums[a] == nil {
+			sums[a] = certAlgorithms[a].sum(cert)
+		}
+		if bytes.Equal(sums[a], d.Value) {
+			return i + 1, certAlgorithms[a].name
+		}
+	}
+	return 0, ""
+}
+
+// certAlgorithms are the digests a CertDigestObj type can name; SM3 first, the default.
+var certAlgorithms = [...]struct {
+	name string
+	sum  func([]byte) []byte
+}{
+	{"SM3", func(b []byte) []byte { s := sm3.Sum(b); return s[:] }},
+	{"SHA-1", func(b []byte) []byte { s := sha1.Sum(b); return s[:] }},
+	{"SHA-256", func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }},
+}
+
+// certAlgorithm returns the index in certAlgorithms of the digest a CertDigestObj type label
+// names; SM3 when the label is empty or unknown.
+func certAlgorithm(label string) int {
 	switch strings.ToLower(strings.TrimSpace(label)) {
 	case "sha1", "sha-1":
-		s := sha1.Sum(cert)
-		return s[:], "SHA-1"
+		return 1
 	case "sha256", "sha-256":
-		s := sha256.Sum256(cert)
-		return s[:], "SHA-256"
+		return 2
 	}
-	s := sm3.Sum(cert)
-	return s[:], "SM3"
+	return 0
 }
 
 // DataHashMatches compares dataHash with SM3 of the original data.

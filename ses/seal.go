@@ -4,6 +4,8 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // Seal is a parsed SESeal (an electronic seal, a .esl file), v1, v4 or v5.
@@ -528,10 +530,14 @@ func parseExtensions(e element, where string) ([]Extension, []string) {
 	}
 	var out []Extension
 	var notes []string
+	skipped := 0
 	for i, k := range kids {
 		x, ok := parseExtension(k)
 		if !ok {
-			notes = append(notes, fmt.Sprintf("%s extension %d is not an ExtData {OID, BOOLEAN, OCTET STRING}; skipped", where, i+1))
+			if skipped < maxSkippedNotes {
+				notes = append(notes, fmt.Sprintf("%s extension %d is not an ExtData {OID, BOOLEAN, OCTET STRING}; skipped", where, i+1))
+			}
+			skipped++
 			if x.Critical {
 				out = append(out, x)
 			}
@@ -539,8 +545,16 @@ func parseExtensions(e element, where string) ([]Extension, []string) {
 		}
 		out = append(out, x)
 	}
+	if skipped > maxSkippedNotes {
+		notes = append(notes, fmt.Sprintf("%s: %d more extensions that are not ExtData were skipped", where, skipped-maxSkippedNotes))
+	}
 	return out, notes
 }
+
+// maxSkippedNotes bounds the notes parseExtensions writes one by one about the entries it
+// skips; the rest are counted in one. A note per entry would let a list of many two-byte
+// entries make notes dozens of times the size of the input.
+const maxSkippedNotes = 4
 
 func parseExtension(k element) (Extension, bool) {
 	var x Extension
@@ -568,4 +582,47 @@ func parseExtension(k element) (Extension, bool) {
 		return x, false
 	}
 	return x, true
+}
+
+// StrictEncodings returns this seal as MakeSeal would have written it, in the GB/T 38540 v4
+// layout and then in the GM/T 0031 v1 layout: the same SES_SealInfo (its original bytes),
+// maker certificate and signature value, with the certificate in an OCTET STRING, the
+// algorithm SM3withSM2, the signature value in strict DER, DER lengths and no timeStamp.
+//
+// The envelope of a seal is not what its maker signed (a v4 maker signs DER(SES_SealInfo)
+// alone, and a seal verifies under either version's convention), so one seal can be written
+// in many ways that all verify. Whoever knows seals by their bytes (a registry answering
+// for the seals it made) must be asked by these too, or a seal in a new envelope would be
+// one it never heard of. nil when the signature value does not decode.
+func (s *Seal) StrictEncodings() [][]byte {
+	v, err := DecodeSM2Value(s.SignValue)
+	if err != nil || len(s.Info.Raw) == 0 {
+		return nil
+	}
+	sig := v.DER()
+	algDER, _ := encodeOID(OIDSM3WithSM2)
+	certDER := encodeOctets(s.MakerCert)
+	n := len(s.Info.Raw) + len(certDER) + len(algDER) + len(sig) + 32
+	out := make([][]byte, 0, 2)
+	for _, v1 := range []bool{false, true} {
+		b := cryptobyte.NewBuilder(make([]byte, 0, n))
+		b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
+			b.AddBytes(s.Info.Raw)
+			if v1 {
+				b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
+					b.AddBytes(certDER)
+					b.AddBytes(algDER)
+					addBits(b, sig)
+				})
+				return
+			}
+			b.AddBytes(certDER)
+			b.AddBytes(algDER)
+			addBits(b, sig)
+		})
+		if der, err := b.Bytes(); err == nil {
+			out = append(out, der)
+		}
+	}
+	return out
 }

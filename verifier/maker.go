@@ -3,12 +3,8 @@ package verifier
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"fmt"
-	"strings"
 
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/eseal/eseal/ses"
 )
@@ -62,16 +58,46 @@ func (v *Verifier) checkSealMaker(c *checks, seal *ses.Seal, maker parsedCert, s
 		c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) is an accepted seal maker, chained to %s", subjectOf(m), subjectOf(anchorOf(chain.paths[0]))))
 		return
 	}
-	for _, path := range chain.paths {
-		for _, ca := range path[1:] {
-			if c.tv.makers[string(ca.Raw)] {
-				c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) was issued through %s, an accepted maker CA, and chains to %s", subjectOf(m), subjectOf(ca), subjectOf(anchorOf(path))))
-				return
-			}
+	// Only the first path: the one whose certificates the revocation check and the time proof
+	// judge (makerPathFirst put a path through an accepted maker there when there is one).
+	path := chain.paths[0]
+	for _, ca := range path[1:] {
+		if c.tv.makers[string(ca.Raw)] {
+			c.pass(CheckSealMaker, fmt.Sprintf("the seal maker certificate (%s) was issued through %s, an accepted maker CA, and chains to %s", subjectOf(m), subjectOf(ca), subjectOf(anchorOf(path))))
+			return
 		}
 	}
 	c.indet(CheckSealMaker, ChainConstraintsFailure, fmt.Sprintf("the seal maker certificate (%s) chains to %s but is not an accepted seal maker, nor issued through one (%d accepted, --maker)",
 		subjectOf(m), subjectOf(anchorOf(chain.paths[0])), c.tv.nMakers))
+}
+
+// roleMaker names the seal maker's certificate among those whose chains are built.
+const roleMaker = "seal maker"
+
+// makerPathFirst returns the maker certificate's paths with the first that passes through an
+// accepted seal maker (a CA of the path listed among the makers) in front, the others in their
+// order. The revocation check and the time proof judge a certificate by its first path, so the
+// path that makes the maker accepted must be that one: a maker accepted through a revoked CA
+// certificate must not pass on the revocation status of another path to the same CA. paths
+// itself is left as it is (it may be a cached value).
+func makerPathFirst(tv *trustView, paths [][]*smx509.Certificate) [][]*smx509.Certificate {
+	if tv == nil {
+		return paths
+	}
+	for i, p := range paths {
+		for _, ca := range p[1:] {
+			if !tv.makers[string(ca.Raw)] {
+				continue
+			}
+			if i == 0 {
+				return paths
+			}
+			out := make([][]*smx509.Certificate, 0, len(paths))
+			out = append(append(out, p), paths[:i]...)
+			return append(out, paths[i+1:]...)
+		}
+	}
+	return paths
 }
 
 func anchorOf(path []*smx509.Certificate) *smx509.Certificate { return path[len(path)-1] }
@@ -90,24 +116,6 @@ func inCertList(p *ses.Property, cert []byte) int {
 			return i + 1
 		}
 	}
-	for i, d := range p.CertDigests {
-		if bytes.Equal(certDigest(d.Type, cert), d.Value) {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// certDigest hashes a certificate by the algorithm a CertDigestObj names, SM3 by default.
-func certDigest(label string, cert []byte) []byte {
-	switch strings.ToLower(strings.TrimSpace(label)) {
-	case "sha1", "sha-1":
-		s := sha1.Sum(cert)
-		return s[:]
-	case "sha256", "sha-256":
-		s := sha256.Sum256(cert)
-		return s[:]
-	}
-	s := sm3.Sum(cert)
-	return s[:]
+	i, _ := p.DigestEntry(cert)
+	return i
 }

@@ -147,6 +147,7 @@ type checks struct {
 	tv    *trustView // the trust set the verification is made under
 	tvErr error      // why there is none
 	revs  []revMemo  // revocation answers already had in this verification
+	seal  *sealMemo  // the registry's answer about the seal in this verification
 }
 
 func newChecks(names ...string) *checks {

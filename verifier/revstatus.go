@@ -251,7 +251,7 @@ func (v *Verifier) checkSealStatus(c *checks, seal *ses.Seal, t time.Time) {
 	if v.opts.Status == nil || seal == nil || t.IsZero() {
 		return
 	}
-	st, err := v.opts.Status.SealStatus(context.Background(), seal.Info.ESID, seal.Raw)
+	st, err := v.sealStatus(c, seal)
 	switch {
 	case err != nil:
 		c.indet(CheckRevocation, TryLater, fmt.Sprintf("the registry could not be asked about seal %s: %v", seal.Info.ESID, err))
@@ -277,6 +277,40 @@ func (v *Verifier) checkSealStatus(c *checks, seal *ses.Seal, t time.Time) {
 	}
 }
 
+// sealMemo is the registry's answer about a seal, asked once per verification: the
+// revocation check and the time proof ask about the same seal.
+type sealMemo struct {
+	seal *ses.Seal
+	st   Status
+	err  error
+}
+
+// sealStatus asks the registry about seal, once per verification: by its bytes, and when it
+// does not know them, by each strict encoding of the same seal (ses.Seal.StrictEncodings)
+// that differs from them. The maker signed only part of a seal's bytes, so a seal the
+// registry made, revoked or suspended can be carried in another envelope that still
+// verifies; asked by those bytes alone, the registry would not know it, and its word would
+// be lost.
+func (v *Verifier) sealStatus(c *checks, seal *ses.Seal) (Status, error) {
+	if m := c.seal; m != nil && m.seal == seal {
+		return m.st, m.err
+	}
+	ctx := context.Background()
+	st, err := v.opts.Status.SealStatus(ctx, seal.Info.ESID, seal.Raw)
+	if err == nil && !st.Known {
+		for _, der := range seal.StrictEncodings() {
+			if bytes.Equal(der, seal.Raw) {
+				continue
+			}
+			if st, err = v.opts.Status.SealStatus(ctx, seal.Info.ESID, der); err != nil || st.Known {
+				break
+			}
+		}
+	}
+	c.seal = &sealMemo{seal, st, err}
+	return st, err
+}
+
 // revocationNow is what the registry and the CRLs say about the chains' certificates and the
 // seal at the current time.
 type revocationNow struct {
@@ -294,8 +328,11 @@ func (r *revocationNow) add(line string, at time.Time) {
 
 // revokedNow consults the registry and the newest CRL of each issuer at now, and the
 // registry about the seal (nil for none). Any listing counts, stale CRL or not: revocation is
-// final. A seal suspended now counts as revoked from the start of its suspension.
-func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, now time.Time) revocationNow {
+// final. A seal suspended now counts as revoked from the start of its suspension, and so does
+// one whose suspension ended after the claimed signing time (zero: not known): the claim is
+// the signer's own, and a signature made while the seal could sign nothing can claim a time
+// before it.
+func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, claimed, now time.Time) revocationNow {
 	var r revocationNow
 	if !v.hasRevocationSource() {
 		r.unknown = append(r.unknown, "no revocation source is configured (--crl, --fetch-crl)")
@@ -319,7 +356,7 @@ func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, n
 		}
 	}
 	if v.opts.Status != nil && seal != nil {
-		st, err := v.opts.Status.SealStatus(context.Background(), seal.Info.ESID, seal.Raw)
+		st, err := v.sealStatus(c, seal)
 		switch {
 		case err != nil:
 			r.unknown = append(r.unknown, fmt.Sprintf("the registry could not be asked about seal %s: %v", seal.Info.ESID, err))
@@ -328,8 +365,12 @@ func (v *Verifier) revokedNow(c *checks, chains []chainResult, seal *ses.Seal, n
 			r.add(fmt.Sprintf("seal %s was revoked at %s (%s)", seal.Info.ESID, fmtTime(st.Revoked), st.Reason), st.Revoked)
 		default:
 			for _, p := range st.Suspended {
-				if p.To.IsZero() && !now.Before(p.From) {
+				switch {
+				case p.To.IsZero() && !now.Before(p.From):
 					r.add(fmt.Sprintf("seal %s has been suspended since %s", seal.Info.ESID, fmtTime(p.From)), p.From)
+				case !p.To.IsZero() && !now.Before(p.From) && (claimed.IsZero() || p.To.After(claimed)):
+					r.add(fmt.Sprintf("seal %s was suspended from %s to %s, after the claimed signing time: a signature made then can claim an earlier time",
+						seal.Info.ESID, fmtTime(p.From), fmtTime(p.To)), p.From)
 				}
 			}
 		}

@@ -23,14 +23,22 @@ func checkCritical(c *checks, sig *ses.Signature, seal *ses.Seal) {
 }
 
 func oidList[T fmt.Stringer](ids []T) string {
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		if s[i] = id.String(); s[i] == "" {
-			s[i] = "(unreadable)"
+	s := make([]string, 0, min(len(ids), maxListedOIDs+1))
+	for _, id := range ids[:min(len(ids), maxListedOIDs)] {
+		n := id.String()
+		if n == "" {
+			n = "(unreadable)"
 		}
+		s = append(s, n)
+	}
+	if len(ids) > maxListedOIDs {
+		s = append(s, fmt.Sprintf("and %d more", len(ids)-maxListedOIDs))
 	}
 	return strings.Join(s, ", ")
 }
+
+// maxListedOIDs bounds the identifiers oidList names; the rest are counted.
+const maxListedOIDs = 16
 
 // explainDataHash adds to a failed data_hash of an OFD seal signature what else in the seal
 // signature disagrees with this Signature.xml: a SES blob copied from another document

@@ -77,7 +77,7 @@ func (v *Verifier) proveTime(c *checks, windows []window, claimed time.Time, val
 			out = append(out, fmt.Sprintf("%s expired at %s", w.whose, fmtTime(w.to)))
 		}
 	}
-	rev := v.revokedNow(c, chains, seal, now)
+	rev := v.revokedNow(c, chains, seal, claimed, now)
 	if len(out) == 0 && len(rev.revoked) == 0 {
 		whose := make([]string, len(windows))
 		for i, w := range windows {

@@ -221,9 +221,9 @@ func (v *Verifier) verifySignature(der, data []byte, names []string) (SignatureR
 	if chainTime.IsZero() {
 		chainTime = now
 	}
-	chains := v.checkChains(c, append(pc.named("signer"), mc.named("seal maker")...), chainTime)
+	chains := v.checkChains(c, append(pc.named("signer"), mc.named(roleMaker)...), chainTime)
 	v.checkSealStatus(c, seal, when)
-	v.checkSealMaker(c, seal, mc, sig.Cert, signer, chainOf(chains, "seal maker"))
+	v.checkSealMaker(c, seal, mc, sig.Cert, signer, chainOf(chains, roleMaker))
 	v.checkTimeProof(c, sig, signer, mc.cert, built(chains), now)
 	checkTimestamp(c, sig.TimeStamp, "timeInfo is the signing time")
 	r.Checks = c.list
@@ -294,9 +294,9 @@ func (v *Verifier) VerifySeal(der []byte) (*SealReport, string) {
 	now := v.now()
 	checkSealWindow(c, seal, now, "now")
 	checkCritical(c, nil, seal)
-	chains := v.checkChainsAt(c, mc.named("seal maker"), now, true)
+	chains := v.checkChainsAt(c, mc.named(roleMaker), now, true)
 	v.checkSealStatus(c, seal, now)
-	v.checkSealMaker(c, seal, mc, nil, nil, chainOf(chains, "seal maker"))
+	v.checkSealMaker(c, seal, mc, nil, nil, chainOf(chains, roleMaker))
 	checkTimestamp(c, seal.TimeStamp, "the seal is checked at the current time")
 	r := sealReport(seal, mc.cert)
 	r.Checks = c.list
@@ -409,6 +409,9 @@ func (v *Verifier) checkChainsAt(c *checks, certs []namedCert, t time.Time, curr
 			failed = true
 			continue
 		}
+		if nc.role == roleMaker {
+			paths = makerPathFirst(c.tv, paths)
+		}
 		results[i].paths = paths
 		ok = append(ok, fmt.Sprintf("the %s certificate chains to %s", nc.role, subjectOf(anchorOf(paths[0]))))
 	}
@@ -428,12 +431,27 @@ func isSM2(c *smx509.Certificate) bool {
 
 // join appends the non-empty notes to head.
 func join(head string, notes ...string) string {
-	for _, n := range notes {
-		if n != "" {
-			head += "; " + n
+	n := len(head)
+	for _, s := range notes {
+		if s != "" {
+			n += 2 + len(s)
 		}
 	}
-	return head
+	if n == len(head) {
+		return head
+	}
+	// One buffer: adding to a string note by note copies it each time, which for the notes of
+	// a large malformed input costs their number times their size.
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(head)
+	for _, s := range notes {
+		if s != "" {
+			b.WriteString("; ")
+			b.WriteString(s)
+		}
+	}
+	return b.String()
 }
 
 func standard(version int) string {
