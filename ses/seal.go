@@ -3,6 +3,7 @@ package ses
 import (
 	"encoding/asn1"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -33,6 +34,15 @@ type Seal struct {
 	// digests are the SM3 states of signatures made under the seal, after the seal's bytes
 	// (see sealDigest); shared by every signature that reuses the parsed seal.
 	digests *digestMemo
+	// strict keeps StrictEncodings once made: a cached seal is asked about on every
+	// verification.
+	strict *strictMemo
+}
+
+// strictMemo holds a parsed seal's StrictEncodings.
+type strictMemo struct {
+	once sync.Once
+	out  [][]byte
 }
 
 // SealInfo is SES_SealInfo.
@@ -120,7 +130,7 @@ func ParseSeal(data []byte) (*Seal, error) {
 }
 
 func parseSealElement(e element) (*Seal, error) {
-	s := &Seal{digests: new(digestMemo)}
+	s := &Seal{digests: new(digestMemo), strict: new(strictMemo)}
 	if e.tag == tagOctetString { // non-standard v1: SESeal wrapped in an OCTET STRING
 		inner, rest, err := readOne(e.content, "seal")
 		if err != nil || len(rest) != 0 {
@@ -593,8 +603,17 @@ func parseExtension(k element) (Extension, bool) {
 // alone, and a seal verifies under either version's convention), so one seal can be written
 // in many ways that all verify. Whoever knows seals by their bytes (a registry answering
 // for the seals it made) must be asked by these too, or a seal in a new envelope would be
-// one it never heard of. nil when the signature value does not decode.
+// one it never heard of. nil when the signature value does not decode. A parsed seal makes
+// them once; the caller must not change them.
 func (s *Seal) StrictEncodings() [][]byte {
+	if m := s.strict; m != nil {
+		m.once.Do(func() { m.out = s.strictEncodings() })
+		return m.out
+	}
+	return s.strictEncodings()
+}
+
+func (s *Seal) strictEncodings() [][]byte {
 	v, err := DecodeSM2Value(s.SignValue)
 	if err != nil || len(s.Info.Raw) == 0 {
 		return nil
