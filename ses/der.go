@@ -37,12 +37,23 @@ type element struct {
 	content []byte
 }
 
+// MaxElements bounds the children of one constructed value: the certificates or digests a
+// seal lists, its extensions. No seal or signature holds near as many; a list of thousands
+// of tiny elements would otherwise take tens of times its size in memory once read.
+const MaxElements = 4096
+
+// errTooManyElements is readElements' error for a value with more than MaxElements children.
+var errTooManyElements = fmt.Errorf("more than %d elements, more than any seal or signature holds", MaxElements)
+
 // readElements splits the content of a constructed value into its children.
 func readElements(content []byte, what string) ([]element, error) {
 	// Count first, so that the children take one allocation of the right size: this runs
 	// for every constructed value of every signature verified.
 	n := 0
 	for rest := content; len(rest) > 0; n++ {
+		if n == MaxElements {
+			return nil, fmt.Errorf("%s: %w", what, errTooManyElements)
+		}
 		_, r, err := readTLV(rest)
 		if err != nil {
 			break

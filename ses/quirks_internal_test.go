@@ -1,6 +1,8 @@
 package ses
 
 import (
+	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +115,19 @@ func TestBitStrings(t *testing.T) {
 		if note := unusedNote("x", unused); (unused == 0) != (note == "") {
 			t.Errorf("% x: note %q", tc.content, note)
 		}
+	}
+}
+
+// TestReadElementsBounded: a constructed value holds at most MaxElements children; more is
+// refused with an error naming the limit (a list of two-byte children would otherwise take
+// tens of times its size once read).
+func TestReadElementsBounded(t *testing.T) {
+	child := []byte{0x04, 0x00}
+	if kids, err := readElements(bytes.Repeat(child, MaxElements), "list"); err != nil || len(kids) != MaxElements {
+		t.Fatalf("%d children: %d read, %v", MaxElements, len(kids), err)
+	}
+	_, err := readElements(bytes.Repeat(child, MaxElements+1), "list")
+	if !errors.Is(err, errTooManyElements) || !strings.Contains(err.Error(), "list: more than 4096 elements") {
+		t.Fatalf("%d children: %v", MaxElements+1, err)
 	}
 }

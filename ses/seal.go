@@ -2,6 +2,7 @@ package ses
 
 import (
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -535,6 +536,10 @@ func parsePicture(e element) (Picture, error) {
 // malformed entry can never hide a critical one.
 func parseExtensions(e element, where string) ([]Extension, []string) {
 	kids, err := e.sequence("extensions")
+	if errors.Is(err, errTooManyElements) {
+		// Unread, the list could hide a critical extension: it counts as holding one.
+		return []Extension{{Critical: true}}, []string{fmt.Sprintf("%s extensions: %v; taken as holding a critical extension", where, err)}
+	}
 	if err != nil {
 		return nil, []string{fmt.Sprintf("%s extensions are %s, not a SEQUENCE OF ExtData; ignored", where, tagName(e.tag))}
 	}

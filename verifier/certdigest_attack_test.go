@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,30 +31,43 @@ func TestCertDigestListAttackBoundedWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := []byte("<Signature/>")
-	root := parseTLV(t, p.sign(t, seal, data, start.AddDate(0, 1, 0)))
-	const entries = 300_000
-	list := &tlv{tag: 0x30}
-	labels := []string{"sm3", "sha1", "sha256", "x"}
-	for i := range entries {
-		list.kids = append(list.kids, &tlv{tag: 0x30, kids: []*tlv{{tag: 0x13, val: []byte(labels[i%len(labels)])}, {tag: 0x04}}})
-	}
-	property := root.kids[0].kids[1].kids[0].kids[2]
-	if property.kids[2].val[0] != 2 {
-		t.Fatal("the seal does not list certificate digests")
-	}
-	property.kids[3] = list
-	root.kids[1] = &tlv{tag: 0x04, val: bytes.Repeat([]byte{0x5a}, 1<<20)} // the signer "certificate"
-	der := root.der()
-
-	done := make(chan SignatureReport, 1)
-	go func() { done <- New(p.trust(start.AddDate(0, 2, 0))).VerifySignature(der, data) }()
-	select {
-	case r := <-done:
-		if r.Indication != TotalFailed || status(r.Checks, CheckSignerInSeal) != Failed {
-			t.Errorf("%s / %s, signer_in_seal %s", r.Indication, r.SubIndication, detail(r.Checks, CheckSignerInSeal))
+	// attack signs with a seal listing entries digests, none of them the signer's, and a 1 MB
+	// signer "certificate" that needs neither to verify nor to parse.
+	attack := func(entries int) []byte {
+		root := parseTLV(t, p.sign(t, seal, data, start.AddDate(0, 1, 0)))
+		list := &tlv{tag: 0x30}
+		labels := []string{"sm3", "sha1", "sha256", "x"}
+		for i := range entries {
+			list.kids = append(list.kids, &tlv{tag: 0x30, kids: []*tlv{{tag: 0x13, val: []byte(labels[i%len(labels)])}, {tag: 0x04}}})
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("verifying a %d-byte signature whose seal lists %d digests takes more than 20 s", len(der), entries)
+		property := root.kids[0].kids[1].kids[0].kids[2]
+		if property.kids[2].val[0] != 2 {
+			t.Fatal("the seal does not list certificate digests")
+		}
+		property.kids[3] = list
+		root.kids[1] = &tlv{tag: 0x04, val: bytes.Repeat([]byte{0x5a}, 1<<20)}
+		return root.der()
+	}
+	verify := func(der []byte, within time.Duration) SignatureReport {
+		done := make(chan SignatureReport, 1)
+		go func() { done <- New(p.trust(start.AddDate(0, 2, 0))).VerifySignature(der, data) }()
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(within):
+			t.Fatalf("verifying a %d-byte signature takes more than %s", len(der), within)
+		}
+		return SignatureReport{}
+	}
+	// As many digests as a list may hold: the certificate is hashed once per algorithm, not
+	// once per entry (4 GB of hashing).
+	if r := verify(attack(ses.MaxElements), 5*time.Second); r.Indication != TotalFailed || status(r.Checks, CheckSignerInSeal) != Failed {
+		t.Errorf("%s / %s, signer_in_seal %s", r.Indication, r.SubIndication, detail(r.Checks, CheckSignerInSeal))
+	}
+	// More than a list may hold: refused as it is read.
+	if r := verify(attack(300_000), 20*time.Second); r.Indication != TotalFailed || status(r.Checks, CheckFormat) != Failed ||
+		!strings.Contains(detail(r.Checks, CheckFormat), "more than 4096 elements") {
+		t.Errorf("%s / %s, format %s: %s", r.Indication, r.SubIndication, status(r.Checks, CheckFormat), detail(r.Checks, CheckFormat))
 	}
 	// Still found when it is there, under each label, after the entries that are not.
 	sum3, sum1, sum256 := sm3.Sum(p.signer.Raw), sha1.Sum(p.signer.Raw), sha256.Sum256(p.signer.Raw)
