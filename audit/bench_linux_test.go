@@ -3,7 +3,6 @@
 package audit
 
 import (
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/eseal/eseal/internal/benchratio"
 )
@@ -32,11 +30,7 @@ import (
 // per-call=1 on this disk; bulk signing (per-call=16) shares each sync among more records.
 func BenchmarkFileGroupCommitVsSM2Sign(b *testing.B) {
 	const goroutines = 64
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	msg := sm3.New().Sum([]byte("a document digest"))
+	signing := sm2SignSide(b, goroutines)
 	const size = 64 << 20
 	f, err := os.OpenFile(filepath.Join(b.TempDir(), "journal"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
@@ -109,12 +103,7 @@ func BenchmarkFileGroupCommitVsSM2Sign(b *testing.B) {
 	}()
 	var next atomic.Int64
 	benchratio.Interleave(b, 16*goroutines,
-		benchratio.Side{Name: "sm2sign", Run: func(n int) error {
-			return runN(goroutines, n, 1, func(int) error {
-				_, err := sm2.SignASN1(rand.Reader, key, msg, sm2.DefaultSM2SignerOpts)
-				return err
-			})
-		}},
+		signing,
 		benchratio.Side{Name: "file", Run: func(n int) error {
 			return runN(goroutines, n, 1, func(int) error {
 				s := next.Add(1)

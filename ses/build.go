@@ -100,20 +100,7 @@ func MakeSeal(rand io.Reader, t *SealTemplate, makerCert []byte, maker crypto.Si
 		return nil, fmt.Errorf("make seal: maker signature: %w", err)
 	}
 	var b cryptobyte.Builder
-	b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
-		b.AddBytes(info)
-		if version == 1 {
-			b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
-				b.AddBytes(certDER)
-				b.AddBytes(algDER)
-				addBits(b, sig)
-			})
-			return
-		}
-		b.AddBytes(certDER)
-		b.AddBytes(algDER)
-		addBits(b, sig)
-	})
+	addSealEnvelope(&b, info, certDER, algDER, sig, version == 1)
 	der, err := b.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("make seal: %w", err)
@@ -381,4 +368,25 @@ func (c *checkedSigners) verifyFirst(p pendingCheck, tbs, sig []byte) error {
 		}
 	}
 	return nil
+}
+
+// addSealEnvelope writes an SESeal around the DER of its SES_SealInfo: the maker certificate
+// (certDER, an OCTET STRING), the algorithm (algDER) and the signature value in a BIT STRING,
+// after the info in the GB/T 38540 v4 layout, in a SEQUENCE of their own in the GM/T 0031 v1
+// layout (v1).
+func addSealEnvelope(b *cryptobyte.Builder, info, certDER, algDER, sig []byte, v1 bool) {
+	b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
+		b.AddBytes(info)
+		if v1 {
+			b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
+				b.AddBytes(certDER)
+				b.AddBytes(algDER)
+				addBits(b, sig)
+			})
+			return
+		}
+		b.AddBytes(certDER)
+		b.AddBytes(algDER)
+		addBits(b, sig)
+	})
 }

@@ -630,20 +630,7 @@ func (s *Seal) strictEncodings() [][]byte {
 	out := make([][]byte, 0, 2)
 	for _, v1 := range []bool{false, true} {
 		b := cryptobyte.NewBuilder(make([]byte, 0, n))
-		b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
-			b.AddBytes(s.Info.Raw)
-			if v1 {
-				b.AddASN1(tagSequence, func(b *cryptobyte.Builder) {
-					b.AddBytes(certDER)
-					b.AddBytes(algDER)
-					addBits(b, sig)
-				})
-				return
-			}
-			b.AddBytes(certDER)
-			b.AddBytes(algDER)
-			addBits(b, sig)
-		})
+		addSealEnvelope(b, s.Info.Raw, certDER, algDER, sig, v1)
 		if der, err := b.Bytes(); err == nil {
 			out = append(out, der)
 		}
