@@ -2,9 +2,12 @@ package audit
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/eseal/eseal/store"
 )
@@ -120,5 +123,36 @@ func TestAuditUnsignedFoundReserved(t *testing.T) {
 	}
 	if _, err := lg.AppendAll(context.Background(), []Record{rec}); err == nil {
 		t.Fatal("a caller wrote an unsigned-found record in a bulk append")
+	}
+}
+
+// TestAuditProofAttackUntrustedHead: records under heads signed by a key that is no longer
+// trusted (an earlier head key left out of HeadKeys) prove nothing; those under the trusted
+// key's heads still do.
+func TestAuditProofAttackUntrustedHead(t *testing.T) {
+	db, _ := openStore(t, true)
+	lg := openLog(t, db, Options{HeadEvery: 10})
+	appendN(t, lg, 0, 20)
+	if err := lg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg = openLog(t, db, Options{HeadSigner: other, HeadKeys: []crypto.PublicKey{testKey.Public()}, HeadEvery: 10})
+	appendN(t, lg, 20, 20)
+	if _, _, ok, err := lg.ProveExistence(sigValue(4)); !ok || err != nil {
+		t.Fatalf("with the earlier key trusted: %v %v", ok, err)
+	}
+	if err := lg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lg = openLog(t, db, Options{HeadSigner: other, HeadEvery: 10})
+	if _, _, ok, err := lg.ProveExistence(sigValue(4)); ok || err != nil {
+		t.Fatalf("a record under a head of a key no longer trusted is proved: %v %v", ok, err)
+	}
+	if _, _, ok, err := lg.ProveExistence(sigValue(34)); !ok || err != nil {
+		t.Fatalf("a record under a trusted head: %v %v", ok, err)
 	}
 }
