@@ -150,7 +150,9 @@ type ackMsg struct {
 // Open opens the audit log kept in kv (under the keyspace "audit") and starts its writer.
 // It checks the end of the chain it will extend: the last signed head verifies, every record
 // after it links to the one before, and the tail marker names the last record. It returns
-// ErrBroken (with what is wrong) otherwise; Verify then names the first bad record.
+// ErrBroken (with what is wrong) otherwise; Verify then names the first bad record. When
+// records after the last signed head are found (after a crash, or written by whoever had the
+// data directory), it appends an ActionUnsignedFound record naming them before it returns.
 func Open(ctx context.Context, kv store.KV, opts Options) (*Log, error) {
 	if opts.HeadSigner == nil {
 		return nil, errors.New("audit: open: no head signer")
