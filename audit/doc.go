@@ -126,6 +126,6 @@
 // Keys come first, then the records in sequence order, each head right after the record it
 // signs, and the tail last. An auditor checks that SM3(encoding) = hash = stored_hash, that
 // each prev is the hash before, and each head's SM2 signature (user ID "1234567812345678")
-// over its signed bytes with the platform's key. Empty fields are left out; a record that
-// cannot be read carries "error" and its stored bytes in "encoding".
+// over its signed bytes with the platform's key. Empty fields are left out; a record or a
+// tail marker that cannot be read carries "error" and its stored bytes in "encoding".
 package audit

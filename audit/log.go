@@ -247,6 +247,9 @@ func (l *Log) load(ctx context.Context) error {
 		return fmt.Errorf("audit: open: %w", err)
 	}
 	tail, tailHash, haveTail, err := l.v.tail(ctx)
+	if errors.Is(err, errBadTail) {
+		return fmt.Errorf("%w: %v", ErrBroken, err)
+	}
 	if err != nil {
 		return fmt.Errorf("audit: open: %w", err)
 	}
