@@ -510,10 +510,14 @@ func TestAuditWriteFailureStopsTheLog(t *testing.T) {
 		t.Fatal("the log took a record after a failed write")
 	}
 	lg.Close()
-	// Reopened, it goes on from the last durable record.
+	// Reopened, it goes on from the last durable record: first its own record that records
+	// 1 to 3 were found unsigned, then the next.
 	lg2 := openLog(t, db, Options{})
-	if s, err := lg2.Append(ctx, useRecord(5)); err != nil || s != 4 {
+	if s, err := lg2.Append(ctx, useRecord(5)); err != nil || s != 5 {
 		t.Fatalf("after reopening: %d %v", s, err)
+	}
+	if r, err := lg2.Record(ctx, 4); err != nil || r.Action != ActionUnsignedFound || r.Details["from"] != "1" || r.Details["to"] != "3" {
+		t.Fatalf("record 4 after reopening: %+v %v", r, err)
 	}
 }
 

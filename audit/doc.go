@@ -90,6 +90,12 @@
 // into the verifier's ProofOfExistence, so that a seal revoked later fails only the
 // signatures that nothing proves earlier.
 //
+// Records after the last signed head when the log opens (after a crash, or written by
+// whoever had the data directory) were signed by nobody, and the log's next head signs them
+// as its own. So Open first appends an ActionUnsignedFound record naming them (details
+// "from" and "to"), chained before that head: the proof of existence of a signature among
+// them is that record's time, the time the log found them, never the time they claim.
+//
 // # Verification
 //
 // Verify walks the whole chain and names, by sequence number, each record that was changed
@@ -120,6 +126,6 @@
 // Keys come first, then the records in sequence order, each head right after the record it
 // signs, and the tail last. An auditor checks that SM3(encoding) = hash = stored_hash, that
 // each prev is the hash before, and each head's SM2 signature (user ID "1234567812345678")
-// over its signed bytes with the platform's key. Empty fields are left out; a record that
-// cannot be read carries "error" and its stored bytes in "encoding".
+// over its signed bytes with the platform's key. Empty fields are left out; a record or a
+// tail marker that cannot be read carries "error" and its stored bytes in "encoding".
 package audit

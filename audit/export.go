@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -129,7 +130,12 @@ func Export(ctx context.Context, kv store.KV, w io.Writer) error {
 	if err := putHeads(^Seq(0)); err != nil {
 		return err
 	}
-	if tail, h, ok, err := v.tail(ctx); err != nil {
+	if tail, h, ok, err := v.tail(ctx); errors.Is(err, errBadTail) {
+		raw, _ := v.sp.Get(ctx, tailKey)
+		if err := put(&exportLine{Type: "tail", Error: err.Error(), Encoding: raw}); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return err
 	} else if ok {
 		if err := put(&exportLine{Type: "tail", Seq: uint64(tail), Hash: hex.EncodeToString(h[:])}); err != nil {

@@ -85,6 +85,9 @@ func (v view) record(ctx context.Context, s Seq) (Record, error) {
 	return r, nil
 }
 
+// errBadTail marks a tail marker that is there but malformed: the store was tampered with.
+var errBadTail = errors.New("the tail marker is malformed")
+
 // tail reads the tail marker: the last record's sequence number and hash (0 and zero when
 // the log is empty).
 func (v view) tail(ctx context.Context) (Seq, Hash, bool, error) {
@@ -96,7 +99,7 @@ func (v view) tail(ctx context.Context) (Seq, Hash, bool, error) {
 		return 0, Hash{}, false, fmt.Errorf("audit: read tail: %w", err)
 	}
 	if len(val) != 8+HashSize {
-		return 0, Hash{}, false, fmt.Errorf("audit: tail marker is %d bytes, want %d", len(val), 8+HashSize)
+		return 0, Hash{}, false, fmt.Errorf("%w: it is %d bytes, want %d", errBadTail, len(val), 8+HashSize)
 	}
 	var h Hash
 	copy(h[:], val[8:])

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,7 +150,9 @@ type ackMsg struct {
 // Open opens the audit log kept in kv (under the keyspace "audit") and starts its writer.
 // It checks the end of the chain it will extend: the last signed head verifies, every record
 // after it links to the one before, and the tail marker names the last record. It returns
-// ErrBroken (with what is wrong) otherwise; Verify then names the first bad record.
+// ErrBroken (with what is wrong) otherwise; Verify then names the first bad record. When
+// records after the last signed head are found (after a crash, or written by whoever had the
+// data directory), it appends an ActionUnsignedFound record naming them before it returns.
 func Open(ctx context.Context, kv store.KV, opts Options) (*Log, error) {
 	if opts.HeadSigner == nil {
 		return nil, errors.New("audit: open: no head signer")
@@ -211,7 +214,30 @@ func Open(ctx context.Context, kv store.KV, opts Options) (*Log, error) {
 	l.queue = make(chan *pending, opts.QueueSize)
 	l.done = make(chan struct{})
 	go l.run()
+	if err := l.noteUnsigned(ctx); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
 	return l, nil
+}
+
+// noteUnsigned appends an ActionUnsignedFound record when the chain's end, after the last
+// signed head, was found unsigned (after a crash, or written by someone else): the next
+// head signs those records as this log's, so the record naming them must be chained
+// before it.
+func (l *Log) noteUnsigned(ctx context.Context) error {
+	from := l.w.headSeq + 1
+	if l.tail < from {
+		return nil
+	}
+	l.lg.Warn("audit records after the last signed head were found at open; their proofs of existence are the time they were found",
+		"from", uint64(from), "to", uint64(l.tail))
+	rec := Record{Actor: "audit", Action: ActionUnsignedFound, Outcome: OutcomeOK,
+		Details: map[string]string{"from": strconv.FormatUint(uint64(from), 10), "to": strconv.FormatUint(uint64(l.tail), 10)}}
+	if _, err := l.enqueue(ctx, []Record{rec}, nil); err != nil {
+		return fmt.Errorf("audit: open: record the unsigned records %d to %d: %w", from, l.tail, err)
+	}
+	return nil
 }
 
 // load reads the heads and the tail and checks the chain from the last head to the tail.
@@ -221,6 +247,9 @@ func (l *Log) load(ctx context.Context) error {
 		return fmt.Errorf("audit: open: %w", err)
 	}
 	tail, tailHash, haveTail, err := l.v.tail(ctx)
+	if errors.Is(err, errBadTail) {
+		return fmt.Errorf("%w: %v", ErrBroken, err)
+	}
 	if err != nil {
 		return fmt.Errorf("audit: open: %w", err)
 	}
@@ -321,12 +350,20 @@ func (l *Log) AppendAll(ctx context.Context, recs []Record) (Seq, error) {
 	if len(recs) == 0 {
 		return 0, invalid("no records")
 	}
+	for i := range recs {
+		if recs[i].Action == ActionUnsignedFound {
+			return 0, invalid("record %d: action %q is the log's own", i, ActionUnsignedFound)
+		}
+	}
 	return l.enqueue(ctx, recs, nil)
 }
 
 // AppendWith appends rec as Append does and commits writes, into the store the log was
 // opened on, in the same atomic batch. writes may not touch the log's own keyspace.
 func (l *Log) AppendWith(ctx context.Context, rec Record, writes []Write) (Seq, error) {
+	if rec.Action == ActionUnsignedFound {
+		return 0, invalid("action %q is the log's own", ActionUnsignedFound)
+	}
 	return l.enqueue(ctx, []Record{rec}, writes)
 }
 

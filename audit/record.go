@@ -39,6 +39,11 @@ const (
 	ActionUseApproval      = "use-approval"
 	ActionBackup           = "backup"
 	ActionRestore          = "restore"
+	// ActionUnsignedFound is written by the log alone, when it opens a chain whose end
+	// after the last signed head no head signed: details "from" and "to" name those
+	// records. Nothing vouches for their times, so a proof of existence of a signature
+	// among them is this record's time, never theirs. Append refuses it.
+	ActionUnsignedFound = "audit-unsigned-found"
 	// ActionSign is a use of a seal: one signature made (or refused). A sign record with
 	// OutcomeOK and a SignatureSM3 is indexed for ProveExistence.
 	ActionSign = "sign"

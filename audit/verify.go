@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -180,10 +181,13 @@ func Verify(ctx context.Context, kv store.KV, opts VerifyOptions) (Report, error
 	}
 
 	tail, tailHash, haveTail, err := v.tail(ctx)
-	if err != nil {
+	badTail := errors.Is(err, errBadTail)
+	if err != nil && !badTail {
 		return rep, err
 	}
 	switch {
+	case badTail:
+		w.add(rep.Last, Changed, err.Error())
 	case !haveTail && rep.Records > 0:
 		w.add(rep.Last, Changed, "the tail marker is missing")
 	case tail > rep.Last:

@@ -91,8 +91,11 @@ func (ca *CA) Revoke(ctx context.Context, serial *big.Int, reason Reason, at tim
 }
 
 // CRL returns the current CRL, DER-encoded. It is re-issued, with the next
-// CRL number, when it is older than Options.CRLRefresh (at most a day) or
-// dated after the clock; Revoke re-issues it at once.
+// CRL number, when it is older than Options.CRLRefresh (at most a day);
+// Revoke re-issues it at once. A CRL is never dated before the one it
+// follows: relying parties take the CRL with the later thisUpdate as the
+// newer, so one dated earlier would hide its revocations behind the CRL
+// before. While the clock is behind the current CRL, that CRL stays.
 func (ca *CA) CRL(ctx context.Context) ([]byte, error) {
 	const op = "pki.CRL"
 	ca.mu.Lock()
@@ -101,7 +104,7 @@ func (ca *CA) CRL(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	now := ca.nowSec()
-	if age := now.Sub(ca.crl.ThisUpdate); age >= ca.opts.CRLRefresh || age < 0 {
+	if age := now.Sub(ca.crl.ThisUpdate); age >= ca.opts.CRLRefresh {
 		if err := ca.reissueCRL(ctx, op, now, nil, nil); err != nil {
 			return nil, err
 		}
@@ -112,8 +115,12 @@ func (ca *CA) CRL(ctx context.Context) ([]byte, error) {
 
 // reissueCRL signs the next CRL with every stored revocation, plus (serial,
 // add) when add is not nil, and stores it, the counter and add in one batch.
-// Callers hold ca.mu.
+// It is dated now, or the current CRL's thisUpdate when the clock is behind
+// it. Callers hold ca.mu.
 func (ca *CA) reissueCRL(ctx context.Context, op string, now time.Time, serial *big.Int, add *revRecord) error {
+	if now.Before(ca.crl.ThisUpdate) {
+		now = ca.crl.ThisUpdate
+	}
 	var entries []smx509.RevocationListEntry
 	err := ca.kv.Scan(ctx, []byte(prefixRev), func(k, v []byte) error {
 		var r revRecord

@@ -53,8 +53,11 @@
 // CRL returns the current CRL (DER) and re-issues it when it is older than
 // Options.CRLRefresh (at most a day), so a CRL served is never more than a
 // day old; nextUpdate is thisUpdate + Options.CRLValidity (48h by default).
-// CRL numbers increase by one per CRL. Entries are never dropped, not even
-// after the certificate expires: seals are verified long after.
+// CRL numbers increase by one per CRL, and thisUpdate never goes back: with
+// the clock behind the current CRL, the next one is dated as the current one
+// (relying parties take the later thisUpdate as the newer CRL). Entries are
+// never dropped, not even after the certificate expires: seals are verified
+// long after.
 //
 // # Outside CAs
 //

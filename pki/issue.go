@@ -101,7 +101,7 @@ func checkKeyLabel(op, label string) error {
 	return nil
 }
 
-// keyPublic returns the SM2 public key under label.
+// keyPublic returns the SM2 public key under label, refusing the CA's own keys.
 func (ca *CA) keyPublic(ctx context.Context, op, label string) (*ecdsa.PublicKey, error) {
 	pub, err := ca.keys.PublicKey(ctx, label)
 	if signer.KindOf(err) == signer.ErrKeyNotFound {
@@ -113,6 +113,13 @@ func (ca *CA) keyPublic(ctx context.Context, op, label string) (*ecdsa.PublicKey
 	p, ok := pub.(*ecdsa.PublicKey)
 	if !ok || !sm2.IsSM2PublicKey(p) {
 		return nil, errorf(ErrInvalidInput, op, "key_label", nil, "key %q is not an SM2 key", label)
+	}
+	// The reserved labels keep the CA's keys off by name; a key store can hold the same key
+	// under another label too.
+	for _, c := range []*smx509.Certificate{ca.root, ca.maker} {
+		if cp, ok := publicOf(c); ok && cp.Equal(p) {
+			return nil, errorf(ErrInvalidInput, op, "key_label", nil, "key %q is a key of the built-in CA", label)
+		}
 	}
 	return p, nil
 }
@@ -220,4 +227,13 @@ func (ca *CA) record(ctx context.Context, op string, serial *big.Int, rec certRe
 		}
 	}
 	return 0, errorf(ErrUnavailable, op, "", store.ErrConflict, "sequence counter kept changing under %d tries", maxSeqTries)
+}
+
+// publicOf returns c's ECDSA public key; false when c is nil or holds another kind.
+func publicOf(c *smx509.Certificate) (*ecdsa.PublicKey, bool) {
+	if c == nil {
+		return nil, false
+	}
+	p, ok := c.PublicKey.(*ecdsa.PublicKey)
+	return p, ok
 }
