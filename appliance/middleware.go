@@ -264,26 +264,45 @@ func (c *Call) readBody(limit int, budget *bodyBudget) (int64, error) {
 	if rs == nil {
 		return 0, nil
 	}
+	br := &budgetReader{r: io.LimitReader(rs, int64(limit)+1), b: budget}
+	if n := c.ctx.Request.Header.ContentLength(); n >= 0 && n <= min(limit, bodyFirstGrowth) {
+		// The common case, a small body of known length: one buffer of its size. The stream
+		// ends where the length says.
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = io.EOF // fewer bytes than announced
+			}
+			return br.taken, c.bodyError(err)
+		}
+		c.ctx.Request.SetBodyRaw(body)
+		return br.taken, nil
+	}
 	var buf bytes.Buffer
 	if n := c.ctx.Request.Header.ContentLength(); n > 0 {
-		buf.Grow(min(n, bodyFirstGrowth))
+		buf.Grow(min(n, bodyFirstGrowth) + bytes.MinRead)
 	}
-	br := &budgetReader{r: io.LimitReader(rs, int64(limit)+1), b: budget}
 	_, err := buf.ReadFrom(br)
-	switch {
-	case errors.Is(err, errBodyBudget):
-		c.ctx.SetConnectionClose()
-		return br.taken, &Error{Kind: errs.Busy, Message: "the server holds as many request bodies as it may; retry later"}
-	case err != nil && isTimeout(err):
-		c.ctx.SetConnectionClose()
-		return br.taken, &Error{Kind: errs.InvalidInput, Message: "the request body was not received in time"}
-	case err != nil:
-		c.ctx.SetConnectionClose()
-		return br.taken, &Error{Kind: errs.InvalidInput, Message: "the request body was not received whole"}
-	case buf.Len() > limit:
+	if err == nil && buf.Len() > limit {
 		c.ctx.SetConnectionClose()
 		return br.taken, &Error{Kind: errs.LimitExceeded, Message: fmt.Sprintf("the request body exceeds the limit of %d bytes", limit)}
 	}
+	if err != nil {
+		return br.taken, c.bodyError(err)
+	}
 	c.ctx.Request.SetBodyRaw(buf.Bytes())
 	return br.taken, nil
+}
+
+// bodyError is the answer to a body that could not be read whole; the connection is closed.
+func (c *Call) bodyError(err error) error {
+	c.ctx.SetConnectionClose()
+	switch {
+	case errors.Is(err, errBodyBudget):
+		return &Error{Kind: errs.Busy, Message: "the server holds as many request bodies as it may; retry later"}
+	case isTimeout(err):
+		return &Error{Kind: errs.InvalidInput, Message: "the request body was not received in time"}
+	default:
+		return &Error{Kind: errs.InvalidInput, Message: "the request body was not received whole"}
+	}
 }
