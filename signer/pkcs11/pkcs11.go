@@ -34,7 +34,9 @@
 // reports itself unavailable (Ready, and signer.ErrUnavailable on every
 // request, without touching the token) and logs in again only when an
 // operator calls Relogin, or after a back-off of LoginRetryMin that doubles
-// with each refusal up to LoginRetryMax.
+// with each refusal up to LoginRetryMax. Once the token says its user PIN
+// has one try left (CKF_USER_PIN_FINAL_TRY) or is locked, a refused PIN is
+// not offered again automatically at all: only Relogin does.
 //
 // # Mechanisms
 //
@@ -75,6 +77,7 @@ type Store struct {
 	refused   p11.Error   // the token's answer to the last login when it refused the PIN, else 0
 	refusals  int         // refused logins in a row
 	nextLogin time.Time   // no automatic login before this while refused
+	held      bool        // refused, and the token has one user PIN try left (or none): no automatic login at all
 	lastErr   error       // why the last recovery failed; nil once one succeeds
 	down      atomic.Bool // refused != 0 || lastErr != nil, read without s.mu
 	now       func() time.Time
