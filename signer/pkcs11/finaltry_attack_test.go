@@ -126,3 +126,63 @@ func TestPKCS11AttackRefusedPINRetriedUntilLocked(t *testing.T) {
 		t.Fatalf("sign after Relogin: %v", err)
 	}
 }
+
+// TestPKCS11AttackOpenSpendsLastPINTry: a process restarted over and over with a wrong PIN
+// in its configuration offered it at every Open, down to the token's last try, and locked
+// the token. Open must not offer the PIN when the token has one try left or none.
+func TestPKCS11AttackOpenSpendsLastPINTry(t *testing.T) {
+	e := softHSM(t)
+	s := openStore(t, e, "ecdsa-p256", 1)
+	// The module is loaded once per process: play the token through it.
+	modules.Lock()
+	var m *module
+	for _, x := range modules.m {
+		if x.ctx == s.ctx {
+			m = x
+		}
+	}
+	if m == nil {
+		modules.Unlock()
+		t.Fatal("module of the open store not found")
+	}
+	f := &countingTokenCtx{loginFaultCtx: loginFaultCtx{p11Ctx: m.ctx}, limit: 3}
+	m.ctx = f
+	modules.Unlock()
+	defer func() {
+		modules.Lock()
+		m.ctx = f.p11Ctx
+		modules.Unlock()
+	}()
+	f.set(false, p11.CKR_PIN_INCORRECT)
+	cfg := Config{Module: e.module, TokenLabel: e.label, PIN: NewSecret(e.pin + "-wrong"), Profile: "ecdsa-p256", Sessions: 1}
+	for i := range 10 {
+		st, err := Open(cfg)
+		if err == nil {
+			st.Close()
+			t.Fatalf("open %d with a wrong PIN succeeded", i)
+		}
+		if strings.Contains(err.Error(), e.pin) {
+			t.Fatalf("open error shows the PIN: %v", err)
+		}
+		if i >= f.limit-1 && !errors.Is(err, signer.ErrConfig) {
+			t.Fatalf("open %d with one try left: %v", i, err)
+		}
+	}
+	if f.lockedOut() {
+		t.Fatalf("Open offered the wrong PIN %d times and locked the token's user PIN", f.count())
+	}
+	if n := f.count(); n != f.limit-1 {
+		t.Fatalf("C_Login calls = %d, want %d", n, f.limit-1)
+	}
+	// Once the count is reset on the token, the right PIN opens.
+	f.set(false, 0)
+	f.mu.Lock()
+	f.wrong = 0
+	f.mu.Unlock()
+	cfg.PIN = NewSecret(e.pin)
+	st, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("open after the count was reset: %v", err)
+	}
+	st.Close()
+}

@@ -144,6 +144,15 @@ func Open(cfg Config) (*Store, error) {
 	if err := s.checkMechanisms(); err != nil {
 		return fail(err)
 	}
+	// A token with one user PIN try left locks on a wrong PIN: a process restarted over
+	// and over with a wrong PIN in its configuration must not be what locks it.
+	switch {
+	case ti.Flags&p11.CKF_USER_PIN_LOCKED != 0:
+		return fail(signer.Errorf(signer.ErrLocked, "pkcs11.Open", "", nil, "user PIN of token %q is locked; unlock it on the token", cfg.TokenLabel))
+	case ti.Flags&p11.CKF_USER_PIN_FINAL_TRY != 0:
+		return fail(signer.Errorf(signer.ErrConfig, "pkcs11.Open", "", nil,
+			"token %q has one user PIN try left; the configured PIN is not offered: check it and log in to the token once by hand (a right PIN resets the count), or have the security officer reset it", cfg.TokenLabel))
+	}
 	if err := s.relogin(); err != nil {
 		return fail(err)
 	}
