@@ -9,6 +9,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/eseal/eseal/pki"
 	"github.com/eseal/eseal/sealimg"
 	"github.com/eseal/eseal/signer"
 	"github.com/eseal/eseal/store"
@@ -134,5 +135,27 @@ func TestAttackKeyLeftByFailedDestruction(t *testing.T) {
 	}
 	if _, err := e.keys.Find(ctx, s.KeyLabel); !errors.Is(err, signer.ErrKeyNotFound) {
 		t.Fatalf("key of the revoked seal after a refused use: %v, want destroyed", err)
+	}
+}
+
+// TestAttackRevokeNeverDestroysOtherKeys: a seal record naming another key than one made for
+// it (the CA's or the seal maker's, damaged or tampered with) must not make a revocation
+// destroy that key.
+func TestAttackRevokeNeverDestroysOtherKeys(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	for _, label := range []string{pki.RootKeyLabel, pki.MakerKeyLabel} {
+		s := e.made(t, Personal, "")
+		s.KeyLabel = label
+		if err := e.db.Set(ctx, []byte(sealKey(s.Code)), jsonWrite(sealKey(s.Code), s).Value); err != nil {
+			t.Fatal(err)
+		}
+		e.reg.inUse.Bump()
+		if err := e.reg.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "dissolved"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.keys.Find(ctx, label); err != nil {
+			t.Fatalf("key %s after revoking a seal whose record names it: %v", label, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eseal/eseal/audit"
@@ -91,7 +92,9 @@ func (r *Registry) setStatus(ctx context.Context, a Actor, code string, req Stat
 // brings the key back. A key a failure left behind is destroyed at the seal's next refused
 // use (Authorize). Best effort: the step stands whatever the key store says.
 func (r *Registry) destroyKey(ctx context.Context, s *SealRecord) {
-	if s.KeyLabel == "" || s.KeyLabel == pki.MakerKeyLabel {
+	if !strings.HasPrefix(s.KeyLabel, "seal-"+s.Code) {
+		// Only a key made for this seal (newKeyLabel) is ever destroyed: never the CA's,
+		// the maker's or the audit log's, whatever a record says.
 		return
 	}
 	if err := r.cfg.Keys.Delete(ctx, s.KeyLabel); err != nil && !errors.Is(err, signer.ErrKeyNotFound) {
