@@ -36,7 +36,8 @@
 // operator calls Relogin, or after a back-off of LoginRetryMin that doubles
 // with each refusal up to LoginRetryMax. Once the token says its user PIN
 // has one try left (CKF_USER_PIN_FINAL_TRY) or is locked, a refused PIN is
-// not offered again automatically at all: only Relogin does.
+// not offered again automatically at all: only Relogin does. Open does not
+// offer the configured PIN to a token in that state either.
 //
 // # Mechanisms
 //
