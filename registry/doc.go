@@ -50,7 +50,10 @@
 // # Archive (art. 15)
 //
 // Nothing of a seal's making is deleted: seal records, applications, materials, .esl files
-// and pictures stay; a revoked or voided seal keeps its whole status history.
+// and pictures stay; a revoked or voided seal keeps its whole status history. Only its
+// private key goes: it is destroyed once the revocation or change is durable (or, when the
+// key store failed then, at the seal's next refused use), so no restore or caller of the key
+// store can sign with it again.
 //
 // # Store layout
 //

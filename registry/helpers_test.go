@@ -129,6 +129,9 @@ type env struct {
 	kek    []byte
 	head   *sm2.PrivateKey
 	pics   *sealimg.Renderer
+	// token, when set, holds the keys instead of db: a key store that outlives the data
+	// directory (a PKCS#11 token does), as a restore of an older backup meets it.
+	token *store.Pebble
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -173,7 +176,11 @@ func (e *env) open(t testing.TB, noSync bool) {
 	if e.db, err = store.Open(e.dir, &store.Options{NoSync: noSync, Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
-	if e.keys, err = softkey.New(store.MustSpace(e.db, "softkey"), e.kek, softkey.Options{Logger: quiet, Now: e.clock.Now}); err != nil {
+	keyDB := e.db
+	if e.token != nil {
+		keyDB = e.token
+	}
+	if e.keys, err = softkey.New(store.MustSpace(keyDB, "softkey"), e.kek, softkey.Options{Logger: quiet, Now: e.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
 	if e.ca, err = pki.Open(ctx, pki.Options{Store: e.db, Keys: e.keys, Clock: e.clock.Now, Logger: quiet,

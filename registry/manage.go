@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eseal/eseal/audit"
 	"github.com/eseal/eseal/errs"
 	"github.com/eseal/eseal/pki"
+	"github.com/eseal/eseal/signer"
 )
 
 // StatusRequest is a suspension, resumption or revocation (art. 19-20).
@@ -34,8 +36,8 @@ func (r *Registry) Resume(ctx context.Context, a Actor, code string, req StatusR
 	return r.setStatus(ctx, a, code, req, "resume", audit.ActionResume, StatusActive, EventResumed, StatusSuspended)
 }
 
-// Revoke revokes a seal for good, and its signer certificate in the CA (it is then on the CRL).
-// The caller needs RoleAdmin.
+// Revoke revokes a seal for good, and its signer certificate in the CA (it is then on the CRL);
+// once that is durable the seal's key is destroyed. The caller needs RoleAdmin.
 func (r *Registry) Revoke(ctx context.Context, a Actor, code string, req StatusRequest) error {
 	return r.setStatus(ctx, a, code, req, "revoke", audit.ActionRevoke, StatusRevoked, EventRevoked, StatusMade, StatusActive, StatusSuspended)
 }
@@ -74,8 +76,30 @@ func (r *Registry) setStatus(ctx context.Context, a Actor, code string, req Stat
 	if to == StatusRevoked {
 		details["crl_reason"] = fmt.Sprint(int(req.CRLReason))
 	}
-	return r.commit(ctx, op, audit.Record{Actor: a.Name, Action: action, SealCode: code, Details: details},
-		append(blobs, sealWrites(s)...), r.event(event, s, req.Reason))
+	if err := r.commit(ctx, op, audit.Record{Actor: a.Name, Action: action, SealCode: code, Details: details},
+		append(blobs, sealWrites(s)...), r.event(event, s, req.Reason)); err != nil {
+		return err
+	}
+	if to == StatusRevoked {
+		r.destroyKey(ctx, s)
+	}
+	return nil
+}
+
+// destroyKey destroys the key of a seal that never signs again (revoked, or voided by a
+// change), once that is durable: neither a restore of an older data directory against a key
+// store that outlives it (a token) nor anything else reaching the key store by the label
+// brings the key back. A key a failure left behind is destroyed at the seal's next refused
+// use (Authorize). Best effort: the step stands whatever the key store says.
+func (r *Registry) destroyKey(ctx context.Context, s *SealRecord) {
+	if !strings.HasPrefix(s.KeyLabel, "seal-"+s.Code) {
+		// Only a key made for this seal (newKeyLabel) is ever destroyed: never the CA's,
+		// the maker's or the audit log's, whatever a record says.
+		return
+	}
+	if err := r.cfg.Keys.Delete(ctx, s.KeyLabel); err != nil && !errors.Is(err, signer.ErrKeyNotFound) {
+		r.cfg.Logger.Warn("registry: key of a seal that signs no more not destroyed yet", "seal", s.Code, "key", s.KeyLabel, "err", err)
+	}
 }
 
 // statusIn refuses unless s is in one of the statuses given.
@@ -133,9 +157,9 @@ const (
 	ChangeLostCarrier = "lost-carrier"
 )
 
-// Change voids the seal (its signer certificate is revoked as superseded) and makes a new
-// version linked to it (Previous, Next), both in one step; the new version is made and is
-// issued with Issue. The caller needs RoleAdmin.
+// Change voids the seal (its signer certificate is revoked as superseded; once that is
+// durable its key is destroyed) and makes a new version linked to it (Previous, Next), both
+// in one step; the new version is made and is issued with Issue. The caller needs RoleAdmin.
 func (r *Registry) Change(ctx context.Context, a Actor, code string, c Change) (*SealRecord, error) {
 	const op = "change"
 	if err := checkActor(op, a); err != nil {
@@ -226,6 +250,7 @@ func (r *Registry) Change(ctx context.Context, a Actor, code string, c Change) (
 	if err != nil {
 		return nil, err
 	}
+	r.destroyKey(ctx, old)
 	return ns, nil
 }
 

@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"github.com/eseal/eseal/cache"
 	"github.com/eseal/eseal/pki"
 	"github.com/eseal/eseal/ses"
+	"github.com/eseal/eseal/signer/softkey"
+	"github.com/eseal/eseal/store"
 	"github.com/eseal/eseal/verifier"
 )
 
@@ -48,6 +52,7 @@ func TestRevokedSealFailsNextVerification(t *testing.T) {
 	}
 
 	e.clock.Add(time.Hour)
+	stolen := e.stealKey(t, s) // the revocation destroys the key in the key store, not a copy
 	if err := e.reg.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "the unit was dissolved", CRLReason: pki.CessationOfOperation}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +77,7 @@ func TestRevokedSealFailsNextVerification(t *testing.T) {
 
 	// A signature claiming a time after the revocation, made with the key outside the
 	// registry: revoked.
-	after := e.signOutside(t, s, []byte("licence 2026-0002"), revokedAt.Add(30*time.Second))
+	after := e.signOutside(t, s, stolen, []byte("licence 2026-0002"), revokedAt.Add(30*time.Second))
 	rep = v.VerifySignature(after, []byte("licence 2026-0002"))
 	if rep.Indication != verifier.TotalFailed || rep.SubIndication != verifier.Revoked {
 		t.Fatalf("signature after the revocation: %s/%s %s", rep.Indication, rep.SubIndication, detail(rep, verifier.CheckRevocation))
@@ -85,7 +90,7 @@ func TestRevokedSealFailsNextVerification(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Add(time.Minute)
-	during := e.signOutside(t, s2, []byte("licence 2026-0003"), e.clock.Now())
+	during := e.signOutside(t, s2, e.stealKey(t, s2), []byte("licence 2026-0003"), e.clock.Now())
 	rep = v.VerifySignature(during, []byte("licence 2026-0003"))
 	if rep.Indication != verifier.TotalFailed || !strings.Contains(detail(rep, verifier.CheckRevocation), "suspended") {
 		t.Fatalf("signature during a suspension: %s/%s %s", rep.Indication, rep.SubIndication, detail(rep, verifier.CheckRevocation))
@@ -103,12 +108,8 @@ func detail(rep verifier.SignatureReport, name string) string {
 
 // signOutside signs data with the seal's key taken from the key store, claiming the time at,
 // as whoever held a copy of the key could: the registry and its audit log never see it.
-func (e *env) signOutside(t *testing.T, s *SealRecord, data []byte, at time.Time) []byte {
+func (e *env) signOutside(t *testing.T, s *SealRecord, key crypto.Signer, data []byte, at time.Time) []byte {
 	t.Helper()
-	key, err := e.keys.Signer(context.Background(), s.KeyLabel)
-	if err != nil {
-		t.Fatal(err)
-	}
 	seal, err := ses.ParseSeal(s.ESL)
 	if err != nil {
 		t.Fatal(err)
@@ -150,4 +151,32 @@ func TestStatusSpansEndOnWholeSeconds(t *testing.T) {
 			}
 		}
 	}
+}
+
+// stealKey is a copy of the seal's wrapped key taken out of the key store (with its KEK), as a
+// thief of the key would have it, in a key store of its own.
+func (e *env) stealKey(t *testing.T, s *SealRecord) crypto.Signer {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := store.MustSpace(e.db, "softkey").Get(ctx, []byte(s.KeyLabel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "stolen"), &store.Options{NoSync: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Set(ctx, []byte(s.KeyLabel), rec); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := softkey.New(db, e.kek, softkey.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := keys.Signer(ctx, s.KeyLabel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }

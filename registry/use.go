@@ -217,6 +217,9 @@ func (r *Registry) Authorize(ctx context.Context, a Actor, req UseRequest) (*Use
 	s := x.rec
 	now := r.now()
 	if err := r.usable(op, s, now); err != nil {
+		if s.Status == StatusRevoked || s.Status == StatusVoided {
+			r.destroyKey(ctx, s)
+		}
 		return deny(err)
 	}
 	switch s.Kind.Class() {
@@ -397,7 +400,7 @@ func (u *Use) SignBatch(ctx context.Context, items []SignItem) ([][]byte, error)
 		sig, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: u.Seal, SignerCert: u.Certificate.Raw,
 			DataHash: it.Digest, PropertyInfo: it.PropertyInfo, Time: now}, u.Signer)
 		if err != nil {
-			return nil, wrap(op, s.Code, err)
+			return nil, u.signFailed(ctx, op, s.Code, err)
 		}
 		sigs[i] = sig
 	}
@@ -436,12 +439,21 @@ func (u *Use) SignDocument(ctx context.Context, document []byte, build func(now 
 	sig, err := ses.Sign(rand.Reader, &ses.SignRequest{Seal: u.Seal, SignerCert: u.Certificate.Raw,
 		DataHash: item.Digest, PropertyInfo: item.PropertyInfo, Time: now}, u.Signer)
 	if err != nil {
-		return nil, wrap(op, s.Code, err)
+		return nil, u.signFailed(ctx, op, s.Code, err)
 	}
 	if err := u.recordWith(ctx, [][]byte{sig}, map[string]string{"document": hex.EncodeToString(document)}); err != nil {
 		return nil, err
 	}
 	return sig, nil
+}
+
+// signFailed is the error of a signing that failed: the seal's refusal when it stopped
+// meanwhile (a revocation destroys its key under a running signing), else err.
+func (u *Use) signFailed(ctx context.Context, op, code string, err error) error {
+	if _, _, uerr := u.usableNow(ctx, op, nil); uerr != nil {
+		return uerr
+	}
+	return wrap(op, code, err)
 }
 
 // usableNow checks, as the registry says now, that the seal may still sign (it may have

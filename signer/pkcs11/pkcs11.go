@@ -34,7 +34,10 @@
 // reports itself unavailable (Ready, and signer.ErrUnavailable on every
 // request, without touching the token) and logs in again only when an
 // operator calls Relogin, or after a back-off of LoginRetryMin that doubles
-// with each refusal up to LoginRetryMax.
+// with each refusal up to LoginRetryMax. Once the token says its user PIN
+// has one try left (CKF_USER_PIN_FINAL_TRY) or is locked, a refused PIN is
+// not offered again automatically at all: only Relogin does. Open does not
+// offer the configured PIN to a token in that state either.
 //
 // # Mechanisms
 //
@@ -75,6 +78,7 @@ type Store struct {
 	refused   p11.Error   // the token's answer to the last login when it refused the PIN, else 0
 	refusals  int         // refused logins in a row
 	nextLogin time.Time   // no automatic login before this while refused
+	held      bool        // refused, and the token has one user PIN try left (or none): no automatic login at all
 	lastErr   error       // why the last recovery failed; nil once one succeeds
 	down      atomic.Bool // refused != 0 || lastErr != nil, read without s.mu
 	now       func() time.Time
@@ -140,6 +144,15 @@ func Open(cfg Config) (*Store, error) {
 	s.slot = slot
 	if err := s.checkMechanisms(); err != nil {
 		return fail(err)
+	}
+	// A token with one user PIN try left locks on a wrong PIN: a process restarted over
+	// and over with a wrong PIN in its configuration must not be what locks it.
+	switch {
+	case ti.Flags&p11.CKF_USER_PIN_LOCKED != 0:
+		return fail(signer.Errorf(signer.ErrLocked, "pkcs11.Open", "", nil, "user PIN of token %q is locked; unlock it on the token", cfg.TokenLabel))
+	case ti.Flags&p11.CKF_USER_PIN_FINAL_TRY != 0:
+		return fail(signer.Errorf(signer.ErrConfig, "pkcs11.Open", "", nil,
+			"token %q has one user PIN try left; the configured PIN is not offered: check it and log in to the token once by hand (a right PIN resets the count), or have the security officer reset it", cfg.TokenLabel))
 	}
 	if err := s.relogin(); err != nil {
 		return fail(err)

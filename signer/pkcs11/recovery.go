@@ -109,12 +109,31 @@ func (s *Store) recover(seen uint64, cause error) error {
 		s.log.Info("key handle cache dropped", "cause", cause)
 		return nil
 	}
-	if s.refused != 0 && s.now().Before(s.nextLogin) {
+	if s.refused != 0 && (s.held || s.now().Before(s.nextLogin)) {
 		// The token refused our PIN: do not offer it again before the
 		// back-off ends, however many requests fail meanwhile.
 		return s.refusedErr("pkcs11.Login", "")
 	}
+	if s.refused != 0 && s.lastTry() {
+		// The same PIN again would spend the token's last try and lock
+		// it: that is the operator's decision (Relogin), never ours.
+		s.held = true
+		s.lastErr = s.refusedErr("pkcs11.Login", "")
+		s.log.Error("token has one user PIN try left or none; the refused PIN is not offered again until an operator calls Relogin",
+			"code", s.refused.Error(), "refusals", s.refusals)
+		return s.lastErr
+	}
 	return s.rebuild(cause)
+}
+
+// lastTry reports whether the token says its user PIN has one try left or is
+// locked. Caller holds s.mu.
+func (s *Store) lastTry() bool {
+	ti, err := s.ctx.GetTokenInfo(s.slot)
+	if err != nil {
+		return false
+	}
+	return ti.Flags&(p11.CKF_USER_PIN_FINAL_TRY|p11.CKF_USER_PIN_LOCKED) != 0
 }
 
 // rebuild closes the pool's and the login session, opens a new login
@@ -149,7 +168,7 @@ func (s *Store) rebuild(cause error) error {
 		return err
 	}
 	s.fill()
-	s.refused, s.refusals, s.lastErr = 0, 0, nil
+	s.refused, s.refusals, s.lastErr, s.held = 0, 0, nil, false
 	s.nextLogin = time.Time{}
 	s.down.Store(false)
 	s.gen.Add(1)
@@ -161,6 +180,11 @@ func (s *Store) rebuild(cause error) error {
 // refusedErr reports the store as unavailable because the token refused
 // the PIN. Caller holds s.mu.
 func (s *Store) refusedErr(op, label string) error {
+	if s.held {
+		return signer.Errorf(signer.ErrUnavailable, op, label, s.refused,
+			"token %q refused the user PIN (%d time(s) in a row) and has one try left or none; no automatic login: correct the PIN or unlock it on the token, then call Relogin",
+			s.cfg.TokenLabel, s.refusals)
+	}
 	return signer.Errorf(signer.ErrUnavailable, op, label, s.refused,
 		"token %q refused the user PIN (%d time(s) in a row); no automatic login before %s: correct the PIN or unlock it on the token, then call Relogin",
 		s.cfg.TokenLabel, s.refusals, s.nextLogin.UTC().Format(time.RFC3339))
@@ -174,7 +198,7 @@ func (s *Store) gate(op, label string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.refused != 0 && s.now().Before(s.nextLogin) {
+	if s.refused != 0 && (s.held || s.now().Before(s.nextLogin)) {
 		return s.refusedErr(op, label)
 	}
 	return nil
