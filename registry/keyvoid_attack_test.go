@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -157,5 +158,44 @@ func TestAttackRevokeNeverDestroysOtherKeys(t *testing.T) {
 		if _, err := e.keys.Find(ctx, label); err != nil {
 			t.Fatalf("key %s after revoking a seal whose record names it: %v", label, err)
 		}
+	}
+}
+
+// deleteCounts is a key store that counts the calls of Delete.
+type deleteCounts struct {
+	signer.KeyStore
+	n *atomic.Int32
+}
+
+func (d deleteCounts) Delete(ctx context.Context, label string) error {
+	d.n.Add(1)
+	return d.KeyStore.Delete(ctx, label)
+}
+
+// TestRefusedUsesDoNotAskToDestroyAgain: once a revoked seal's key is destroyed, refused uses
+// of the seal do not call the key store's Delete again (a caller repeating them would
+// otherwise make one token call each).
+func TestRefusedUsesDoNotAskToDestroyAgain(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	s := e.made(t, Personal, "")
+	var n atomic.Int32
+	reg, err := New(Config{State: NewState(e.db, e.log), Keys: deleteCounts{e.keys, &n}, CA: e.ca, Guard: e.guard, Pictures: e.pics,
+		Impressions: e.imps, Events: e.events, Division: "460100", IDKey: []byte("0123456789abcdef"),
+		Clock: e.clock.Now, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Revoke(ctx, admin, s.Code, StatusRequest{Reason: "dissolved"}); err != nil {
+		t.Fatal(err)
+	}
+	d := sm3.Sum([]byte("x"))
+	for range 5 {
+		if _, err := reg.Authorize(ctx, holderAct, UseRequest{SealCode: s.Code, Digests: [][]byte{d[:]}, PIN: pin}); err == nil {
+			t.Fatal("a revoked seal was authorised")
+		}
+	}
+	if got := n.Load(); got != 1 {
+		t.Fatalf("Delete called %d times, want once (at the revocation)", got)
 	}
 }

@@ -97,9 +97,14 @@ func (r *Registry) destroyKey(ctx context.Context, s *SealRecord) {
 		// the maker's or the audit log's, whatever a record says.
 		return
 	}
+	if _, done := r.destroyed.Load(s.KeyLabel); done {
+		return
+	}
 	if err := r.cfg.Keys.Delete(ctx, s.KeyLabel); err != nil && !errors.Is(err, signer.ErrKeyNotFound) {
 		r.cfg.Logger.Warn("registry: key of a seal that signs no more not destroyed yet", "seal", s.Code, "key", s.KeyLabel, "err", err)
+		return
 	}
+	r.destroyed.Store(s.KeyLabel, struct{}{})
 }
 
 // statusIn refuses unless s is in one of the statuses given.

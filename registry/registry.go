@@ -81,6 +81,9 @@ type Registry struct {
 	// commit moves both on.
 	statuses *genmemo.Table[sealStatus]
 	inUse    *genmemo.Table[*inUse]
+	// destroyed holds the labels of the keys this process destroyed (or found gone): a
+	// refused use of a revoked seal asks the key store to destroy its key only until then.
+	destroyed sync.Map
 }
 
 // New checks cfg and returns a Registry over it.
