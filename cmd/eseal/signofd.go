@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,11 +82,11 @@ const (
 func cmdSignOFD(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sign-ofd", flag.ContinueOnError)
 	target := fs.String("target", "", "the appliance's base URL, e.g. http://127.0.0.1:8080")
-	keyFile := fs.String("key-file", "", "file holding the API key (role signer; verifier too, for resuming)")
+	keyFile := fs.String("key-file", "", "file holding the API key (role signer; verifier too, for resuming), its owner's only (mode 600)")
 	seal := fs.String("seal", "", "the code of the seal to sign with")
-	pinFile := fs.String("pin-file", "", "file holding the seal's PIN")
+	pinFile := fs.String("pin-file", "", "file holding the seal's PIN, its owner's only (mode 600)")
 	approval := fs.String("approval", "", "the use approval of an official seal, granted for the documents' SM3 digests")
-	personFile := fs.String("person-id-file", "", "file holding the holder's identity number (personal and position seals)")
+	personFile := fs.String("person-id-file", "", "file holding the holder's identity number (personal and position seals), its owner's only")
 	scope := fs.String("scope", "", "the delegated scope a position seal is used in")
 	page := fs.String("page", "", "page number (from 1) for the stamp, or the page to search the keyword on")
 	x := fs.String("x", "", "the stamp's centre, millimetres from the page's left edge")
@@ -168,13 +169,17 @@ func cmdSignOFD(args []string, stdout, stderr io.Writer) int {
 }
 
 // readSecret reads a small file holding one secret, without its line ending. Its content is
-// never shown.
+// never shown. A file others may read or write is refused (ownerOnly): a secret kept so is
+// no longer its holder's alone.
 func readSecret(name string) (string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	if err := ownerOnly(f, name); err != nil {
+		return "", err
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	if err != nil {
 		return "", err
@@ -187,6 +192,22 @@ func readSecret(name string) (string, error) {
 		return "", fmt.Errorf("%s must hold one line", name)
 	}
 	return s, nil
+}
+
+// ownerOnly refuses the open secret file f (named name) unless it is a regular file that
+// neither the group nor others may read or write.
+func ownerOnly(f *os.File, name string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", name)
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return fmt.Errorf("%s may be read or written by others (mode %04o): make it its owner's only (chmod 600)", name, perm)
+	}
+	return nil
 }
 
 // signJobs lists the documents to sign: each FILE argument, written to DIR/its name, and

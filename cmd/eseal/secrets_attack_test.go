@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSignOFDAttackLooseSecretFile gives sign-ofd and bench a PIN, identity number or API
+// key file that others may read or write, or a folder: each is refused as a usage error
+// naming the file and its mode, before anything is sent, and the secret is never printed.
+func TestSignOFDAttackLooseSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, value string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(value+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key := write("api.key", "esk_private_key", 0o600)
+	pin := write("seal.pin", "135790", 0o600)
+	doc := write("a.ofd", "x", 0o644)
+	out := filepath.Join(dir, "out")
+	for _, c := range []struct {
+		name, flag, file, want string
+	}{
+		{"a world-readable PIN file", "--pin-file", write("world.pin", "135790", 0o644), "mode 0644"},
+		{"a group-readable PIN file", "--pin-file", write("group.pin", "135790", 0o640), "mode 0640"},
+		{"a world-writable PIN file", "--pin-file", write("writable.pin", "135790", 0o602), "mode 0602"},
+		{"a world-readable API key file", "--key-file", write("world.key", "esk_private_key", 0o604), "mode 0604"},
+		{"a group-readable identity number file", "--person-id-file", write("id.txt", "11010519491231002X", 0o640), "mode 0640"},
+		{"a folder as PIN file", "--pin-file", dir, "not a regular file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			flags := map[string]string{"--key-file": key, "--pin-file": pin, "--person-id-file": ""}
+			flags[c.flag] = c.file
+			args := []string{"sign-ofd", "--target", "http://127.0.0.1:1", "--seal", "46010000000001", "--out", out}
+			for f, v := range flags {
+				if v != "" {
+					args = append(args, f, v)
+				}
+			}
+			code, stdout, stderr := runCLI(append(args, doc)...)
+			if code != exitUsage || !strings.Contains(stderr, c.flag) || !strings.Contains(stderr, c.file) || !strings.Contains(stderr, c.want) {
+				t.Fatalf("exit %d, stderr %q; want %d naming %s, %s and %q", code, stderr, exitUsage, c.flag, c.file, c.want)
+			}
+			for _, secret := range []string{"135790", "esk_private_key", "11010519491231002X"} {
+				if strings.Contains(stdout+stderr, secret) {
+					t.Fatalf("a secret was printed: %q", stdout+stderr)
+				}
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatal("the output folder was made although the command was refused")
+			}
+		})
+	}
+	loose := write("bench.key", "esk_private_key", 0o644)
+	code, stdout, stderr := runCLI("bench", "--op", "sign", "--key-file", loose, "--target", "http://127.0.0.1:1")
+	if code != exitUsage || !strings.Contains(stderr, "mode 0644") || strings.Contains(stdout+stderr, "esk_private_key") {
+		t.Fatalf("bench with a world-readable key file: exit %d, stderr %q", code, stderr)
+	}
+}
