@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,5 +64,41 @@ func TestSignOFDAttackLooseSecretFile(t *testing.T) {
 	code, stdout, stderr := runCLI("bench", "--op", "sign", "--key-file", loose, "--target", "http://127.0.0.1:1")
 	if code != exitUsage || !strings.Contains(stderr, "mode 0644") || strings.Contains(stdout+stderr, "esk_private_key") {
 		t.Fatalf("bench with a world-readable key file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestSignOFDAttackResumeForeignOutput runs sign-ofd again after an input changed: the
+// output left from the earlier input verifies TOTAL_PASSED, but it is not this input signed,
+// so it is not skipped as done; it is listed as OUTPUT_MISMATCH, kept, and the exit status
+// is 1. The unchanged input's output is still skipped.
+func TestSignOFDAttackResumeForeignOutput(t *testing.T) {
+	s := startSignServer(t)
+	in := licences(t, 2)
+	out := t.TempDir()
+	if code, stdout, stderr := runCLI(s.args("--out", out, in)...); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	changed := filepath.Join(in, "licence-001.ofd")
+	other, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ofd", "licence.ofd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(changed, other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := os.ReadFile(filepath.Join(out, "licence-001.ofd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(s.args("--out", out, in)...)
+	if done, skipped, failed := summary(t, stdout); code != exitFailed || done != 0 || skipped != 1 || failed != 1 {
+		t.Fatalf("after the input changed: exit %d, %s%s", code, stdout, stderr)
+	}
+	f := readFailures(t, out)
+	if len(f) != 1 || f[0].File != changed || f[0].Code != "OUTPUT_MISMATCH" {
+		t.Fatalf("failures.json: %+v", f)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, "licence-001.ofd")); !bytes.Equal(got, kept) {
+		t.Fatal("the mismatched output was rewritten")
 	}
 }

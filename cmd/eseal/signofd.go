@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -22,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eseal/eseal/ofd"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -417,20 +419,25 @@ func (c *ofdClient) signOne(j signJob) (signOutcome, signFailure) {
 		}
 		return fail("NETWORK", "%v", err)
 	}
-	if existing, err := os.ReadFile(j.out); err == nil {
+	doc, err := readBounded(j.in, maxOFDInput)
+	if err != nil {
+		return fail("IO", "%v", err)
+	}
+	if existing, err := readBounded(j.out, maxOFDInput*2); err == nil {
 		passed, err := c.verifies(existing)
 		if err != nil {
 			return fail(codeOf(err), "the output %s exists and could not be verified (it is kept): %v", j.out, msgOf(err))
 		}
 		if passed {
+			// A signed document is skipped only when it is this input signed: an output
+			// left from another input (or put there) verifies as well.
+			if err := signedFrom(doc, existing); err != nil {
+				return fail("OUTPUT_MISMATCH", "the output %s exists and verifies, but is not %s signed (it is kept): %v", j.out, j.in, err)
+			}
 			return outcomeSkipped, signFailure{}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fail("IO", "the output %s: %v", j.out, err)
-	}
-	doc, err := readBounded(j.in, maxOFDInput)
-	if err != nil {
-		return fail("IO", "%v", err)
 	}
 	signed, err := c.sign(doc)
 	if err != nil {
@@ -440,6 +447,51 @@ func (c *ofdClient) signOne(j signJob) (signOutcome, signFailure) {
 		return fail("IO", "%v", err)
 	}
 	return outcomeSigned, signFailure{}
+}
+
+// signedFrom tells whether signed is the OFD document in signed by the appliance: every file
+// of in is in signed with the same bytes, but OFD.xml and the lists of signatures
+// (Signatures.xml), which signing rewrites; and every file signed adds is a list of
+// signatures or a signature's Signature.xml, SignedValue.dat or Seal.esl.
+func signedFrom(in, signed []byte) error {
+	a, err := ofd.Open(in, ofd.Limits{})
+	if err != nil {
+		return fmt.Errorf("the input: %w", err)
+	}
+	b, err := ofd.Open(signed, ofd.Limits{})
+	if err != nil {
+		return fmt.Errorf("the output: %w", err)
+	}
+	for _, n := range a.Files() {
+		if n == "OFD.xml" || path.Base(n) == "Signatures.xml" {
+			continue
+		}
+		if !b.Has(n) {
+			return fmt.Errorf("it lacks the input's %s", n)
+		}
+		x, err := a.ReadFile(n)
+		if err != nil {
+			return fmt.Errorf("the input's %s: %w", n, err)
+		}
+		y, err := b.ReadFile(n)
+		if err != nil {
+			return fmt.Errorf("its %s: %w", n, err)
+		}
+		if !bytes.Equal(x, y) {
+			return fmt.Errorf("its %s differs from the input's", n)
+		}
+	}
+	for _, n := range b.Files() {
+		if a.Has(n) {
+			continue
+		}
+		switch path.Base(n) {
+		case "Signatures.xml", "Signature.xml", "SignedValue.dat", "Seal.esl":
+		default:
+			return fmt.Errorf("it has %s, which the input has not", n)
+		}
+	}
+	return nil
 }
 
 func codeOf(err error) string {
