@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestSignOFDAttackLooseSecretFile gives sign-ofd and bench a PIN, identity number or API
@@ -100,5 +102,42 @@ func TestSignOFDAttackResumeForeignOutput(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(out, "licence-001.ofd")); !bytes.Equal(got, kept) {
 		t.Fatal("the mismatched output was rewritten")
+	}
+}
+
+// TestSignOFDAttackPipeInput names a pipe (with no writer) and a device as documents to
+// sign: sign-ofd refuses them at once as a usage error naming them, where reading the pipe
+// would wait for ever (and the device up to the size limit).
+func TestSignOFDAttackPipeInput(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "waiting.ofd")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, pin := filepath.Join(dir, "api.key"), filepath.Join(dir, "seal.pin")
+	for _, f := range []string{key, pin} {
+		if err := os.WriteFile(f, []byte("135790\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ input, want string }{{fifo, "a pipe"}, {os.DevNull, "a device"}} {
+		type result struct {
+			code   int
+			stderr string
+		}
+		done := make(chan result, 1)
+		go func() {
+			code, _, stderr := runCLI("sign-ofd", "--target", "http://127.0.0.1:1", "--key-file", key, "--seal", "46010000000001",
+				"--pin-file", pin, "--out", filepath.Join(dir, "out"), c.input)
+			done <- result{code, stderr}
+		}()
+		select {
+		case r := <-done:
+			if r.code != exitUsage || !strings.Contains(r.stderr, c.input) || !strings.Contains(r.stderr, c.want) {
+				t.Fatalf("%s: exit %d, stderr %q; want %d naming it %s", c.input, r.code, r.stderr, exitUsage, c.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: sign-ofd still reading after 10 s", c.input)
+		}
 	}
 }

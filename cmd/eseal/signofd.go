@@ -214,8 +214,9 @@ func ownerOnly(f *os.File, name string) error {
 
 // signJobs lists the documents to sign: each FILE argument, written to DIR/its name, and
 // each .ofd file under a DIR argument, written to DIR/its path under that folder (the output
-// folder itself is not searched). Two documents written to one output, and an output that
-// is its input, are refused.
+// folder itself is not searched). A FILE that is not a regular file (a pipe, a device) or
+// is over the input limit, two documents written to one output, and an output that is its
+// input, are refused.
 func signJobs(paths []string, out string) ([]signJob, error) {
 	var jobs []signJob
 	seen := map[string]string{}
@@ -241,6 +242,10 @@ func signJobs(paths []string, out string) ([]signJob, error) {
 			return nil, err
 		}
 		if !st.IsDir() {
+			// A pipe or device would be read without end (or up to the size limit).
+			if err := regular(p, st); err != nil {
+				return nil, err
+			}
 			if err := add(p, filepath.Base(p)); err != nil {
 				return nil, err
 			}
