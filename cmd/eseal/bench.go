@@ -245,17 +245,14 @@ func slicesMax(xs []int) int {
 	return m
 }
 
-// readKeyFile reads the admin API key from a file only its owner may read (ownerOnly); the
+// readKeyFile reads the admin API key from a file only its owner may read (openSecret); the
 // error names the file, never its content.
 func readKeyFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := openSecret(path)
 	if err != nil {
 		return "", fmt.Errorf("--key-file: %w", err)
 	}
 	defer f.Close()
-	if err := ownerOnly(f, path); err != nil {
-		return "", fmt.Errorf("--key-file: %w", err)
-	}
 	b, err := io.ReadAll(io.LimitReader(f, 4097))
 	if err != nil {
 		return "", fmt.Errorf("--key-file %s: %w", path, err)

@@ -11,7 +11,7 @@ import (
 )
 
 // TestSignOFDAttackLooseSecretFile gives sign-ofd and bench a PIN, identity number or API
-// key file that others may read or write, or a folder: each is refused as a usage error
+// key file that others may read or write, a folder or a pipe: each is refused as a usage error
 // naming the file and its mode, before anything is sent, and the secret is never printed.
 func TestSignOFDAttackLooseSecretFile(t *testing.T) {
 	dir := t.TempDir()
@@ -24,6 +24,10 @@ func TestSignOFDAttackLooseSecretFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		return p
+	}
+	fifo := filepath.Join(dir, "pin.fifo") // no writer: opening it would wait for one
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	key := write("api.key", "esk_private_key", 0o600)
 	pin := write("seal.pin", "135790", 0o600)
@@ -38,6 +42,7 @@ func TestSignOFDAttackLooseSecretFile(t *testing.T) {
 		{"a world-readable API key file", "--key-file", write("world.key", "esk_private_key", 0o604), "mode 0604"},
 		{"a group-readable identity number file", "--person-id-file", write("id.txt", "11010519491231002X", 0o640), "mode 0640"},
 		{"a folder as PIN file", "--pin-file", dir, "not a regular file"},
+		{"a pipe as PIN file", "--pin-file", fifo, "not a regular file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			flags := map[string]string{"--key-file": key, "--pin-file": pin, "--person-id-file": ""}
@@ -138,6 +143,39 @@ func TestSignOFDAttackPipeInput(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s: sign-ofd still reading after 10 s", c.input)
+		}
+	}
+}
+
+// TestAuditKeyAttackPipe gives audit verify and restore a --key that is a pipe with no
+// writer: each refuses it at once as a usage error naming it, where reading it would wait
+// for ever (and a device such as /dev/zero would be read into memory without end).
+func TestAuditKeyAttackPipe(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "head.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"audit", "verify", "--data", filepath.Join(dir, "store"), "--key", fifo},
+		{"restore", "--from", filepath.Join(dir, "backup"), "--data", filepath.Join(dir, "store"), "--key", fifo},
+	} {
+		type result struct {
+			code   int
+			stderr string
+		}
+		done := make(chan result, 1)
+		go func() {
+			code, _, stderr := runCLI(args...)
+			done <- result{code, stderr}
+		}()
+		select {
+		case r := <-done:
+			if r.code != exitUsage || !strings.Contains(r.stderr, "--key") || !strings.Contains(r.stderr, "a pipe") {
+				t.Fatalf("%s: exit %d, stderr %q; want %d naming the pipe", args[0], r.code, r.stderr, exitUsage)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: still reading --key after 10 s", args[0])
 		}
 	}
 }

@@ -171,17 +171,14 @@ func cmdSignOFD(args []string, stdout, stderr io.Writer) int {
 }
 
 // readSecret reads a small file holding one secret, without its line ending. Its content is
-// never shown. A file others may read or write is refused (ownerOnly): a secret kept so is
+// never shown. A file others may read or write is refused (openSecret): a secret kept so is
 // no longer its holder's alone.
 func readSecret(name string) (string, error) {
-	f, err := os.Open(name)
+	f, err := openSecret(name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	if err := ownerOnly(f, name); err != nil {
-		return "", err
-	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	if err != nil {
 		return "", err
@@ -194,6 +191,25 @@ func readSecret(name string) (string, error) {
 		return "", fmt.Errorf("%s must hold one line", name)
 	}
 	return s, nil
+}
+
+// openSecret opens the secret file name after ownerOnly's checks; a pipe or device is
+// refused before it is opened (opening a pipe waits for a writer).
+func openSecret(name string) (*os.File, error) {
+	if fi, err := os.Stat(name); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := ownerOnly(f, name); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // ownerOnly refuses the open secret file f (named name) unless it is a regular file that
