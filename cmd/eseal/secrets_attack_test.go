@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,5 +180,41 @@ func TestAuditKeyAttackPipe(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s: still reading --key after 10 s", args[0])
 		}
+	}
+}
+
+// TestSignOFDAttackForeignAnswer points sign-ofd at a server that answers every document
+// with another document, signed: sign-ofd does not write it as the input signed; the
+// document is listed as BAD_ANSWER and the exit status is 1.
+func TestSignOFDAttackForeignAnswer(t *testing.T) {
+	foreign, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ofd", "licence-signed.ofd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/ofd")
+		w.Write(foreign)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	key, pin := filepath.Join(dir, "api.key"), filepath.Join(dir, "seal.pin")
+	for _, f := range []string{key, pin} {
+		if err := os.WriteFile(f, []byte("135790\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := licences(t, 1)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI("sign-ofd", "--target", srv.URL, "--key-file", key, "--seal", "46010000000001",
+		"--pin-file", pin, "--page", "1", "--x", "150", "--y", "200", "--out", out, in)
+	if done, skipped, failed := summary(t, stdout); code != exitFailed || done != 0 || skipped != 0 || failed != 1 {
+		t.Fatalf("exit %d, %s%s", code, stdout, stderr)
+	}
+	if f := readFailures(t, out); len(f) != 1 || f[0].Code != "BAD_ANSWER" {
+		t.Fatalf("failures.json: %+v", f)
+	}
+	if _, err := os.Stat(filepath.Join(out, "licence-000.ofd")); err == nil {
+		t.Fatal("the foreign answer was written as the signed document")
 	}
 }

@@ -464,6 +464,10 @@ func (c *ofdClient) signOne(j signJob) (signOutcome, signFailure) {
 	if err != nil {
 		return failErr(err)
 	}
+	// What is written is the input signed, whatever answered at --target.
+	if err := signedFrom(doc, signed); err != nil {
+		return fail("BAD_ANSWER", "the appliance answered a package that is not %s signed (not written): %v", j.in, err)
+	}
 	if err := writeAtomic(j.out, signed); err != nil {
 		return fail("IO", "%v", err)
 	}
