@@ -161,11 +161,11 @@ func openExistingStore(dir string) (*store.Pebble, error) {
 }
 
 // loadPublicKeys reads public keys from files holding PEM PUBLIC KEY or CERTIFICATE blocks,
-// or one DER public key or certificate.
+// or one DER public key or certificate; each a regular file of at most maxInputSize bytes.
 func loadPublicKeys(paths []string) ([]crypto.PublicKey, error) {
 	var keys []crypto.PublicKey
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := readInput(p) // a regular file within the input limit: never a pipe or device
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}

@@ -245,9 +245,10 @@ func slicesMax(xs []int) int {
 	return m
 }
 
-// readKeyFile reads the admin API key; the error names the file, never its content.
+// readKeyFile reads the admin API key from a file only its owner may read (openSecret); the
+// error names the file, never its content.
 func readKeyFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := openSecret(path)
 	if err != nil {
 		return "", fmt.Errorf("--key-file: %w", err)
 	}

@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eseal/eseal/ofd"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -81,11 +84,11 @@ const (
 func cmdSignOFD(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sign-ofd", flag.ContinueOnError)
 	target := fs.String("target", "", "the appliance's base URL, e.g. http://127.0.0.1:8080")
-	keyFile := fs.String("key-file", "", "file holding the API key (role signer; verifier too, for resuming)")
+	keyFile := fs.String("key-file", "", "file holding the API key (role signer; verifier too, for resuming), its owner's only (mode 600)")
 	seal := fs.String("seal", "", "the code of the seal to sign with")
-	pinFile := fs.String("pin-file", "", "file holding the seal's PIN")
+	pinFile := fs.String("pin-file", "", "file holding the seal's PIN, its owner's only (mode 600)")
 	approval := fs.String("approval", "", "the use approval of an official seal, granted for the documents' SM3 digests")
-	personFile := fs.String("person-id-file", "", "file holding the holder's identity number (personal and position seals)")
+	personFile := fs.String("person-id-file", "", "file holding the holder's identity number (personal and position seals), its owner's only")
 	scope := fs.String("scope", "", "the delegated scope a position seal is used in")
 	page := fs.String("page", "", "page number (from 1) for the stamp, or the page to search the keyword on")
 	x := fs.String("x", "", "the stamp's centre, millimetres from the page's left edge")
@@ -168,9 +171,10 @@ func cmdSignOFD(args []string, stdout, stderr io.Writer) int {
 }
 
 // readSecret reads a small file holding one secret, without its line ending. Its content is
-// never shown.
+// never shown. A file others may read or write is refused (openSecret): a secret kept so is
+// no longer its holder's alone.
 func readSecret(name string) (string, error) {
-	f, err := os.Open(name)
+	f, err := openSecret(name)
 	if err != nil {
 		return "", err
 	}
@@ -189,10 +193,46 @@ func readSecret(name string) (string, error) {
 	return s, nil
 }
 
+// openSecret opens the secret file name after ownerOnly's checks; a pipe or device is
+// refused before it is opened (opening a pipe waits for a writer).
+func openSecret(name string) (*os.File, error) {
+	if fi, err := os.Stat(name); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := ownerOnly(f, name); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// ownerOnly refuses the open secret file f (named name) unless it is a regular file that
+// neither the group nor others may read or write.
+func ownerOnly(f *os.File, name string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", name)
+	}
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return fmt.Errorf("%s may be read or written by others (mode %04o): make it its owner's only (chmod 600)", name, perm)
+	}
+	return nil
+}
+
 // signJobs lists the documents to sign: each FILE argument, written to DIR/its name, and
 // each .ofd file under a DIR argument, written to DIR/its path under that folder (the output
-// folder itself is not searched). Two documents written to one output, and an output that
-// is its input, are refused.
+// folder itself is not searched). A FILE that is not a regular file (a pipe, a device) or
+// is over the input limit, two documents written to one output, and an output that is its
+// input, are refused.
 func signJobs(paths []string, out string) ([]signJob, error) {
 	var jobs []signJob
 	seen := map[string]string{}
@@ -218,6 +258,10 @@ func signJobs(paths []string, out string) ([]signJob, error) {
 			return nil, err
 		}
 		if !st.IsDir() {
+			// A pipe or device would be read without end (or up to the size limit).
+			if err := regular(p, st); err != nil {
+				return nil, err
+			}
 			if err := add(p, filepath.Base(p)); err != nil {
 				return nil, err
 			}
@@ -396,29 +440,83 @@ func (c *ofdClient) signOne(j signJob) (signOutcome, signFailure) {
 		}
 		return fail("NETWORK", "%v", err)
 	}
-	if existing, err := os.ReadFile(j.out); err == nil {
+	doc, err := readBounded(j.in, maxOFDInput)
+	if err != nil {
+		return fail("IO", "%v", err)
+	}
+	if existing, err := readBounded(j.out, maxOFDInput*2); err == nil {
 		passed, err := c.verifies(existing)
 		if err != nil {
 			return fail(codeOf(err), "the output %s exists and could not be verified (it is kept): %v", j.out, msgOf(err))
 		}
 		if passed {
+			// A signed document is skipped only when it is this input signed: an output
+			// left from another input (or put there) verifies as well.
+			if err := signedFrom(doc, existing); err != nil {
+				return fail("OUTPUT_MISMATCH", "the output %s exists and verifies, but is not %s signed (it is kept): %v", j.out, j.in, err)
+			}
 			return outcomeSkipped, signFailure{}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fail("IO", "the output %s: %v", j.out, err)
 	}
-	doc, err := readBounded(j.in, maxOFDInput)
-	if err != nil {
-		return fail("IO", "%v", err)
-	}
 	signed, err := c.sign(doc)
 	if err != nil {
 		return failErr(err)
+	}
+	// What is written is the input signed, whatever answered at --target.
+	if err := signedFrom(doc, signed); err != nil {
+		return fail("BAD_ANSWER", "the appliance answered a package that is not %s signed (not written): %v", j.in, err)
 	}
 	if err := writeAtomic(j.out, signed); err != nil {
 		return fail("IO", "%v", err)
 	}
 	return outcomeSigned, signFailure{}
+}
+
+// signedFrom tells whether signed is the OFD document in signed by the appliance: every file
+// of in is in signed with the same bytes, but OFD.xml and the lists of signatures
+// (Signatures.xml), which signing rewrites; and every file signed adds is a list of
+// signatures or a signature's Signature.xml, SignedValue.dat or Seal.esl.
+func signedFrom(in, signed []byte) error {
+	a, err := ofd.Open(in, ofd.Limits{})
+	if err != nil {
+		return fmt.Errorf("the input: %w", err)
+	}
+	b, err := ofd.Open(signed, ofd.Limits{})
+	if err != nil {
+		return fmt.Errorf("the output: %w", err)
+	}
+	for _, n := range a.Files() {
+		if n == "OFD.xml" || path.Base(n) == "Signatures.xml" {
+			continue
+		}
+		if !b.Has(n) {
+			return fmt.Errorf("it lacks the input's %s", n)
+		}
+		x, err := a.ReadFile(n)
+		if err != nil {
+			return fmt.Errorf("the input's %s: %w", n, err)
+		}
+		y, err := b.ReadFile(n)
+		if err != nil {
+			return fmt.Errorf("its %s: %w", n, err)
+		}
+		if !bytes.Equal(x, y) {
+			return fmt.Errorf("its %s differs from the input's", n)
+		}
+	}
+	for _, n := range b.Files() {
+		if a.Has(n) {
+			continue
+		}
+		switch path.Base(n) {
+		case "Signatures.xml", "Signature.xml", "SignedValue.dat", "Seal.esl":
+		default:
+			return fmt.Errorf("it has %s, which the input has not", n)
+		}
+	}
+	return nil
 }
 
 func codeOf(err error) string {
