@@ -10,9 +10,9 @@
 // than Config.MaxBytes, names the issuer's subject byte for byte, verifies under the
 // issuer's key, carries no critical extension but the CRL number and the authority key
 // identifier (a delta CRL or one limited by an issuing distribution point cannot answer
-// for every certificate, RFC 5280 §5), and is newer than the one held (thisUpdate, then
-// CRL number): a held CRL is never rolled back. Anything else is refused and nothing of it
-// is kept.
+// for every certificate, RFC 5280 §5), and is newer than the one held (the higher CRL
+// number when both carry one, else the later thisUpdate): a held CRL is never rolled back.
+// Anything else is refused and nothing of it is kept.
 //
 // # When it fetches
 //

@@ -94,16 +94,17 @@ func extName(id asn1.ObjectIdentifier) string {
 	return "not processed"
 }
 
-// newer orders CRLs of one issuer as the verifier does: the later thisUpdate is newer, and
-// of two with the same thisUpdate the higher CRL number.
+// newer orders CRLs of one issuer: when both carry a CRL number the higher number is newer,
+// whatever their thisUpdate (RFC 5280 §5.2.3: numbers increase monotonically, while a CA
+// whose clock went back dates a later CRL earlier, and ranking by date would hide the
+// revocations it adds); otherwise, or for equal numbers, the later thisUpdate.
 func newer(a, b *smx509.RevocationList) int {
-	if c := a.ThisUpdate.Compare(b.ThisUpdate); c != 0 {
-		return c
+	if a.Number != nil && b.Number != nil {
+		if c := a.Number.Cmp(b.Number); c != 0 {
+			return c
+		}
 	}
-	if a.Number == nil || b.Number == nil {
-		return 0
-	}
-	return a.Number.Cmp(b.Number)
+	return a.ThisUpdate.Compare(b.ThisUpdate)
 }
 
 // clip shortens s, taken from outside input, for an error message.
