@@ -44,7 +44,9 @@
 //   - Indirect CRLs (signed by another than the certificate's issuer) are not supported.
 //   - One CRL is held per issuer certificate; a reissued issuer certificate (new key or
 //     encoding) has CRLs of its own.
-//   - A CRL dated later than the clock is taken as it is; a CA that issues one by mistake
-//     holds back its later CRLs until their thisUpdate passes it.
+//   - A CRL dated later than the clock is taken as it is. CRLs that carry a CRL number are
+//     ranked by it, whatever their dates, so a CA whose clock went back is still followed;
+//     a CA that restarts its numbering holds back its later CRLs until their number passes
+//     the highest one held.
 //   - The body of a CRL is read whole into memory, up to Config.MaxBytes, before parsing.
 package revocation
