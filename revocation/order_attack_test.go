@@ -75,3 +75,31 @@ func heldNumber(f *Fetcher, issuer *smx509.Certificate) int64 {
 	}
 	return l.Number.Int64()
 }
+
+// CRLGeneration moves when a newer CRL is held, after CRL answers with it and before OnNew
+// runs (a verifier's cache compares it to drop answers built from the CRL replaced), and
+// not when a CRL is refused or already held.
+func TestCRLGenerationBeforeOnNew(t *testing.T) {
+	ca := newCA(t, "Generation CA")
+	ctx := context.Background()
+	var f *Fetcher
+	var seen []uint64
+	f = newFetcher(t, nil, Config{Now: newClock(t0.Add(time.Minute)).nowFunc(), Logger: quiet, OnNew: func(issuer *smx509.Certificate) {
+		seen = append(seen, f.CRLGeneration())
+		if l, err := f.CRL(ctx, issuer, nil); err != nil || l.Number.Int64() != heldNumber(f, issuer) {
+			t.Errorf("OnNew: CRL answers %v, %v, not the CRL held", l, err)
+		}
+	}})
+	var _ interface{ CRLGeneration() uint64 } = f
+	if g := f.CRLGeneration(); g != 0 {
+		t.Fatalf("generation %d before any CRL", g)
+	}
+	one, two := ca.crl(t, 1, t0, t0.Add(time.Hour)), ca.crl(t, 2, t0, t0.Add(time.Hour))
+	for _, der := range [][]byte{one, two, two} {
+		_ = f.Put(ctx, ca.cert, der)
+	}
+	wantKind(t, f.Put(ctx, ca.cert, one), errs.Conflict)
+	if g := f.CRLGeneration(); g != 2 || len(seen) != 2 || seen[0] != 1 || seen[1] != 2 {
+		t.Fatalf("generation %d, seen by OnNew %v; want 2 and [1 2]", g, seen)
+	}
+}

@@ -87,6 +87,24 @@ type revEntry struct {
 	crl          *smx509.RevocationList
 	entry        *smx509.RevocationListEntry
 	until        time.Time // on the wall clock: the answer is not used from then on
+	gen          uint64    // the CRL source's generation read before the CRL was asked for
+}
+
+// crlGenerations is implemented by a CRL source that counts the changes of the CRLs it
+// holds (revocation.Fetcher does): the count moves after a newer CRL is held and before the
+// source's hook invalidates the cached answers. An answer cached with another count was
+// built from a CRL that may have been replaced while it was built, after the invalidation
+// that should have dropped it, and is not used.
+type crlGenerations interface {
+	CRLGeneration() uint64
+}
+
+// crlGeneration is the CRL source's generation, zero when it does not count.
+func (v *Verifier) crlGeneration() uint64 {
+	if g, ok := v.opts.CRLSource.(crlGenerations); ok {
+		return g.CRLGeneration()
+	}
+	return 0
 }
 
 // revocationOf asks the registry, then the CRLs, about cert, which issuer signed.
@@ -103,6 +121,7 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 	if len(v.opts.CRLs) == 0 && v.opts.CRLSource == nil {
 		return certRevocation{unknown: fmt.Sprintf("no CRL source is configured for %s", subjectOf(issuer))}
 	}
+	gen := v.crlGeneration()
 	load := func() (any, int64, time.Time, error) {
 		crl, err := v.crlFor(cert, issuer)
 		if err != nil {
@@ -114,7 +133,7 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 			until = now.Add(staleRecheck)
 		}
 		wall := v.cacheUntil(until, now)
-		e := &revEntry{cert: cert.Raw, issuer: issuer.Raw, crl: crl, entry: v.crlIdx.entry(crl, cert), until: wall}
+		e := &revEntry{cert: cert.Raw, issuer: issuer.Raw, crl: crl, entry: v.crlIdx.entry(crl, cert), until: wall, gen: gen}
 		return e, revCost, wall, nil
 	}
 	var x any
@@ -122,8 +141,10 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 	if v.caches.Revocation != nil {
 		x, err = v.load(v.caches.Revocation, nsRevocation, v.keys.pair(keyRevocation, cert.Raw, issuer.Raw), load)
 		e, ok := x.(*revEntry)
-		if err == nil && (!ok || !bytes.Equal(e.cert, cert.Raw) || !bytes.Equal(e.issuer, issuer.Raw) || !time.Now().Before(e.until)) {
-			x, _, _, err = load() // a key collision, or an answer held in front past its time: answer afresh
+		if err == nil && (!ok || !bytes.Equal(e.cert, cert.Raw) || !bytes.Equal(e.issuer, issuer.Raw) || !time.Now().Before(e.until) || e.gen != gen) {
+			// A key collision, an answer held in front past its time, or one built while the
+			// CRL source took a newer CRL: answer afresh.
+			x, _, _, err = load()
 		}
 	} else {
 		x, _, _, err = load()
