@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"encoding/asn1"
 	"fmt"
 	"math/big"
 	"slices"
@@ -156,8 +157,32 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 	r := certRevocation{crl: e.crl}
 	if e.entry != nil {
 		r.revoked, r.reason = e.entry.RevocationTime, reasonText(e.entry.ReasonCode)
+		if at, ok := invalidityDate(e.entry); ok && at.Before(r.revoked) {
+			r.reason += fmt.Sprintf(", the key invalid since %s by the CRL's invalidityDate, revoked at %s", fmtTime(at), fmtTime(r.revoked))
+			r.revoked = at
+		}
 	}
 	return r
+}
+
+var oidInvalidityDate = asn1.ObjectIdentifier{2, 5, 29, 24}
+
+// invalidityDate returns the invalidityDate of a CRL entry (RFC 5280 §5.3.2): when its
+// certificate's key is known or suspected to have been compromised, which may be before the
+// revocation. A signature made after it is not the certificate holder's to stand behind,
+// even though the revocation came later.
+func invalidityDate(e *smx509.RevocationListEntry) (time.Time, bool) {
+	for _, x := range e.Extensions {
+		if !x.Id.Equal(oidInvalidityDate) {
+			continue
+		}
+		var at time.Time
+		if rest, err := asn1.UnmarshalWithParams(x.Value, &at, "generalized"); err != nil || len(rest) != 0 {
+			return time.Time{}, false
+		}
+		return at, true
+	}
+	return time.Time{}, false
 }
 
 // revMemo is one answer of revocationOf kept for the rest of a verification.
