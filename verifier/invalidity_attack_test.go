@@ -48,3 +48,31 @@ func TestRevocationAttackInvalidityDate(t *testing.T) {
 		t.Errorf("revocation %s with the key invalid only after the signing time: %s", status(r.Checks, CheckRevocation), detail(r.Checks, CheckRevocation))
 	}
 }
+
+// A CRL that lists the signer twice, first revoked after the signing time (say on hold),
+// then revoked before it: the earlier revocation counts, whatever the order of the entries.
+func TestRevocationAttackDuplicateEntries(t *testing.T) {
+	p := newPKI(t)
+	data := []byte("<Signature/>")
+	signedAt := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	der := p.sign(t, p.seal(t, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)), data, signedAt)
+	issued := signedAt.Add(24 * time.Hour)
+	late, early := revoke(p.signer, signedAt.Add(time.Hour), 6), revoke(p.signer, signedAt.Add(-time.Hour), 1)
+	viaInvalidity := revoke(p.signer, signedAt.Add(2*time.Hour), 1)
+	viaInvalidity.ExtraExtensions = []pkix.Extension{invalidFrom(t, signedAt.Add(-2*time.Hour))}
+	for _, tc := range []struct {
+		name    string
+		entries []smx509.RevocationListEntry
+		at      string
+	}{
+		{"later entry first", []smx509.RevocationListEntry{late, early}, "2026-02-28T23:00:00Z"},
+		{"earlier entry first", []smx509.RevocationListEntry{early, late}, "2026-02-28T23:00:00Z"},
+		{"earlier by invalidityDate", []smx509.RevocationListEntry{late, viaInvalidity}, "2026-02-28T22:00:00Z"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := p.trust(issued.Add(time.Hour))
+			o.CRLs = []*smx509.RevocationList{mkCRL(t, p.root, p.rootKey, 1, issued, issued.AddDate(0, 0, 7), tc.entries...)}
+			expect(t, New(o).VerifySignature(der, data), TotalFailed, Revoked, CheckRevocation, Failed, tc.at)
+		})
+	}
+}

@@ -51,7 +51,9 @@ func (x *crlIndexes) entry(crl *smx509.RevocationList, cert *smx509.Certificate)
 			if e.SerialNumber == nil {
 				continue
 			}
-			if k := serialKey(e.SerialNumber); idx[k] == nil {
+			// A serial listed more than once (on hold, then revoked) counts from its
+			// earliest revocation.
+			if k := serialKey(e.SerialNumber); idx[k] == nil || revokedSince(e).Before(revokedSince(idx[k])) {
 				idx[k] = e
 			}
 		}
@@ -166,6 +168,15 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 }
 
 var oidInvalidityDate = asn1.ObjectIdentifier{2, 5, 29, 24}
+
+// revokedSince is when a CRL entry's certificate stopped being good: its revocation date, or
+// its invalidityDate when that is earlier.
+func revokedSince(e *smx509.RevocationListEntry) time.Time {
+	if at, ok := invalidityDate(e); ok && at.Before(e.RevocationTime) {
+		return at
+	}
+	return e.RevocationTime
+}
 
 // invalidityDate returns the invalidityDate of a CRL entry (RFC 5280 §5.3.2): when its
 // certificate's key is known or suspected to have been compromised, which may be before the
