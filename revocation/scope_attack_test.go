@@ -31,6 +31,7 @@ func TestCRLScopeAttackNonCritical(t *testing.T) {
 		{"non-critical delta indicator", "delta", delta},
 		{"non-critical CA-only IDP", "issuing distribution point", caOnly},
 		{"non-critical user-only IDP", "issuing distribution point", userOnly},
+		{"critical extension not processed", "1.2.156.10197.99.7 (not processed)", pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 156, 10197, 99, 7}, Critical: true, Value: []byte{0x05, 0x00}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFetcher(t, nil, Config{Now: newClock(t0.Add(time.Minute)).nowFunc(), Logger: quiet})
