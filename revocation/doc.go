@@ -10,9 +10,9 @@
 // than Config.MaxBytes, names the issuer's subject byte for byte, verifies under the
 // issuer's key, carries no critical extension but the CRL number and the authority key
 // identifier (a delta CRL or one limited by an issuing distribution point cannot answer
-// for every certificate, RFC 5280 §5), and is newer than the one held (thisUpdate, then
-// CRL number): a held CRL is never rolled back. Anything else is refused and nothing of it
-// is kept.
+// for every certificate, RFC 5280 §5), and is newer than the one held (the higher CRL
+// number when both carry one, else the later thisUpdate): a held CRL is never rolled back.
+// Anything else is refused and nothing of it is kept.
 //
 // # When it fetches
 //
@@ -44,7 +44,9 @@
 //   - Indirect CRLs (signed by another than the certificate's issuer) are not supported.
 //   - One CRL is held per issuer certificate; a reissued issuer certificate (new key or
 //     encoding) has CRLs of its own.
-//   - A CRL dated later than the clock is taken as it is; a CA that issues one by mistake
-//     holds back its later CRLs until their thisUpdate passes it.
+//   - A CRL dated later than the clock is taken as it is. CRLs that carry a CRL number are
+//     ranked by it, whatever their dates, so a CA whose clock went back is still followed;
+//     a CA that restarts its numbering holds back its later CRLs until their number passes
+//     the highest one held.
 //   - The body of a CRL is read whole into memory, up to Config.MaxBytes, before parsing.
 package revocation

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -98,7 +99,8 @@ type Fetcher struct {
 	group  singleflight.Group
 	wg     sync.WaitGroup // running fetches
 
-	installMu sync.Mutex // serialises changes of held CRLs
+	installMu sync.Mutex    // serialises changes of held CRLs
+	gen       atomic.Uint64 // counts the changes of held CRLs
 
 	mu     sync.RWMutex
 	closed bool
@@ -508,8 +510,16 @@ func (f *Fetcher) install(ctx context.Context, issuer *smx509.Certificate, ik [3
 	f.mu.Lock()
 	f.held[ik] = &heldCRL{issuer: issuer, crl: l}
 	f.mu.Unlock()
+	f.gen.Add(1) // after the CRL is held, before OnNew
 	return l, true, err
 }
+
+// CRLGeneration counts the changes of the CRLs held: it moves each time a newer CRL is
+// held for an issuer, after that CRL is returned by CRL and before Config.OnNew is called.
+// A cache of answers built from the CRLs compares it to the count read before the CRL was
+// asked for, so that an answer built from a CRL replaced meanwhile (after OnNew dropped the
+// cache) is not kept.
+func (f *Fetcher) CRLGeneration() uint64 { return f.gen.Load() }
 
 // Put takes der, a CRL in DER or PEM form from a file or handed over by its CA, as the CRL
 // of issuer, with the checks a fetched CRL passes. A CRL as new as the one held changes

@@ -49,7 +49,7 @@ func parseCRL(body []byte) (*smx509.RevocationList, error) {
 // checkCRL checks that issuer made l and that l answers for all of issuer's certificates:
 // l names issuer's subject (byte for byte, as the verifier matches them), its signature
 // verifies under issuer's key, and it has no critical extension but the CRL number and the
-// authority key identifier.
+// authority key identifier, nor a delta CRL indicator or issuing distribution point.
 func checkCRL(l *smx509.RevocationList, issuer *smx509.Certificate) error {
 	if !bytes.Equal(l.RawIssuer, issuer.RawSubject) {
 		return errorf(errs.Untrusted, nil, "it was issued by %s, not by this issuer", clip(l.Issuer.String(), 200))
@@ -58,7 +58,7 @@ func checkCRL(l *smx509.RevocationList, issuer *smx509.Certificate) error {
 		return errorf(errs.Untrusted, err, "its signature does not verify under the issuer's key")
 	}
 	if id, ok := partial(l); ok {
-		return errorf(errs.Unsupported, nil, "it carries the critical extension %s (%s): it does not answer for all the issuer's certificates", id, extName(id))
+		return errorf(errs.Unsupported, nil, "it carries the extension %s (%s): it does not answer for all the issuer's certificates", id, extName(id))
 	}
 	return nil
 }
@@ -70,13 +70,19 @@ var (
 	oidIssuingDP      = asn1.ObjectIdentifier{2, 5, 29, 28}
 )
 
-// partial returns a critical extension of l other than the CRL number and the authority
-// key identifier, if there is one. A delta CRL (deltaCRLIndicator) lists only what changed
-// since its base, and one with an issuing distribution point may cover only part of the
-// issuer's certificates; both are critical, and RFC 5280 §5 forbids using a CRL with a
-// critical extension that is not processed.
+// partial returns an extension of l that keeps it from answering for every certificate of
+// its issuer: a delta CRL indicator or an issuing distribution point, critical or not, or
+// any other critical extension but the CRL number and the authority key identifier. A delta
+// CRL lists only what changed since its base, and one with an issuing distribution point
+// may cover only part of the issuer's certificates (only user or only CA certificates, some
+// reasons, another issuer's); RFC 5280 §5 marks both critical and forbids using a CRL with
+// a critical extension that is not processed, and a CA that marks them non-critical by
+// mistake still limits the CRL.
 func partial(l *smx509.RevocationList) (asn1.ObjectIdentifier, bool) {
 	for _, e := range l.Extensions {
+		if e.Id.Equal(oidDeltaIndicator) || e.Id.Equal(oidIssuingDP) {
+			return e.Id, true
+		}
 		if e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID) {
 			return e.Id, true
 		}
@@ -94,16 +100,17 @@ func extName(id asn1.ObjectIdentifier) string {
 	return "not processed"
 }
 
-// newer orders CRLs of one issuer as the verifier does: the later thisUpdate is newer, and
-// of two with the same thisUpdate the higher CRL number.
+// newer orders CRLs of one issuer: when both carry a CRL number the higher number is newer,
+// whatever their thisUpdate (RFC 5280 §5.2.3: numbers increase monotonically, while a CA
+// whose clock went back dates a later CRL earlier, and ranking by date would hide the
+// revocations it adds); otherwise, or for equal numbers, the later thisUpdate.
 func newer(a, b *smx509.RevocationList) int {
-	if c := a.ThisUpdate.Compare(b.ThisUpdate); c != 0 {
-		return c
+	if a.Number != nil && b.Number != nil {
+		if c := a.Number.Cmp(b.Number); c != 0 {
+			return c
+		}
 	}
-	if a.Number == nil || b.Number == nil {
-		return 0
-	}
-	return a.Number.Cmp(b.Number)
+	return a.ThisUpdate.Compare(b.ThisUpdate)
 }
 
 // clip shortens s, taken from outside input, for an error message.

@@ -63,8 +63,14 @@ func TestNewer(t *testing.T) {
 	a := parse(ca.crl(t, 1, t0, t0.Add(time.Hour)))
 	b := parse(ca.crl(t, 2, t0, t0.Add(time.Hour)))
 	c := parse(ca.crl(t, 1, t0.Add(time.Second), t0.Add(time.Hour)))
-	if newer(b, a) <= 0 || newer(a, b) >= 0 || newer(c, b) <= 0 || newer(a, a) != 0 {
-		t.Fatal("wrong order: thisUpdate first, then the CRL number")
+	if newer(b, a) <= 0 || newer(a, b) >= 0 || newer(b, c) <= 0 || newer(c, b) >= 0 || newer(c, a) <= 0 || newer(a, a) != 0 {
+		t.Fatal("wrong order: the CRL number first, then thisUpdate")
+	}
+	// Without a number on both sides, thisUpdate decides.
+	unnumbered := *b
+	unnumbered.Number = nil
+	if newer(c, &unnumbered) <= 0 || newer(&unnumbered, c) >= 0 || newer(&unnumbered, a) != 0 {
+		t.Fatal("wrong order without a CRL number: thisUpdate decides")
 	}
 }
 

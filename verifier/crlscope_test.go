@@ -46,6 +46,13 @@ func TestCRLsOfPartialScope(t *testing.T) {
 	// IssuingDistributionPoint { onlyContainsCACerts [2] TRUE }
 	caOnly := mkCRLExt(t, p.root, p.rootKey, 3, issued.Add(2*time.Hour), issued.AddDate(0, 0, 7),
 		[]pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 28}, Critical: true, Value: []byte{0x30, 0x03, 0x82, 0x01, 0xff}}})
+	// The same, marked non-critical by mistake: they limit the CRL all the same.
+	deltaLoose := mkCRLExt(t, p.root, p.rootKey, 4, issued.Add(time.Hour), issued.AddDate(0, 0, 7),
+		[]pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 27}, Value: deltaIndicator}})
+	caOnlyLoose := mkCRLExt(t, p.root, p.rootKey, 5, issued.Add(2*time.Hour), issued.AddDate(0, 0, 7),
+		[]pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 28}, Value: []byte{0x30, 0x03, 0x82, 0x01, 0xff}}})
+	unknownCritical := mkCRLExt(t, p.root, p.rootKey, 6, issued.Add(2*time.Hour), issued.AddDate(0, 0, 7),
+		[]pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 156, 10197, 99, 7}, Critical: true, Value: []byte{0x05, 0x00}}})
 	now := issued.Add(3 * time.Hour)
 	for _, tc := range []struct {
 		name             string
@@ -55,6 +62,10 @@ func TestCRLsOfPartialScope(t *testing.T) {
 	}{
 		{"a newer delta CRL beside the complete one", []*smx509.RevocationList{base, delta}, TotalFailed, Revoked, Failed, "reason keyCompromise"},
 		{"a newer CA-only CRL beside the complete one", []*smx509.RevocationList{base, caOnly}, TotalFailed, Revoked, Failed, "reason keyCompromise"},
+		{"Attack: a newer non-critical delta CRL beside the complete one", []*smx509.RevocationList{base, deltaLoose}, TotalFailed, Revoked, Failed, "reason keyCompromise"},
+		{"Attack: a newer non-critical CA-only CRL beside the complete one", []*smx509.RevocationList{base, caOnlyLoose}, TotalFailed, Revoked, Failed, "reason keyCompromise"},
+		{"Attack: only a non-critical CA-only CRL", []*smx509.RevocationList{caOnlyLoose}, Indeterminate, TryLater, Indet, "no CRL from"},
+		{"a newer CRL with a critical extension not processed", []*smx509.RevocationList{base, unknownCritical}, TotalFailed, Revoked, Failed, "reason keyCompromise"},
 		{"only a delta CRL", []*smx509.RevocationList{delta}, Indeterminate, TryLater, Indet, "no CRL from"},
 		{"only a CA-only CRL", []*smx509.RevocationList{caOnly}, Indeterminate, TryLater, Indet, "no CRL from"},
 	} {

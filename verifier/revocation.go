@@ -44,13 +44,18 @@ func newCRLSet(crls []*smx509.RevocationList) *crlSet {
 }
 
 // completeCRL tells whether a CRL can answer for every certificate of its issuer: it carries
-// no critical extension besides the CRL number and authority key identifier. A delta CRL
-// (deltaCRLIndicator) lists only what changed since its base, and one with an issuing
-// distribution point covers only part of the issuer's certificates; both are critical, and
-// RFC 5280 §5 forbids using a CRL with a critical extension that is not processed. Taken as
-// the newest CRL, either would hide a revocation its complete CRL lists.
+// no delta CRL indicator or issuing distribution point, critical or not, and no other
+// critical extension besides the CRL number and authority key identifier. A delta CRL lists
+// only what changed since its base, and one with an issuing distribution point covers only
+// part of the issuer's certificates; RFC 5280 §5 marks both critical and forbids using a CRL
+// with a critical extension that is not processed, and a CA that marks them non-critical by
+// mistake still limits the CRL. Taken as the newest CRL, either would hide a revocation its
+// complete CRL lists.
 func completeCRL(l *smx509.RevocationList) bool {
 	for _, e := range l.Extensions {
+		if e.Id.Equal(oidDeltaIndicator) || e.Id.Equal(oidIssuingDP) {
+			return false
+		}
 		if e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID) {
 			return false
 		}
@@ -61,18 +66,21 @@ func completeCRL(l *smx509.RevocationList) bool {
 var (
 	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
 	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidDeltaIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidIssuingDP      = asn1.ObjectIdentifier{2, 5, 29, 28}
 )
 
-// newer orders CRLs of one issuer: the later thisUpdate is newer, and of two with the same
-// thisUpdate the higher CRL number.
+// newer orders CRLs of one issuer: when both carry a CRL number the higher number is newer,
+// whatever their thisUpdate (RFC 5280 §5.2.3: numbers increase monotonically, while a CA
+// whose clock went back dates a later CRL earlier, and ranking by date would hide the
+// revocations it adds); otherwise, or for equal numbers, the later thisUpdate.
 func newer(a, b *smx509.RevocationList) int {
-	if c := a.ThisUpdate.Compare(b.ThisUpdate); c != 0 {
-		return c
+	if a.Number != nil && b.Number != nil {
+		if c := a.Number.Cmp(b.Number); c != 0 {
+			return c
+		}
 	}
-	if a.Number == nil || b.Number == nil {
-		return 0
-	}
-	return a.Number.Cmp(b.Number)
+	return a.ThisUpdate.Compare(b.ThisUpdate)
 }
 
 // newest returns the newest CRL that issuer signed, or nil. A CRL that names the issuer but

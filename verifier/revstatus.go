@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"encoding/asn1"
 	"fmt"
 	"math/big"
 	"slices"
@@ -50,7 +51,9 @@ func (x *crlIndexes) entry(crl *smx509.RevocationList, cert *smx509.Certificate)
 			if e.SerialNumber == nil {
 				continue
 			}
-			if k := serialKey(e.SerialNumber); idx[k] == nil {
+			// A serial listed more than once (on hold, then revoked) counts from its
+			// earliest revocation.
+			if k := serialKey(e.SerialNumber); idx[k] == nil || revokedSince(e).Before(revokedSince(idx[k])) {
 				idx[k] = e
 			}
 		}
@@ -87,6 +90,24 @@ type revEntry struct {
 	crl          *smx509.RevocationList
 	entry        *smx509.RevocationListEntry
 	until        time.Time // on the wall clock: the answer is not used from then on
+	gen          uint64    // the CRL source's generation read before the CRL was asked for
+}
+
+// crlGenerations is implemented by a CRL source that counts the changes of the CRLs it
+// holds (revocation.Fetcher does): the count moves after a newer CRL is held and before the
+// source's hook invalidates the cached answers. An answer cached with another count was
+// built from a CRL that may have been replaced while it was built, after the invalidation
+// that should have dropped it, and is not used.
+type crlGenerations interface {
+	CRLGeneration() uint64
+}
+
+// crlGeneration is the CRL source's generation, zero when it does not count.
+func (v *Verifier) crlGeneration() uint64 {
+	if g, ok := v.opts.CRLSource.(crlGenerations); ok {
+		return g.CRLGeneration()
+	}
+	return 0
 }
 
 // revocationOf asks the registry, then the CRLs, about cert, which issuer signed.
@@ -103,6 +124,7 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 	if len(v.opts.CRLs) == 0 && v.opts.CRLSource == nil {
 		return certRevocation{unknown: fmt.Sprintf("no CRL source is configured for %s", subjectOf(issuer))}
 	}
+	gen := v.crlGeneration()
 	load := func() (any, int64, time.Time, error) {
 		crl, err := v.crlFor(cert, issuer)
 		if err != nil {
@@ -114,7 +136,7 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 			until = now.Add(staleRecheck)
 		}
 		wall := v.cacheUntil(until, now)
-		e := &revEntry{cert: cert.Raw, issuer: issuer.Raw, crl: crl, entry: v.crlIdx.entry(crl, cert), until: wall}
+		e := &revEntry{cert: cert.Raw, issuer: issuer.Raw, crl: crl, entry: v.crlIdx.entry(crl, cert), until: wall, gen: gen}
 		return e, revCost, wall, nil
 	}
 	var x any
@@ -122,8 +144,10 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 	if v.caches.Revocation != nil {
 		x, err = v.load(v.caches.Revocation, nsRevocation, v.keys.pair(keyRevocation, cert.Raw, issuer.Raw), load)
 		e, ok := x.(*revEntry)
-		if err == nil && (!ok || !bytes.Equal(e.cert, cert.Raw) || !bytes.Equal(e.issuer, issuer.Raw) || !time.Now().Before(e.until)) {
-			x, _, _, err = load() // a key collision, or an answer held in front past its time: answer afresh
+		if err == nil && (!ok || !bytes.Equal(e.cert, cert.Raw) || !bytes.Equal(e.issuer, issuer.Raw) || !time.Now().Before(e.until) || e.gen != gen) {
+			// A key collision, an answer held in front past its time, or one built while the
+			// CRL source took a newer CRL: answer afresh.
+			x, _, _, err = load()
 		}
 	} else {
 		x, _, _, err = load()
@@ -135,8 +159,41 @@ func (v *Verifier) revocationOf(cert, issuer *smx509.Certificate, now time.Time)
 	r := certRevocation{crl: e.crl}
 	if e.entry != nil {
 		r.revoked, r.reason = e.entry.RevocationTime, reasonText(e.entry.ReasonCode)
+		if at, ok := invalidityDate(e.entry); ok && at.Before(r.revoked) {
+			r.reason += fmt.Sprintf(", the key invalid since %s by the CRL's invalidityDate, revoked at %s", fmtTime(at), fmtTime(r.revoked))
+			r.revoked = at
+		}
 	}
 	return r
+}
+
+var oidInvalidityDate = asn1.ObjectIdentifier{2, 5, 29, 24}
+
+// revokedSince is when a CRL entry's certificate stopped being good: its revocation date, or
+// its invalidityDate when that is earlier.
+func revokedSince(e *smx509.RevocationListEntry) time.Time {
+	if at, ok := invalidityDate(e); ok && at.Before(e.RevocationTime) {
+		return at
+	}
+	return e.RevocationTime
+}
+
+// invalidityDate returns the invalidityDate of a CRL entry (RFC 5280 §5.3.2): when its
+// certificate's key is known or suspected to have been compromised, which may be before the
+// revocation. A signature made after it is not the certificate holder's to stand behind,
+// even though the revocation came later.
+func invalidityDate(e *smx509.RevocationListEntry) (time.Time, bool) {
+	for _, x := range e.Extensions {
+		if !x.Id.Equal(oidInvalidityDate) {
+			continue
+		}
+		var at time.Time
+		if rest, err := asn1.UnmarshalWithParams(x.Value, &at, "generalized"); err != nil || len(rest) != 0 {
+			return time.Time{}, false
+		}
+		return at, true
+	}
+	return time.Time{}, false
 }
 
 // revMemo is one answer of revocationOf kept for the rest of a verification.
