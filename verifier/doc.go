@@ -40,10 +40,11 @@
 // valid and unrevoked lets the signature pass; without one it is indeterminate,
 // REVOKED_NO_POE or OUT_OF_BOUNDS_NO_POE.
 //
-// Of several CRLs from one issuer the newest is used (thisUpdate, then CRL number); CRLs
-// that do not verify under the issuer are ignored, and so are delta CRLs and CRLs limited by
-// an issuing distribution point (any critical extension besides the CRL number and authority
-// key identifier): they do not answer for every certificate. A CRL past its nextUpdate is used within
+// Of several CRLs from one issuer the newest is used (the higher CRL number when both carry
+// one, else the later thisUpdate); CRLs that do not verify under the issuer are ignored, and
+// so are delta CRLs and CRLs limited by an issuing distribution point (critical or not), and
+// CRLs with any other critical extension besides the CRL number and authority key
+// identifier: they do not answer for every certificate. A CRL past its nextUpdate is used within
 // Options.CRLGrace (7 days by default) and reported as stale; past that it cannot be relied
 // on (TRY_LATER). A revocation listed on any CRL used counts, stale or not.
 //

@@ -22,9 +22,10 @@ type Options struct {
 	// Listed certificates also help build chains; they are not trust anchors.
 	Makers []*smx509.Certificate
 	// CRLs are revocation lists to consult; each must be signed by the issuer it names. Of
-	// several from one issuer the newest (thisUpdate, then CRL number) is used. A CRL with a
-	// critical extension other than its number (a delta CRL, or one limited by an issuing
-	// distribution point) is not used: it does not answer for every certificate.
+	// several from one issuer the newest (the higher CRL number when both carry one, else the
+	// later thisUpdate) is used. A delta CRL, one limited by an issuing distribution point
+	// (critical or not) or one with another critical extension besides its number is not
+	// used: it does not answer for every certificate.
 	CRLs []*smx509.RevocationList
 	// CRLGrace is how long past its nextUpdate a CRL is still relied on, reported as stale;
 	// zero means DefaultCRLGrace, a negative value no grace at all.
