@@ -10,6 +10,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/eseal/eseal/errs"
+	"github.com/eseal/eseal/internal/crlrules"
 )
 
 // pemType is the PEM block type of a CRL (RFC 7468 §5).
@@ -63,54 +64,20 @@ func checkCRL(l *smx509.RevocationList, issuer *smx509.Certificate) error {
 	return nil
 }
 
+// partial and newer are the rules the verifier applies too (internal/crlrules).
 var (
-	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
-	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
-	oidDeltaIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
-	oidIssuingDP      = asn1.ObjectIdentifier{2, 5, 29, 28}
+	partial = crlrules.Partial
+	newer   = crlrules.Newer
 )
-
-// partial returns an extension of l that keeps it from answering for every certificate of
-// its issuer: a delta CRL indicator or an issuing distribution point, critical or not, or
-// any other critical extension but the CRL number and the authority key identifier. A delta
-// CRL lists only what changed since its base, and one with an issuing distribution point
-// may cover only part of the issuer's certificates (only user or only CA certificates, some
-// reasons, another issuer's); RFC 5280 §5 marks both critical and forbids using a CRL with
-// a critical extension that is not processed, and a CA that marks them non-critical by
-// mistake still limits the CRL.
-func partial(l *smx509.RevocationList) (asn1.ObjectIdentifier, bool) {
-	for _, e := range l.Extensions {
-		if e.Id.Equal(oidDeltaIndicator) || e.Id.Equal(oidIssuingDP) {
-			return e.Id, true
-		}
-		if e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID) {
-			return e.Id, true
-		}
-	}
-	return nil, false
-}
 
 func extName(id asn1.ObjectIdentifier) string {
 	switch {
-	case id.Equal(oidDeltaIndicator):
+	case id.Equal(crlrules.OIDDeltaIndicator):
 		return "a delta CRL"
-	case id.Equal(oidIssuingDP):
+	case id.Equal(crlrules.OIDIssuingDP):
 		return "an issuing distribution point"
 	}
 	return "not processed"
-}
-
-// newer orders CRLs of one issuer: when both carry a CRL number the higher number is newer,
-// whatever their thisUpdate (RFC 5280 §5.2.3: numbers increase monotonically, while a CA
-// whose clock went back dates a later CRL earlier, and ranking by date would hide the
-// revocations it adds); otherwise, or for equal numbers, the later thisUpdate.
-func newer(a, b *smx509.RevocationList) int {
-	if a.Number != nil && b.Number != nil {
-		if c := a.Number.Cmp(b.Number); c != 0 {
-			return c
-		}
-	}
-	return a.ThisUpdate.Compare(b.ThisUpdate)
 }
 
 // clip shortens s, taken from outside input, for an error message.

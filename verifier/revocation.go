@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"encoding/asn1"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/eseal/eseal/internal/crlrules"
 )
 
 // DefaultCRLGrace is how long after its nextUpdate a CRL is still used when Options.CRLGrace
@@ -43,45 +43,15 @@ func newCRLSet(crls []*smx509.RevocationList) *crlSet {
 	return s
 }
 
-// completeCRL tells whether a CRL can answer for every certificate of its issuer: it carries
-// no delta CRL indicator or issuing distribution point, critical or not, and no other
-// critical extension besides the CRL number and authority key identifier. A delta CRL lists
-// only what changed since its base, and one with an issuing distribution point covers only
-// part of the issuer's certificates; RFC 5280 §5 marks both critical and forbids using a CRL
-// with a critical extension that is not processed, and a CA that marks them non-critical by
-// mistake still limits the CRL. Taken as the newest CRL, either would hide a revocation its
-// complete CRL lists.
+// completeCRL tells whether a CRL can answer for every certificate of its issuer
+// (crlrules.Partial, as the CRL source judges it).
 func completeCRL(l *smx509.RevocationList) bool {
-	for _, e := range l.Extensions {
-		if e.Id.Equal(oidDeltaIndicator) || e.Id.Equal(oidIssuingDP) {
-			return false
-		}
-		if e.Critical && !e.Id.Equal(oidCRLNumber) && !e.Id.Equal(oidAuthorityKeyID) {
-			return false
-		}
-	}
-	return true
+	_, partial := crlrules.Partial(l)
+	return !partial
 }
 
-var (
-	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
-	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
-	oidDeltaIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
-	oidIssuingDP      = asn1.ObjectIdentifier{2, 5, 29, 28}
-)
-
-// newer orders CRLs of one issuer: when both carry a CRL number the higher number is newer,
-// whatever their thisUpdate (RFC 5280 §5.2.3: numbers increase monotonically, while a CA
-// whose clock went back dates a later CRL earlier, and ranking by date would hide the
-// revocations it adds); otherwise, or for equal numbers, the later thisUpdate.
-func newer(a, b *smx509.RevocationList) int {
-	if a.Number != nil && b.Number != nil {
-		if c := a.Number.Cmp(b.Number); c != 0 {
-			return c
-		}
-	}
-	return a.ThisUpdate.Compare(b.ThisUpdate)
-}
+// newer orders CRLs of one issuer as the CRL source does (crlrules.Newer).
+var newer = crlrules.Newer
 
 // newest returns the newest CRL that issuer signed, or nil. A CRL that names the issuer but
 // does not verify under its key is passed over, never used.
